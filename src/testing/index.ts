@@ -1,0 +1,3 @@
+export { type ConformanceOptions, conformanceSuite, type LinkPairHandle } from './conformance.js'
+export { type MemoryLinkOptions, type MemoryLinkPair, memoryLinkPair } from './memory-link.js'
+export { seededBytes, seededRandom } from './prng.js'

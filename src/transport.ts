@@ -1,0 +1,138 @@
+/**
+ * The contracts every channel meets (Link) and every caller uses (Transport), and the typed errors.
+ * A Link moves one small frame; the core (src/wire) turns it into a Transport that moves envelopes
+ * of any size.
+ */
+
+export interface Link {
+  /** Largest frame the channel carries right now (may grow after negotiation). */
+  readonly mtu: number
+  /** false for simplex channels (QR): no acks, the core switches to fountain coding. */
+  readonly duplex: boolean
+  /** Resolves when the channel took the frame (backpressure). Rejects with LinkDownError while down. */
+  send(frame: Uint8Array, signal?: AbortSignal): Promise<void>
+  onFrame(handler: (frame: Uint8Array) => void): () => void
+  close(): Promise<void>
+}
+
+export interface SendProgress {
+  sentBytes: number
+  totalBytes: number
+}
+
+export interface SendOptions {
+  mediaType?: string
+  signal?: AbortSignal
+  onProgress?: (p: SendProgress) => void
+  /** Compress with deflate-raw: true, false, or 'auto' (JSON-like envelopes of 256 bytes and more, kept only if smaller). */
+  compress?: boolean | 'auto'
+  /** Simplex links only: stop after this many frames instead of running until `signal` aborts. */
+  frameBudget?: number
+}
+
+export interface SendReport {
+  transferId: string
+  /** Envelope bytes as given by the caller. */
+  envelopeBytes: number
+  /** Bytes of the transfer stream after compression (plus framing data the receiver verifies). */
+  streamBytes: number
+  compressed: boolean
+  /** Frames this transfer put on the link, retransmissions included. */
+  frames: number
+  retransmissions: number
+  /** Duplex: the receiver confirmed the SHA-256 of what it assembled. Simplex: always false. */
+  confirmed: boolean
+  durationMs: number
+}
+
+export interface Received {
+  data: Uint8Array
+  mediaType: string
+  transferId: string
+}
+
+export interface ReceiveProgress {
+  transferId: string
+  /** Bytes (duplex) or independent symbols (simplex) held so far. */
+  received: number
+  total: number
+  unit: 'bytes' | 'symbols'
+}
+
+export interface Transport {
+  send(envelope: Uint8Array | string, options?: SendOptions): Promise<SendReport>
+  receive(options?: { signal?: AbortSignal }): AsyncIterable<Received>
+  close(): Promise<void>
+}
+
+/** Every error this toolkit throws carries a stable `code`. */
+export class CarrierError extends Error {
+  readonly code: string
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+export class MessageTooLargeError extends CarrierError {
+  constructor(message: string) {
+    super('ERR_MESSAGE_TOO_LARGE', message)
+  }
+}
+export class TransferTimeoutError extends CarrierError {
+  constructor(message: string) {
+    super('ERR_TRANSFER_TIMEOUT', message)
+  }
+}
+export class LinkDownError extends CarrierError {
+  constructor(message = 'link is down', options?: { cause?: unknown }) {
+    super('ERR_LINK_DOWN', message, options)
+  }
+}
+export class LinkClosedError extends CarrierError {
+  constructor(message = 'link is closed') {
+    super('ERR_LINK_CLOSED', message)
+  }
+}
+export class TransportClosedError extends CarrierError {
+  constructor(message = 'transport is closed') {
+    super('ERR_TRANSPORT_CLOSED', message)
+  }
+}
+export class ReceiverBusyError extends CarrierError {
+  constructor(message: string) {
+    super('ERR_RECEIVER_BUSY', message)
+  }
+}
+export class IntegrityError extends CarrierError {
+  constructor(message: string) {
+    super('ERR_INTEGRITY', message)
+  }
+}
+export class RejectedError extends CarrierError {
+  constructor(message: string) {
+    super('ERR_REJECTED', message)
+  }
+}
+export class FrameTooLargeError extends CarrierError {
+  constructor(message: string) {
+    super('ERR_FRAME_TOO_LARGE', message)
+  }
+}
+export class MtuTooSmallError extends CarrierError {
+  constructor(message: string) {
+    super('ERR_MTU_TOO_SMALL', message)
+  }
+}
+/** name is 'AbortError' so code that checks `err.name` (the web convention) keeps working. */
+export class AbortError extends CarrierError {
+  constructor(reason?: unknown) {
+    super('ERR_ABORTED', 'the operation was aborted', { cause: reason })
+    this.name = 'AbortError'
+  }
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError(signal.reason)
+}

@@ -1,0 +1,157 @@
+import {
+  AbortError,
+  type Link,
+  type Received,
+  type SendOptions,
+  type SendReport,
+  type Transport,
+  TransportClosedError,
+} from '../transport.js'
+import { FountainReceiver, sendFountain } from './fountain/session.js'
+import { decodeControl, isBareJson, isDataFrame, T_CANCEL, T_START, T_SYMBOL } from './frame.js'
+import { sniffMediaType } from './media.js'
+import { resolveOptions, type TransportOptions } from './options.js'
+import { ReliableReceiver } from './reliable/receiver.js'
+import { ReliableSender } from './reliable/sender.js'
+
+export interface TransportStats {
+  /** Bytes reserved by partial incoming transfers. */
+  bytesHeld: number
+  /** Bytes of received messages nobody has taken from receive() yet. */
+  queuedBytes: number
+  partialTransfers: number
+  /** Frames that were not ours, malformed, or failed their check. */
+  framesIgnored: number
+}
+
+export interface CarrierTransport extends Transport {
+  readonly link: Link
+  stats(): TransportStats
+}
+
+/**
+ * A Transport over a Link: the reliable session on duplex links, the fountain session on simplex
+ * ones. Both directions share the link; the receiver side also accepts a bare DIDComm JSON
+ * envelope in one frame, as sent by agents that don't chunk.
+ */
+export function createTransport(link: Link, options?: TransportOptions): CarrierTransport {
+  return new Session(link, options)
+}
+
+class Session implements CarrierTransport {
+  private readonly opts
+  private readonly sender: ReliableSender
+  private readonly receiver: ReliableReceiver
+  private readonly fountain: FountainReceiver
+  private readonly unsubscribe: () => void
+  private readonly queue: Received[] = []
+  private queued = 0
+  private readonly waiters = new Set<() => void>()
+  private closed = false
+  private ignored = 0
+  private bareCount = 0
+  private fountainTid: number
+
+  constructor(
+    readonly link: Link,
+    options?: TransportOptions,
+  ) {
+    this.opts = resolveOptions(options)
+    const deliver = (r: Received) => this.enqueue(r)
+    const queued = () => this.queued
+    this.sender = new ReliableSender(link, this.opts)
+    this.receiver = new ReliableReceiver(link, this.opts, deliver, queued)
+    this.fountain = new FountainReceiver(this.opts, deliver, queued)
+    this.fountainTid = crypto.getRandomValues(new Uint32Array(1))[0] as number
+    this.unsubscribe = link.onFrame((frame) => this.onFrame(frame))
+  }
+
+  send(envelope: Uint8Array | string, options: SendOptions = {}): Promise<SendReport> {
+    if (this.closed) return Promise.reject(new TransportClosedError())
+    if (this.link.duplex) return this.sender.send(envelope, options)
+    const tid = this.fountainTid
+    this.fountainTid = (this.fountainTid + 1) >>> 0
+    return sendFountain(this.link, this.opts, envelope, options, tid)
+  }
+
+  async *receive(options: { signal?: AbortSignal } = {}): AsyncIterable<Received> {
+    const signal = options.signal
+    for (;;) {
+      if (signal?.aborted) throw new AbortError(signal.reason)
+      const next = this.queue.shift()
+      if (next) {
+        this.queued -= next.data.length
+        yield next
+        continue
+      }
+      if (this.closed) return
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.waiters.delete(wake)
+          signal?.removeEventListener('abort', wake)
+          resolve()
+        }
+        this.waiters.add(wake)
+        signal?.addEventListener('abort', wake, { once: true })
+      })
+    }
+  }
+
+  stats(): TransportStats {
+    return {
+      bytesHeld: this.receiver.bytesHeld + this.fountain.bytesHeld,
+      queuedBytes: this.queued,
+      partialTransfers: this.receiver.partialTransfers,
+      framesIgnored: this.ignored,
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.unsubscribe()
+    this.sender.close(new TransportClosedError())
+    this.receiver.close()
+    this.fountain.close()
+    this.wakeAll()
+    if (this.opts.closeLink) await this.link.close()
+  }
+
+  private enqueue(r: Received): void {
+    if (this.closed) return
+    this.queue.push(r)
+    this.queued += r.data.length
+    this.wakeAll()
+  }
+
+  private wakeAll(): void {
+    for (const w of [...this.waiters]) w()
+  }
+
+  private onFrame(frame: Uint8Array): void {
+    if (this.closed || frame.length === 0) return
+    if (isDataFrame(frame)) {
+      if (this.link.duplex) this.receiver.onData(frame)
+      return
+    }
+    if (isBareJson(frame)) {
+      if (frame.length > this.opts.maxMessageBytes) return void this.ignored++
+      const data = frame.slice()
+      this.enqueue({ data, mediaType: sniffMediaType(data), transferId: `bare-${++this.bareCount}` })
+      return
+    }
+    const c = decodeControl(frame)
+    if (!c) return void this.ignored++
+    switch (c.type) {
+      case T_START:
+        if (this.link.duplex) this.receiver.onStart(c)
+        return
+      case T_CANCEL:
+        return this.receiver.onCancel(c.tid)
+      case T_SYMBOL:
+        return this.fountain.onSymbol(c)
+      default:
+        return this.sender.onControl(c)
+    }
+  }
+}

@@ -1,0 +1,31 @@
+import { sha256 as nobleSha256 } from '@noble/hashes/sha256'
+
+/**
+ * SHA-256 of a whole message. Node's native hash (through process.getBuiltinModule, no import) is
+ * ~2× WebCrypto there because WebCrypto copies the input to another thread; browsers use
+ * WebCrypto; runtimes with neither (React Native) use @noble/hashes.
+ */
+type NodeCrypto = {
+  createHash(alg: string): { update(d: Uint8Array): { digest(): Uint8Array } }
+}
+
+const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
+  'node:crypto',
+) as NodeCrypto | undefined
+
+export async function sha256(data: Uint8Array): Promise<Uint8Array> {
+  if (nodeCrypto) {
+    const d = nodeCrypto.createHash('sha256').update(data).digest()
+    return new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
+  }
+  const subtle = globalThis.crypto?.subtle
+  if (subtle) return new Uint8Array(await subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>))
+  return nobleSha256(data)
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number)
+  return diff === 0
+}

@@ -1,0 +1,360 @@
+import {
+  AbortError,
+  type CarrierError,
+  IntegrityError,
+  type Link,
+  LinkDownError,
+  MessageTooLargeError,
+  ReceiverBusyError,
+  RejectedError,
+  type SendOptions,
+  type SendReport,
+  TransferTimeoutError,
+  TransportClosedError,
+  throwIfAborted,
+} from '../../transport.js'
+import { toHex32 } from '../bytes.js'
+import { equalBytes } from '../digest.js'
+import {
+  type ControlFrame,
+  encodeCancel,
+  encodeData,
+  encodeStart,
+  FLAG_COMPACT,
+  MAX_SLOTS,
+  REJECT_BUSY,
+  REJECT_INTEGRITY,
+  REJECT_TOO_LARGE,
+  T_DONE,
+  T_REJECT,
+  T_REPORT,
+} from '../frame.js'
+import type { ResolvedOptions } from '../options.js'
+import { type PreparedStream, prepareStream } from '../stream.js'
+import { Waker, yieldToEventLoop } from '../timing.js'
+import { segmentPlan, windowSegments } from './window.js'
+
+const MAX_RTO_MS = 3000
+const REORDER_SLACK = 3
+const INTEGRITY_RETRIES = 2
+/** Frames sent in a row before letting timers and I/O run. */
+const BURST = 64
+
+/**
+ * The sending half of the reliable session: selective repeat within receiver-granted credits.
+ * A gap is resent when a segment sent after it has been acknowledged (the receiver's bitmap shows
+ * it), or when the receiver stays silent for a retransmission time-out; then a START is resent as
+ * a probe, which is also how a transfer resumes after the link comes back.
+ */
+export class ReliableSender {
+  private readonly byTid = new Map<number, OutgoingTransfer>()
+  private readonly slots: (OutgoingTransfer | undefined)[] = new Array(MAX_SLOTS).fill(undefined)
+  private nextSlot = 0
+  private readonly slotWaiters: (() => void)[] = []
+  private nextTid: number
+  private closed: CarrierError | undefined
+
+  constructor(
+    private readonly link: Link,
+    private readonly options: ResolvedOptions,
+  ) {
+    this.nextTid = randomU32()
+  }
+
+  async send(envelope: Uint8Array | string, options: SendOptions = {}): Promise<SendReport> {
+    throwIfAborted(options.signal)
+    if (this.closed) throw this.closed
+    const prepared = await prepareStream(envelope, {
+      mediaType: options.mediaType,
+      compress: options.compress ?? this.options.compress,
+      maxMessageBytes: this.options.maxMessageBytes,
+    })
+    for (let attempt = 0; ; attempt++) {
+      const slot = await this.acquireSlot(options.signal)
+      const tid = this.nextTid
+      this.nextTid = (this.nextTid + 1) >>> 0
+      const transfer = new OutgoingTransfer(this.link, this.options, prepared, tid, slot, options)
+      this.slots[slot] = transfer
+      this.byTid.set(tid, transfer)
+      try {
+        return await transfer.run()
+      } catch (err) {
+        if (err instanceof IntegrityError && transfer.rejectedForIntegrity && attempt < INTEGRITY_RETRIES) continue
+        throw err
+      } finally {
+        this.byTid.delete(tid)
+        this.slots[slot] = undefined
+        this.slotWaiters.shift()?.()
+      }
+    }
+  }
+
+  onControl(frame: ControlFrame): void {
+    if (frame.type !== T_REPORT && frame.type !== T_DONE && frame.type !== T_REJECT) return
+    this.byTid.get(frame.tid)?.onControl(frame)
+  }
+
+  close(error: CarrierError = new TransportClosedError()): void {
+    this.closed = error
+    for (const t of this.byTid.values()) t.fail(error)
+    for (const w of this.slotWaiters.splice(0)) w()
+  }
+
+  /** Slots are handed out round-robin so a slot is reused as late as possible. */
+  private async acquireSlot(signal?: AbortSignal): Promise<number> {
+    for (;;) {
+      throwIfAborted(signal)
+      if (this.closed) throw this.closed
+      for (let i = 0; i < MAX_SLOTS; i++) {
+        const s = (this.nextSlot + i) % MAX_SLOTS
+        if (this.slots[s] === undefined) {
+          this.nextSlot = (s + 1) % MAX_SLOTS
+          return s
+        }
+      }
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => reject(new AbortError(signal?.reason))
+        signal?.addEventListener('abort', onAbort, { once: true })
+        this.slotWaiters.push(() => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve()
+        })
+      })
+    }
+  }
+}
+
+class OutgoingTransfer {
+  private readonly segmentSize: number
+  private readonly compact: boolean
+  private readonly nSegs: number
+  private readonly window: number
+  private readonly acked: Uint8Array
+  private readonly queued: Uint8Array
+  private readonly sentOrder: Float64Array
+  private readonly retransmitQueue: number[] = []
+  private ackedCount = 0
+  private base = 0
+  private nextNew = 0
+  private windowEnd: number
+  private order = 0
+  private maxAckedOrder = 0
+  private needStart = true
+  private startsSent = 0
+  private startSentAt = 0
+  private rttMeasured = false
+  private rto: number
+  private baseRto: number
+  private lastHeard = 0
+  private lastActive = 0
+  private frames = 0
+  private retransmissions = 0
+  private outcome: { ok: true } | { ok: false; error: CarrierError } | undefined
+  private readonly waker = new Waker()
+  rejectedForIntegrity = false
+
+  constructor(
+    private readonly link: Link,
+    private readonly options: ResolvedOptions,
+    private readonly prepared: PreparedStream,
+    private readonly tid: number,
+    private readonly slot: number,
+    private readonly sendOptions: SendOptions,
+  ) {
+    const plan = segmentPlan(link.mtu)
+    this.segmentSize = plan.segmentSize
+    this.compact = plan.compact
+    this.nSegs = Math.max(1, Math.ceil(prepared.stream.length / this.segmentSize))
+    this.window = windowSegments(this.segmentSize, this.compact, options.windowBytes)
+    this.acked = new Uint8Array(this.nSegs)
+    this.queued = new Uint8Array(this.nSegs)
+    this.sentOrder = new Float64Array(this.nSegs)
+    // Optimistic first window: data follows START at once; a receiver that missed START drops it
+    // and the probe after a time-out recovers.
+    this.windowEnd = Math.min(this.nSegs, this.window)
+    this.rto = this.baseRto = options.initialRtoMs
+  }
+
+  fail(error: CarrierError): void {
+    this.outcome ??= { ok: false, error }
+    this.waker.wake()
+  }
+
+  async run(): Promise<SendReport> {
+    const started = Date.now()
+    this.lastHeard = this.lastActive = started
+    const signal = this.sendOptions.signal
+    let burst = 0
+    try {
+      while (this.outcome === undefined) {
+        throwIfAborted(signal)
+        const now = Date.now()
+        if (now - this.lastHeard > this.options.transferTimeoutMs) {
+          throw new TransferTimeoutError(`no answer from the receiver for ${this.options.transferTimeoutMs} ms`)
+        }
+        if (now >= this.lastActive + this.rto) this.onTimeout(now)
+        const frame = this.nextFrame()
+        if (frame === undefined) {
+          await this.waker.wait(this.lastActive + this.rto - now, signal)
+          continue
+        }
+        try {
+          await this.link.send(frame, signal)
+        } catch (err) {
+          if (!(err instanceof LinkDownError)) throw err
+          // The link comes back underneath; probe with START when it does.
+          this.needStart = true
+          await this.waker.wait(Math.min(this.rto, 500), signal)
+          this.lastActive = Date.now()
+          continue
+        }
+        this.frames++
+        this.lastActive = Date.now()
+        if (++burst >= BURST) {
+          burst = 0
+          await yieldToEventLoop()
+        }
+      }
+    } catch (err) {
+      if (err instanceof AbortError || (signal?.aborted ?? false)) {
+        this.link.send(encodeCancel(this.tid)).catch(() => {})
+        throw err instanceof AbortError ? err : new AbortError(signal?.reason)
+      }
+      throw err
+    }
+    if (!this.outcome.ok) throw this.outcome.error
+    return {
+      transferId: toHex32(this.tid),
+      envelopeBytes: this.prepared.envelopeBytes,
+      streamBytes: this.prepared.stream.length,
+      compressed: this.prepared.compressed,
+      frames: this.frames,
+      retransmissions: this.retransmissions,
+      confirmed: true,
+      durationMs: Date.now() - started,
+    }
+  }
+
+  private onTimeout(now: number): void {
+    this.needStart = true
+    for (let s = this.base; s < this.nextNew; s++) this.enqueue(s)
+    this.rto = Math.min(MAX_RTO_MS, this.rto * 2)
+    this.lastActive = now
+  }
+
+  private enqueue(s: number): void {
+    if (this.acked[s] || this.queued[s]) return
+    this.queued[s] = 1
+    this.retransmitQueue.push(s)
+  }
+
+  private nextFrame(): Uint8Array | undefined {
+    if (this.needStart) {
+      this.needStart = false
+      this.startsSent++
+      this.startSentAt = Date.now()
+      return encodeStart({
+        slot: this.slot,
+        tid: this.tid,
+        flags: this.prepared.flags | (this.compact ? FLAG_COMPACT : 0),
+        total: this.prepared.stream.length,
+        segmentSize: this.segmentSize,
+      })
+    }
+    while (this.retransmitQueue.length > 0) {
+      const s = this.retransmitQueue.shift() as number
+      this.queued[s] = 0
+      if (this.acked[s]) continue
+      this.retransmissions++
+      return this.dataFrame(s)
+    }
+    if (this.nextNew < this.windowEnd) return this.dataFrame(this.nextNew++)
+    return undefined
+  }
+
+  private dataFrame(s: number): Uint8Array {
+    this.sentOrder[s] = ++this.order
+    const from = s * this.segmentSize
+    const payload = this.prepared.stream.subarray(from, Math.min(from + this.segmentSize, this.prepared.stream.length))
+    return encodeData(this.slot, this.tid, s, this.compact, payload)
+  }
+
+  private markAcked(s: number): void {
+    if (this.acked[s]) return
+    this.acked[s] = 1
+    this.ackedCount++
+    const o = this.sentOrder[s] as number
+    if (o > this.maxAckedOrder) this.maxAckedOrder = o
+  }
+
+  onControl(frame: ControlFrame): void {
+    if (this.outcome) return
+    const now = Date.now()
+    this.lastHeard = this.lastActive = now
+    if (frame.type === T_REPORT) this.onReport(frame, now)
+    else if (frame.type === T_DONE) {
+      const n = frame.digest.length
+      if (n < 8 || !equalBytes(frame.digest, this.prepared.digest.subarray(0, n))) {
+        this.outcome = { ok: false, error: new IntegrityError('the receiver confirmed a different SHA-256') }
+      } else {
+        this.outcome = { ok: true }
+        this.progress(this.prepared.stream.length)
+      }
+    } else if (frame.type === T_REJECT) {
+      this.outcome = { ok: false, error: rejectError(frame.reason) }
+      this.rejectedForIntegrity = frame.reason === REJECT_INTEGRITY
+    }
+    this.waker.wake()
+  }
+
+  private onReport(r: { base: number; credit: number; bitmap: Uint8Array }, now: number): void {
+    if (!this.rttMeasured && this.startsSent === 1) {
+      this.rttMeasured = true
+      const rtt = now - this.startSentAt
+      this.baseRto = Math.max(this.options.minRtoMs, 2 * rtt + 2 * this.options.ackDelayMs)
+    }
+    this.rto = this.baseRto
+    const reportBase = Math.min(r.base, this.nSegs)
+    for (let s = this.base; s < reportBase; s++) this.markAcked(s)
+    let highest = reportBase - 1
+    const bits = r.bitmap.length * 8
+    for (let i = 0; i < bits; i++) {
+      const s = reportBase + 1 + i
+      if (s >= this.nSegs) break
+      if (((r.bitmap[i >> 3] as number) >> (i & 7)) & 1) {
+        this.markAcked(s)
+        highest = s
+      }
+    }
+    while (this.base < this.nSegs && this.acked[this.base]) this.base++
+    this.windowEnd = Math.min(this.nSegs, reportBase + r.credit, this.base + this.window)
+    const limit = Math.min(this.nextNew, highest)
+    for (let s = this.base; s < limit; s++) {
+      if (!this.acked[s] && (this.sentOrder[s] as number) + REORDER_SLACK < this.maxAckedOrder) this.enqueue(s)
+    }
+    this.progress(Math.min(this.prepared.stream.length, this.ackedCount * this.segmentSize))
+  }
+
+  private progress(sentBytes: number): void {
+    this.sendOptions.onProgress?.({ sentBytes, totalBytes: this.prepared.stream.length })
+  }
+}
+
+function rejectError(reason: number): CarrierError {
+  switch (reason) {
+    case REJECT_TOO_LARGE:
+      return new MessageTooLargeError('the receiver refused the message as too large')
+    case REJECT_BUSY:
+      return new ReceiverBusyError('the receiver dropped the transfer: too many transfers or bytes held')
+    case REJECT_INTEGRITY:
+      return new IntegrityError('the receiver assembled bytes whose SHA-256 did not match')
+    default:
+      return new RejectedError(`the receiver rejected the transfer (reason ${reason})`)
+  }
+}
+
+function randomU32(): number {
+  const a = new Uint32Array(1)
+  globalThis.crypto.getRandomValues(a)
+  return a[0] as number
+}
