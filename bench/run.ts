@@ -1,0 +1,14 @@
+import { efficiencyBench } from './efficiency.js'
+import { fountainBench } from './fountain.js'
+import { reassemblyBench } from './reassembly.js'
+
+const benches: Record<string, () => Promise<void>> = {
+  reassembly: reassemblyBench,
+  efficiency: efficiencyBench,
+  fountain: fountainBench,
+}
+
+const only = process.argv.slice(2)
+for (const [name, run] of Object.entries(benches)) {
+  if (only.length === 0 || only.includes(name)) await run()
+}

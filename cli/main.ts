@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs'
+import { Command, CommanderError } from 'commander'
+import { CarrierError } from '../src/transport.js'
+import { COMMANDS } from './commands/index.js'
+import { createOutput } from './output.js'
+import type { CliContext } from './registry.js'
+
+/** package.json is two folders up from dist/cli/main.js and one from cli/main.ts (tsx). */
+function version(): string {
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version: string }
+      if (pkg.name === 'didcomm-carrier') return pkg.version
+    } catch {}
+  }
+  return 'unknown'
+}
+
+/** Runs the CLI; resolves to the exit code. Failures print one line on stderr. */
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json')
+  const ctx: CliContext = { out: createOutput(json) }
+  const program = new Command()
+    .name('carrier')
+    .description('DIDComm v2 over Bluetooth LE, animated QR, NFC and MQTT')
+    .version(version(), '-V, --version')
+    .option('--json', 'print results as JSON lines (no progress bars)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  for (const register of COMMANDS) register(program, ctx)
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return 0
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0; usage errors were already printed
+      return err.exitCode
+    }
+    const line = err instanceof CarrierError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err)
+    if (json) process.stdout.write(`${JSON.stringify({ error: line })}\n`)
+    process.stderr.write(`carrier: ${line.split('\n')[0]}\n`)
+    return 1
+  }
+}
