@@ -1,0 +1,57 @@
+import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { seededBytes } from '../../src/testing/prng.js'
+
+function carrier(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/entry.ts', ...args], { encoding: 'utf8', timeout: 60_000 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+describe('carrier CLI', () => {
+  it('--help lists the commands', () => {
+    const r = carrier('--help')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/Usage: carrier/)
+    expect(r.stdout).toMatch(/loopback/)
+  })
+
+  it('--version prints the package version', () => {
+    expect(carrier('--version').stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
+  })
+
+  it('a failing command exits non-zero with a one-line reason', () => {
+    const r = carrier('loopback', '/definitely/not/here')
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toMatch(/^carrier: .*no such file/)
+  })
+
+  it('an unknown command exits non-zero', () => {
+    const r = carrier('teleport')
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toMatch(/unknown command/)
+  })
+
+  it('loopback --json sends a file byte-exact through a lossy link and prints one JSON line', () => {
+    const file = join(tmpdir(), `carrier-cli-${process.pid}.bin`)
+    writeFileSync(file, seededBytes(50_000, 1))
+    for (const extra of [[], ['--simplex']]) {
+      const r = carrier('--json', 'loopback', file, '--mtu', '100', '--loss', '0.1', ...extra)
+      expect(r.code).toBe(0)
+      const lines = r.stdout.trim().split('\n')
+      expect(lines).toHaveLength(1)
+      expect(JSON.parse(lines[0] as string)).toMatchObject({ command: 'loopback', envelopeBytes: 50_000, byteExact: true })
+    }
+  })
+
+  it('an MTU below the minimum is a typed one-line error', () => {
+    const file = join(tmpdir(), `carrier-cli-mtu-${process.pid}.bin`)
+    writeFileSync(file, 'x')
+    const r = carrier('loopback', file, '--mtu', '10')
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim()).toMatch(/^carrier: ERR_MTU_TOO_SMALL: /)
+  })
+})
