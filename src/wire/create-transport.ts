@@ -1,5 +1,4 @@
 import {
-  AbortError,
   type Link,
   type Received,
   type SendOptions,
@@ -7,6 +6,7 @@ import {
   type Transport,
   TransportClosedError,
 } from '../transport.js'
+import { AsyncQueue } from './async-queue.js'
 import { FountainReceiver, sendFountain } from './fountain/session.js'
 import { decodeControl, isBareJson, isDataFrame, T_CANCEL, T_START, T_SYMBOL } from './frame.js'
 import { sniffMediaType } from './media.js'
@@ -44,9 +44,7 @@ class Session implements CarrierTransport {
   private readonly receiver: ReliableReceiver
   private readonly fountain: FountainReceiver
   private readonly unsubscribe: () => void
-  private readonly queue: Received[] = []
-  private queued = 0
-  private readonly waiters = new Set<() => void>()
+  private readonly queue = new AsyncQueue<Received>((r) => r.data.length)
   private closed = false
   private ignored = 0
   private bareCount = 0
@@ -58,7 +56,7 @@ class Session implements CarrierTransport {
   ) {
     this.opts = resolveOptions(options)
     const deliver = (r: Received) => this.enqueue(r)
-    const queued = () => this.queued
+    const queued = () => this.queue.bytes
     this.sender = new ReliableSender(link, this.opts)
     this.receiver = new ReliableReceiver(link, this.opts, deliver, queued)
     this.fountain = new FountainReceiver(this.opts, deliver, queued)
@@ -74,33 +72,14 @@ class Session implements CarrierTransport {
     return sendFountain(this.link, this.opts, envelope, options, tid)
   }
 
-  async *receive(options: { signal?: AbortSignal } = {}): AsyncIterable<Received> {
-    const signal = options.signal
-    for (;;) {
-      if (signal?.aborted) throw new AbortError(signal.reason)
-      const next = this.queue.shift()
-      if (next) {
-        this.queued -= next.data.length
-        yield next
-        continue
-      }
-      if (this.closed) return
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          this.waiters.delete(wake)
-          signal?.removeEventListener('abort', wake)
-          resolve()
-        }
-        this.waiters.add(wake)
-        signal?.addEventListener('abort', wake, { once: true })
-      })
-    }
+  receive(options: { signal?: AbortSignal } = {}): AsyncIterable<Received> {
+    return this.queue.iterate(options.signal)
   }
 
   stats(): TransportStats {
     return {
       bytesHeld: this.receiver.bytesHeld + this.fountain.bytesHeld,
-      queuedBytes: this.queued,
+      queuedBytes: this.queue.bytes,
       partialTransfers: this.receiver.partialTransfers,
       framesIgnored: this.ignored,
     }
@@ -113,19 +92,12 @@ class Session implements CarrierTransport {
     this.sender.close(new TransportClosedError())
     this.receiver.close()
     this.fountain.close()
-    this.wakeAll()
+    this.queue.close()
     if (this.opts.closeLink) await this.link.close()
   }
 
   private enqueue(r: Received): void {
-    if (this.closed) return
-    this.queue.push(r)
-    this.queued += r.data.length
-    this.wakeAll()
-  }
-
-  private wakeAll(): void {
-    for (const w of [...this.waiters]) w()
+    if (!this.closed) this.queue.push(r)
   }
 
   private onFrame(frame: Uint8Array): void {

@@ -1,0 +1,14 @@
+export { type EmbeddedBroker, startEmbeddedBroker } from './broker.js'
+export {
+  BrokerRefusedError,
+  BrokerUnreachableError,
+  type ConnectedClient,
+  connectMqtt,
+  type MqttConnectOptions,
+  SubscriptionRefusedError,
+  TlsError,
+} from './client.js'
+export { type BareEnvelope, MqttInbox, MqttNode, type MqttNodeOptions, MqttPeerLink } from './node.js'
+export { instanceId, parseTopic, recipientKey, topics } from './topics.js'
+export { type MqttReceived, type MqttSendOptions, MqttTransport } from './transport.js'
+export { InvalidEndpointError, MQTT_SCHEMES, type MqttEndpoint, makeMqttEndpoint, parseMqttEndpoint } from './uri.js'

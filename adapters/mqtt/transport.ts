@@ -1,0 +1,108 @@
+import type { Received, SendOptions, SendReport } from '../../src/transport.js'
+import { AsyncQueue } from '../../src/wire/async-queue.js'
+import { type CarrierTransport, createTransport } from '../../src/wire/create-transport.js'
+import { sha256 } from '../../src/wire/digest.js'
+import { isBareJson } from '../../src/wire/frame.js'
+import type { TransportOptions } from '../../src/wire/options.js'
+import type { MqttInbox, MqttPeerLink } from './node.js'
+import { base64url } from './topics.js'
+
+export interface MqttReceived extends Received {
+  /** The sender's recipient key, or undefined for a bare envelope (no reply address). */
+  from: string | undefined
+}
+
+export interface MqttSendOptions extends SendOptions {
+  /**
+   * Publish a small JSON envelope whole to the peer's inbox, as agents that don't chunk do: one
+   * publish, no end-to-end ack (report.confirmed is false). 'auto': when it fits one frame.
+   */
+  bare?: boolean | 'auto'
+}
+
+const SEEN_MEMORY = 4096
+
+/**
+ * Everything an inbox receives, from any peer, and sending to any peer's inbox: one core
+ * transport per peer link (each with its own reliable session), merged into one stream.
+ * Duplicates — a bare envelope published twice, a QoS 1 redelivery — are dropped by content hash
+ * or transfer id.
+ */
+export class MqttTransport {
+  private readonly peers = new Map<string, CarrierTransport>()
+  private readonly queue = new AsyncQueue<MqttReceived>()
+  private readonly seen = new Set<string>()
+  private readonly unsubscribe: (() => void)[] = []
+  private closed = false
+
+  constructor(
+    readonly inbox: MqttInbox,
+    private readonly options: TransportOptions = {},
+  ) {
+    for (const link of inbox.peers()) this.attach(link)
+    this.unsubscribe.push(inbox.onPeer((link) => this.attach(link)))
+    this.unsubscribe.push(
+      inbox.onBareEnvelope(async (b) => {
+        const key = `bare:${base64url(await sha256(b.data))}`
+        if (this.remember(key)) this.queue.push({ data: b.data, mediaType: b.mediaType, transferId: key, from: undefined })
+      }),
+    )
+  }
+
+  get rk(): string {
+    return this.inbox.rk
+  }
+
+  async send(to: string, envelope: Uint8Array | string, options: MqttSendOptions = {}): Promise<SendReport> {
+    const bytes = typeof envelope === 'string' ? new TextEncoder().encode(envelope) : envelope
+    const bare = options.bare === true || (options.bare === 'auto' && bytes.length <= this.inbox.node.mtu)
+    if (bare && isBareJson(bytes)) {
+      const started = Date.now()
+      await this.inbox.publishBare(to, bytes, options.mediaType, options.signal)
+      return {
+        transferId: 'bare',
+        envelopeBytes: bytes.length,
+        streamBytes: bytes.length,
+        compressed: false,
+        frames: 1,
+        retransmissions: 0,
+        confirmed: false,
+        durationMs: Date.now() - started,
+      }
+    }
+    const link = this.inbox.link(to)
+    return (this.peers.get(to) ?? this.attach(link)).send(bytes, options)
+  }
+
+  receive(options: { signal?: AbortSignal } = {}): AsyncIterable<MqttReceived> {
+    return this.queue.iterate(options.signal)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    for (const u of this.unsubscribe) u()
+    await Promise.all([...this.peers.values()].map((t) => t.close()))
+    this.queue.close()
+  }
+
+  private attach(link: MqttPeerLink): CarrierTransport {
+    const existing = this.peers.get(link.remoteRk)
+    if (existing) return existing
+    const t = createTransport(link, this.options)
+    this.peers.set(link.remoteRk, t)
+    void (async () => {
+      for await (const r of t.receive()) {
+        if (this.remember(`${link.remoteRk}:${r.transferId}`)) this.queue.push({ ...r, from: link.remoteRk })
+      }
+    })()
+    return t
+  }
+
+  private remember(key: string): boolean {
+    if (this.seen.has(key)) return false
+    this.seen.add(key)
+    if (this.seen.size > SEEN_MEMORY) this.seen.delete(this.seen.values().next().value as string)
+    return true
+  }
+}

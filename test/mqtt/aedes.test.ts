@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type EmbeddedBroker, MqttNode, MqttTransport, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
+import { conformanceSuite } from '../../src/testing/index.js'
+
+let broker: EmbeddedBroker
+beforeAll(async () => {
+  broker = await startEmbeddedBroker({ maxPacketBytes: 256 * 1024 })
+})
+afterAll(async () => {
+  await broker?.close()
+})
+
+let n = 0
+async function pair() {
+  const id = ++n
+  const alice = await MqttNode.connect(broker.url, { clientId: `alice-${id}` })
+  const bob = await MqttNode.connect(broker.url, { clientId: `bob-${id}` })
+  const a = await alice.openInbox(`aliceRk${id}`)
+  const b = await bob.openInbox(`bobRk${id}`)
+  return { alice, bob, a, b }
+}
+
+conformanceSuite(
+  'MQTT over aedes (in-process, MQTT 3.1.1)',
+  async () => {
+    const { alice, bob, a, b } = await pair()
+    return {
+      a: a.link(b.rk),
+      b: b.link(a.rk),
+      // the client drops its connection and reconnects (aedes keeps running)
+      interrupt: async () => {
+        alice.client.stream.destroy()
+        await new Promise((r) => setTimeout(r, 1500))
+      },
+      close: async () => {
+        await alice.close()
+        await bob.close()
+      },
+    }
+  },
+  { largeMessageBytes: 10 * 1024 * 1024 },
+)
+
+describe('MQTT over aedes', () => {
+  it('speaks MQTT 3.1.1 with aedes (which has no MQTT 5)', async () => {
+    const { alice, bob } = await pair()
+    expect(alice.conn.protocolVersion).toBe(4)
+    await alice.close()
+    await bob.close()
+  })
+
+  it('an inbox receives from several peers and bare envelopes, with the sender named', async () => {
+    const { alice, bob, a, b } = await pair()
+    const carol = await MqttNode.connect(broker.url, { clientId: `carol-${n}` })
+    const c = await carol.openInbox(`carolRk${n}`)
+    const bobT = new MqttTransport(b)
+    const got: { from?: string; text: string }[] = []
+    const reading = (async () => {
+      for await (const r of bobT.receive()) got.push({ from: r.from, text: new TextDecoder().decode(r.data) })
+    })()
+    const aliceT = new MqttTransport(a)
+    const carolT = new MqttTransport(c)
+    await aliceT.send(b.rk, '{"type":"from-alice"}')
+    await carolT.send(b.rk, '{"type":"from-carol"}')
+    const bare = await carolT.send(b.rk, '{"protected":"x","ciphertext":"bare"}', { bare: true })
+    expect(bare.confirmed).toBe(false)
+    while (got.length < 3) await new Promise((r) => setTimeout(r, 5))
+    expect(got).toContainEqual({ from: a.rk, text: '{"type":"from-alice"}' })
+    expect(got).toContainEqual({ from: c.rk, text: '{"type":"from-carol"}' })
+    expect(got).toContainEqual({ from: undefined, text: '{"protected":"x","ciphertext":"bare"}' })
+    await Promise.all([aliceT.close(), bobT.close(), carolT.close()])
+    await reading
+    await Promise.all([alice.close(), bob.close(), carol.close()])
+  })
+})
