@@ -37,6 +37,12 @@ export interface MqttConnectOptions {
   connectTimeoutMs?: number
   /** Reconnect interval once connected (the first connection is tried once). Default 1000 ms. */
   reconnectPeriodMs?: number
+  /**
+   * Keep the session (subscriptions and queued QoS 1 frames) while disconnected. Default true.
+   * Consumers of a shared inbox should say false: brokers keep handing a share of the inbox to a
+   * dead consumer's persistent session.
+   */
+  persistentSession?: boolean
 }
 
 export interface ConnectedClient {
@@ -84,8 +90,8 @@ function attempt(
   const client = mqtt.connect(broker, {
     clientId,
     protocolVersion,
-    clean: false,
-    ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
+    clean: o.persistentSession === false,
+    ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.persistentSession === false ? 0 : 3600 } } : {}),
     username: o.username,
     password: o.password,
     ca: o.ca,

@@ -10,5 +10,5 @@ export {
 } from './client.js'
 export { type BareEnvelope, MqttInbox, MqttNode, type MqttNodeOptions, MqttPeerLink } from './node.js'
 export { instanceId, parseTopic, recipientKey, topics } from './topics.js'
-export { type MqttReceived, type MqttSendOptions, MqttTransport } from './transport.js'
+export { type MqttReceived, type MqttSendOptions, MqttTransport, type MqttTransportOptions } from './transport.js'
 export { InvalidEndpointError, MQTT_SCHEMES, type MqttEndpoint, makeMqttEndpoint, parseMqttEndpoint } from './uri.js'

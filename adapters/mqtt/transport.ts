@@ -12,6 +12,11 @@ export interface MqttReceived extends Received {
   from: string | undefined
 }
 
+export interface MqttTransportOptions extends Omit<TransportOptions, 'onMessage'> {
+  /** Handle each message before it is acknowledged (see TransportOptions.onMessage), instead of receive(). */
+  onMessage?: (message: MqttReceived) => void | Promise<void>
+}
+
 export interface MqttSendOptions extends SendOptions {
   /**
    * Publish a small JSON envelope whole to the peer's inbox, as agents that don't chunk do: one
@@ -37,14 +42,14 @@ export class MqttTransport {
 
   constructor(
     readonly inbox: MqttInbox,
-    private readonly options: TransportOptions = {},
+    private readonly options: MqttTransportOptions = {},
   ) {
     for (const link of inbox.peers()) this.attach(link)
     this.unsubscribe.push(inbox.onPeer((link) => this.attach(link)))
     this.unsubscribe.push(
       inbox.onBareEnvelope(async (b) => {
         const key = `bare:${base64url(await sha256(b.data))}`
-        if (this.remember(key)) this.queue.push({ data: b.data, mediaType: b.mediaType, transferId: key, from: undefined })
+        if (this.remember(key)) await this.accept({ data: b.data, mediaType: b.mediaType, transferId: key, from: undefined })
       }),
     )
   }
@@ -89,14 +94,29 @@ export class MqttTransport {
   private attach(link: MqttPeerLink): CarrierTransport {
     const existing = this.peers.get(link.remoteRk)
     if (existing) return existing
-    const t = createTransport(link, this.options)
+    const onMessage = this.options.onMessage
+    const t = createTransport(link, {
+      ...this.options,
+      onMessage: onMessage
+        ? async (r) => {
+            if (this.remember(`${link.remoteRk}:${r.transferId}`)) await onMessage({ ...r, from: link.remoteRk })
+          }
+        : undefined,
+    })
     this.peers.set(link.remoteRk, t)
-    void (async () => {
-      for await (const r of t.receive()) {
-        if (this.remember(`${link.remoteRk}:${r.transferId}`)) this.queue.push({ ...r, from: link.remoteRk })
-      }
-    })()
+    if (!onMessage) {
+      void (async () => {
+        for await (const r of t.receive()) {
+          if (this.remember(`${link.remoteRk}:${r.transferId}`)) this.queue.push({ ...r, from: link.remoteRk })
+        }
+      })()
+    }
     return t
+  }
+
+  private async accept(r: MqttReceived): Promise<void> {
+    if (this.options.onMessage) await this.options.onMessage(r)
+    else this.queue.push(r)
   }
 
   private remember(key: string): boolean {

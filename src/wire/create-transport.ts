@@ -1,6 +1,7 @@
 import {
   type Link,
   type Received,
+  RejectedError,
   type SendOptions,
   type SendReport,
   type Transport,
@@ -49,13 +50,16 @@ class Session implements CarrierTransport {
   private ignored = 0
   private bareCount = 0
   private fountainTid: number
+  private readonly deliver: (r: Received) => void | Promise<void>
 
   constructor(
     readonly link: Link,
     options?: TransportOptions,
   ) {
     this.opts = resolveOptions(options)
-    const deliver = (r: Received) => this.enqueue(r)
+    const handler = this.opts.onMessage
+    const deliver = handler ? (r: Received) => (this.closed ? undefined : handler(r)) : (r: Received) => this.enqueue(r)
+    this.deliver = deliver
     const queued = () => this.queue.bytes
     this.sender = new ReliableSender(link, this.opts)
     this.receiver = new ReliableReceiver(link, this.opts, deliver, queued)
@@ -109,7 +113,9 @@ class Session implements CarrierTransport {
     if (isBareJson(frame)) {
       if (frame.length > this.opts.maxMessageBytes) return void this.ignored++
       const data = frame.slice()
-      this.enqueue({ data, mediaType: sniffMediaType(data), transferId: `bare-${++this.bareCount}` })
+      Promise.resolve(this.deliver({ data, mediaType: sniffMediaType(data), transferId: `bare-${++this.bareCount}` })).catch(
+        (err: unknown) => this.opts.onDrop?.(new RejectedError(`the message handler failed: ${String(err)}`), 'bare'),
+      )
       return
     }
     const c = decodeControl(frame)

@@ -39,6 +39,7 @@ export const REJECT_TOO_LARGE = 1
 export const REJECT_BUSY = 2
 export const REJECT_INTEGRITY = 3
 export const REJECT_MALFORMED = 4
+export const REJECT_HANDLER = 5
 
 export type ControlFrame =
   | { type: typeof T_START; slot: number; tid: number; flags: number; total: number; segmentSize: number }

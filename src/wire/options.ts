@@ -1,4 +1,4 @@
-import type { CarrierError, ReceiveProgress } from '../transport.js'
+import type { CarrierError, Received, ReceiveProgress } from '../transport.js'
 
 /** Options of createTransport; every limit has a default a phone can afford. */
 export interface TransportOptions {
@@ -29,10 +29,17 @@ export interface TransportOptions {
   onDrop?: (error: CarrierError, transferId: string) => void
   /** Close the link when the transport closes. Default true. */
   closeLink?: boolean
+  /**
+   * Handle each message before it is acknowledged, instead of queueing it for receive(): the
+   * sender's send() resolves only after the handler returned, so a receiver that dies while
+   * handling gets the message again (or another consumer does). If the handler throws, the
+   * transfer is refused and the sender's send() rejects.
+   */
+  onMessage?: (message: Received) => void | Promise<void>
 }
 
-export type ResolvedOptions = Required<Omit<TransportOptions, 'onProgress' | 'onDrop'>> &
-  Pick<TransportOptions, 'onProgress' | 'onDrop'>
+export type ResolvedOptions = Required<Omit<TransportOptions, 'onProgress' | 'onDrop' | 'onMessage'>> &
+  Pick<TransportOptions, 'onProgress' | 'onDrop' | 'onMessage'>
 
 export function resolveOptions(o: TransportOptions = {}): ResolvedOptions {
   return {
@@ -50,6 +57,7 @@ export function resolveOptions(o: TransportOptions = {}): ResolvedOptions {
     closeLink: o.closeLink ?? true,
     onProgress: o.onProgress,
     onDrop: o.onDrop,
+    onMessage: o.onMessage,
   }
 }
 

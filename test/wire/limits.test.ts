@@ -235,3 +235,25 @@ describe('receiver limits', () => {
     await b.close()
   })
 })
+
+describe('handler delivery (onMessage)', () => {
+  it('acknowledges only after the handler returned, and refuses the transfer when it throws', async () => {
+    const pair = memoryLinkPair({ mtu: 300, seed: 12 })
+    const order: string[] = []
+    const a = createTransport(pair.a)
+    const b = createTransport(pair.b, {
+      onMessage: async (r) => {
+        const text = new TextDecoder().decode(r.data)
+        if (text.includes('boom')) throw new Error('cannot handle this')
+        await new Promise((res) => setTimeout(res, 50))
+        order.push(`handled ${text}`)
+      },
+    })
+    await a.send('{"type":"ok"}')
+    order.push('send resolved')
+    expect(order).toEqual(['handled {"type":"ok"}', 'send resolved'])
+    await expect(a.send('{"type":"boom"}')).rejects.toMatchObject({ code: 'ERR_REJECTED' })
+    await a.close()
+    await b.close()
+  })
+})

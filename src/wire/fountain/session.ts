@@ -93,7 +93,7 @@ export class FountainReceiver {
 
   constructor(
     private readonly options: ResolvedOptions,
-    private readonly deliver: (r: Received) => void,
+    private readonly deliver: (r: Received) => void | Promise<void>,
     private readonly queuedBytes: () => number,
   ) {}
 
@@ -159,7 +159,7 @@ export class FountainReceiver {
     if (this.finished.size > FINISHED_MEMORY) this.finished.delete(this.finished.values().next().value as number)
     try {
       const opened = await openStream(p.decoder.result(), p.flags, this.options.maxMessageBytes)
-      this.deliver({ data: opened.data, mediaType: opened.mediaType, transferId: toHex32(tid) })
+      await this.deliver({ data: opened.data, mediaType: opened.mediaType, transferId: toHex32(tid) })
     } catch (err) {
       // A symbol that passed its CRC but was wrong (or a lying sender): forget the id so a clean
       // repetition of the stream can still be decoded.

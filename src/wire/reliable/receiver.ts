@@ -23,6 +23,7 @@ import {
   MAX_SLOTS,
   openData,
   REJECT_BUSY,
+  REJECT_HANDLER,
   REJECT_INTEGRITY,
   REJECT_MALFORMED,
   REJECT_TOO_LARGE,
@@ -57,7 +58,7 @@ export class ReliableReceiver {
   constructor(
     private readonly link: Link,
     private readonly options: ResolvedOptions,
-    private readonly deliver: (r: Received) => void,
+    private readonly deliver: (r: Received) => void | Promise<void>,
     private readonly queuedBytes: () => number,
   ) {}
 
@@ -152,7 +153,14 @@ export class ReliableReceiver {
     try {
       const opened = await openStream(buf, t.flags, this.options.maxMessageBytes)
       if (this.closed) return
-      this.deliver({ data: opened.data, mediaType: opened.mediaType, transferId: toHex32(t.tid) })
+      try {
+        await this.deliver({ data: opened.data, mediaType: opened.mediaType, transferId: toHex32(t.tid) })
+      } catch (err) {
+        this.remember(t.tid, { reject: REJECT_HANDLER })
+        this.refuse(t.tid, REJECT_HANDLER, new RejectedError(`the message handler failed: ${(err as Error)?.message ?? err}`))
+        return
+      }
+      if (this.closed) return
       this.remember(t.tid, { digest: opened.digest })
       this.emit(encodeDone(t.tid, opened.digest, this.link.mtu))
     } catch (err) {

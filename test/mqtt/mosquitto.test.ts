@@ -1,0 +1,306 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connectMqtt, MqttNode, MqttTransport } from '../../adapters/mqtt/index.js'
+import { conformanceSuite, seededBytes } from '../../src/testing/index.js'
+import { haveMosquitto, haveOpenssl, Mosquitto, makeCertificates } from '../support/mosquitto.js'
+
+const ok = haveMosquitto()
+let seq = 0
+
+async function nodePair(m: Mosquitto, protocolVersion: 4 | 5) {
+  const id = ++seq
+  const alice = await MqttNode.connect(m.url, { clientId: `alice-${id}`, protocolVersion })
+  const bob = await MqttNode.connect(m.url, { clientId: `bob-${id}`, protocolVersion })
+  const a = await alice.openInbox(`aliceRk${id}`)
+  const b = await bob.openInbox(`bobRk${id}`)
+  return { alice, bob, a, b }
+}
+
+async function restart(m: Mosquitto, downMs = 300): Promise<void> {
+  await m.kill()
+  await new Promise((r) => setTimeout(r, downMs))
+  await m.startProcess()
+}
+
+for (const version of [4, 5] as const) {
+  describe.skipIf(!ok)(`mosquitto, MQTT ${version === 5 ? '5' : '3.1.1'}`, () => {
+    let m: Mosquitto
+    beforeAll(async () => {
+      m = await Mosquitto.start()
+    })
+    afterAll(async () => {
+      await m?.stop()
+    })
+
+    conformanceSuite(`MQTT over mosquitto (MQTT ${version === 5 ? '5' : '3.1.1'})`, async () => {
+      const { alice, bob, a, b } = await nodePair(m, version)
+      expect(alice.conn.protocolVersion).toBe(version)
+      return {
+        a: a.link(b.rk),
+        b: b.link(a.rk),
+        interrupt: () => restart(m),
+        close: async () => {
+          await alice.close()
+          await bob.close()
+        },
+      }
+    })
+  })
+}
+
+describe.skipIf(!ok)('mosquitto: limits, restarts, consumer groups', () => {
+  it('carries an 8 MB envelope byte-exact through a broker with max_packet_size 262144', async () => {
+    const m = await Mosquitto.start({ maxPacketSize: 262144 })
+    try {
+      for (const version of [5, 4] as const) {
+        // ask for 1 MiB frames: MQTT 5 brokers announce their limit and the frames shrink to it
+        const maxFrameBytes = version === 5 ? 1024 * 1024 : undefined
+        const id = ++seq
+        const alice = await MqttNode.connect(m.url, { clientId: `a8-${id}`, protocolVersion: version, maxFrameBytes })
+        const bob = await MqttNode.connect(m.url, { clientId: `b8-${id}`, protocolVersion: version })
+        if (version === 5) expect(alice.mtu).toBeLessThanOrEqual(262144 - 512)
+        const a = new MqttTransport(await alice.openInbox(`a8Rk${id}`))
+        const b = new MqttTransport(await bob.openInbox(`b8Rk${id}`))
+        const data = seededBytes(8 * 1024 * 1024, 8)
+        const it = b.receive()[Symbol.asyncIterator]()
+        const report = await a.send(b.rk, data)
+        const got = await it.next()
+        expect(report.confirmed).toBe(true)
+        expect(Buffer.compare(Buffer.from(got.value?.data ?? []), Buffer.from(data))).toBe(0)
+        await a.close()
+        await b.close()
+        await alice.close()
+        await bob.close()
+      }
+    } finally {
+      await m.stop()
+    }
+  })
+
+  it('completes a 4 MB transfer exactly once when mosquitto is killed and restarted in the middle', async () => {
+    const m = await Mosquitto.start()
+    try {
+      const { alice, bob, a, b } = await nodePair(m, 5)
+      const at = new MqttTransport(a)
+      const bt = new MqttTransport(b)
+      const got: Uint8Array[] = []
+      const reading = (async () => {
+        for await (const r of bt.receive()) got.push(r.data)
+      })()
+      const data = seededBytes(4 * 1024 * 1024, 4)
+      let restarted: Promise<void> | undefined
+      let killedAt = 0
+      const report = await at.send(b.rk, data, {
+        onProgress: (p) => {
+          if (!restarted && p.sentBytes > p.totalBytes / 3 && p.sentBytes < p.totalBytes) {
+            killedAt = p.sentBytes
+            restarted = restart(m, 500)
+          }
+        },
+      })
+      await restarted
+      await new Promise((r) => setTimeout(r, 300))
+      expect(killedAt).toBeGreaterThan(0)
+      expect(report.confirmed).toBe(true)
+      expect(report.retransmissions).toBeGreaterThan(0)
+      expect(got).toHaveLength(1)
+      expect(Buffer.compare(Buffer.from(got[0] as Uint8Array), Buffer.from(data))).toBe(0)
+      await at.close()
+      await bt.close()
+      await reading
+      await alice.close()
+      await bob.close()
+    } finally {
+      await m.stop()
+    }
+  })
+
+  it('two consumers share one inbox; one is killed halfway; 200 messages are each processed exactly once', async () => {
+    const m = await Mosquitto.start()
+    const consumers: ChildProcess[] = []
+    const lines: { id?: string; consumer?: string; ready?: string }[] = []
+    try {
+      const inboxRk = `sharedRk${++seq}`
+      for (const name of ['c1', 'c2']) {
+        const p = spawn(
+          process.execPath,
+          ['--import', 'tsx', 'test/mqtt/fixtures/consumer.ts', m.url, inboxRk, 'workers', `${name}-${seq}`],
+          {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        )
+        let buf = ''
+        p.stdout?.on('data', (d) => {
+          buf += d
+          let i = buf.indexOf('\n')
+          while (i !== -1) {
+            lines.push(JSON.parse(buf.slice(0, i)))
+            buf = buf.slice(i + 1)
+            i = buf.indexOf('\n')
+          }
+        })
+        consumers.push(p)
+      }
+      while (lines.filter((l) => l.ready).length < 2) await new Promise((r) => setTimeout(r, 20))
+      const sender = await MqttNode.connect(m.url, { clientId: `sender-${seq}`, protocolVersion: 5 })
+      const st = new MqttTransport(await sender.openInbox(`senderRk${seq}`), { initialRtoMs: 100 })
+      let killed = ''
+      for (let i = 0; i < 200; i++) {
+        if (i === 100) {
+          // kill the consumer that has been doing the work
+          const last = lines.filter((l) => l.id).at(-1)?.consumer ?? `c1-${seq}`
+          const victim = consumers[last.startsWith('c1') ? 0 : 1] as ChildProcess
+          killed = last
+          victim.kill('SIGKILL')
+        }
+        await st.send(inboxRk, JSON.stringify({ type: 'job', id: `m-${i}` }))
+      }
+      await new Promise((r) => setTimeout(r, 300))
+      const handled = lines.filter((l) => l.id)
+      const ids = handled.map((l) => l.id)
+      expect(new Set(ids).size).toBe(200)
+      expect(ids).toHaveLength(200)
+      expect(handled.slice(100).every((l) => l.consumer !== killed)).toBe(true)
+      await st.close()
+      await sender.close()
+    } finally {
+      for (const p of consumers) p.kill('SIGKILL')
+      await m.stop()
+    }
+  })
+
+  it('rejects send with a typed error within its time-out when the broker is gone for good, without a reconnect loop', async () => {
+    const m = await Mosquitto.start()
+    const { alice, bob, a, b } = await nodePair(m, 5)
+    const at = new MqttTransport(a, { transferTimeoutMs: 1500 })
+    await m.kill()
+    const started = Date.now()
+    await expect(at.send(b.rk, seededBytes(100_000, 1))).rejects.toMatchObject({ code: 'ERR_TRANSFER_TIMEOUT' })
+    expect(Date.now() - started).toBeLessThan(5000)
+    await at.close()
+    await alice.close()
+    await bob.close()
+    let reconnects = 0
+    alice.client.on('reconnect', () => reconnects++)
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(reconnects).toBe(0)
+  })
+
+  it('fails to connect with a typed error when nothing listens, once, within the time-out', async () => {
+    const m = await Mosquitto.start()
+    const url = m.url
+    await m.stop()
+    const started = Date.now()
+    await expect(connectMqtt(url, { connectTimeoutMs: 2000 })).rejects.toMatchObject({ code: 'ERR_BROKER_UNREACHABLE' })
+    expect(Date.now() - started).toBeLessThan(3000)
+  })
+})
+
+describe.skipIf(!ok || !haveOpenssl())('mosquitto with TLS client certificates and a per-user ACL', () => {
+  let m: Mosquitto
+  let certs: Record<string, string>
+  const alice = 'aliceTlsRk'
+  const bob = 'bobTlsRk'
+  beforeAll(async () => {
+    certs = makeCertificates(mkdtempSync(join(tmpdir(), 'carrier-certs-')), [alice, bob])
+    const acl = [
+      'pattern read didcomm/v2/%u/in/#',
+      'pattern read didcomm/v2/%u/at/#',
+      'pattern write didcomm/v2/+/in/#',
+      'pattern write didcomm/v2/+/at/#',
+    ].join('\n')
+    m = await Mosquitto.start({
+      tls: {
+        ca: certs['ca.pem'] as string,
+        cert: certs['server.pem'] as string,
+        key: certs['server.key'] as string,
+        acl: `${acl}\n`,
+      },
+    })
+  })
+  afterAll(async () => {
+    await m?.stop()
+  })
+
+  const tlsOpts = (who: string) => ({
+    ca: certs['ca.pem'],
+    cert: certs[`${who}.pem`],
+    key: certs[`${who}.key`],
+    protocolVersion: 5 as const,
+  })
+
+  it('delivers over TLS between two users, each reading only its own inbox', async () => {
+    const an = await MqttNode.connect(m.tlsUrl, { clientId: 'alice-tls', ...tlsOpts(alice) })
+    const bn = await MqttNode.connect(m.tlsUrl, { clientId: 'bob-tls', ...tlsOpts(bob) })
+    const at = new MqttTransport(await an.openInbox(alice))
+    const bt = new MqttTransport(await bn.openInbox(bob))
+    const it = bt.receive()[Symbol.asyncIterator]()
+    const data = seededBytes(300_000, 3)
+    expect((await at.send(bob, data)).confirmed).toBe(true)
+    const got = await it.next()
+    expect(Buffer.compare(Buffer.from(got.value?.data ?? []), Buffer.from(data))).toBe(0)
+    expect(got.value?.from).toBe(alice)
+    await at.close()
+    await bt.close()
+    await an.close()
+    await bn.close()
+  })
+
+  it("never lets a client read another recipient's inbox", async () => {
+    const snoop = await MqttNode.connect(m.tlsUrl, { clientId: 'alice-snoop', ...tlsOpts(alice) })
+    const bn = await MqttNode.connect(m.tlsUrl, { clientId: 'bob-tls-2', ...tlsOpts(bob) })
+    const an = await MqttNode.connect(m.tlsUrl, { clientId: 'alice-tls-2', ...tlsOpts(alice) })
+    const bt = new MqttTransport(await bn.openInbox(bob))
+    // mosquitto 2.0 may grant the SUBSCRIBE and then withhold every message (read ACL); a broker
+    // that refuses it at SUBACK time makes openInbox fail with ERR_SUBSCRIBE_REFUSED.
+    const stolen: unknown[] = []
+    const refused = await snoop.openInbox(bob).then(
+      (inbox) => {
+        inbox.onBareEnvelope((b) => stolen.push(b))
+        inbox.onPeer((l) => l.onFrame((f) => stolen.push(f)))
+        return false
+      },
+      (err: { code?: string }) => {
+        expect(err.code).toBe('ERR_SUBSCRIBE_REFUSED')
+        return true
+      },
+    )
+    const at = new MqttTransport(await an.openInbox(alice))
+    const it = bt.receive()[Symbol.asyncIterator]()
+    await at.send(bob, '{"type":"for-bob-only"}')
+    await at.send(bob, '{"protected":"x","ciphertext":"bare, for bob only"}', { bare: true })
+    expect(new TextDecoder().decode((await it.next()).value?.data)).toBe('{"type":"for-bob-only"}')
+    expect(new TextDecoder().decode((await it.next()).value?.data)).toMatch(/bare, for bob only/)
+    await new Promise((r) => setTimeout(r, 300))
+    expect({ refused, stolen: stolen.length }).toMatchObject({ stolen: 0 })
+    await at.close()
+    await bt.close()
+    await Promise.all([snoop.close(), an.close(), bn.close()])
+  })
+
+  it('refuses a client certificate from another CA with a clear error', async () => {
+    const err = await connectMqtt(m.tlsUrl, {
+      ca: certs['ca.pem'],
+      cert: certs['intruder.pem'],
+      key: certs['intruder.key'],
+      connectTimeoutMs: 3000,
+    }).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: expect.stringMatching(/ERR_TLS|ERR_BROKER_REFUSED|ERR_BROKER_UNREACHABLE/) })
+    expect(String((err as Error).message)).toMatch(/127\.0\.0\.1/)
+  })
+
+  it('refuses a server certificate it does not trust, and never falls back to plain TCP', async () => {
+    const err = await connectMqtt(m.tlsUrl, {
+      ca: certs['intruder.pem'],
+      cert: certs[`${alice}.pem`],
+      key: certs[`${alice}.key`],
+    }).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'ERR_TLS' })
+    // the same broker spoken to without TLS: the TLS listener does not answer plain MQTT
+    const plain = await connectMqtt(m.url, { connectTimeoutMs: 2000 }).catch((e: unknown) => e)
+    expect(plain).toMatchObject({ code: expect.stringMatching(/ERR_BROKER_UNREACHABLE|ERR_BROKER_REFUSED/) })
+  })
+})
