@@ -124,10 +124,22 @@ export class MqttNode {
     this.inFlight.add(acked)
   }
 
+  /** Waits for every publish in flight to be acknowledged by the broker (or to fail). */
+  async flush(): Promise<void> {
+    await Promise.all(this.inFlight)
+    if (this.inFlightError) {
+      const err = this.inFlightError
+      this.inFlightError = undefined
+      throw err
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     for (const inbox of this.inboxes.values()) inbox.closeLinks()
+    // let acknowledgements of what is in flight arrive, but never wait on a dead broker
+    await Promise.race([Promise.all(this.inFlight), new Promise((r) => setTimeout(r, 1000))])
     await this.conn.client.endAsync(true)
   }
 
