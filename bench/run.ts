@@ -1,11 +1,13 @@
 import { efficiencyBench } from './efficiency.js'
 import { fountainBench } from './fountain.js'
+import { mqttBench } from './mqtt.js'
 import { reassemblyBench } from './reassembly.js'
 
 const benches: Record<string, () => Promise<void>> = {
   reassembly: reassemblyBench,
   efficiency: efficiencyBench,
   fountain: fountainBench,
+  mqtt: mqttBench,
 }
 
 const only = process.argv.slice(2)

@@ -96,6 +96,8 @@ export class MqttTransport {
     if (existing) return existing
     const onMessage = this.options.onMessage
     const t = createTransport(link, {
+      // a broker path carries megabytes per round trip
+      windowBytes: 4 * 1024 * 1024,
       ...this.options,
       onMessage: onMessage
         ? async (r) => {

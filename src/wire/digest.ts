@@ -5,9 +5,8 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha256'
  * ~2× WebCrypto there because WebCrypto copies the input to another thread; browsers use
  * WebCrypto; runtimes with neither (React Native) use @noble/hashes.
  */
-type NodeCrypto = {
-  createHash(alg: string): { update(d: Uint8Array): { digest(): Uint8Array } }
-}
+type NodeHash = { update(d: Uint8Array): NodeHash; digest(): Uint8Array }
+type NodeCrypto = { createHash(alg: string): NodeHash }
 
 const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
   'node:crypto',
@@ -21,6 +20,27 @@ export async function sha256(data: Uint8Array): Promise<Uint8Array> {
   const subtle = globalThis.crypto?.subtle
   if (subtle) return new Uint8Array(await subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>))
   return nobleSha256(data)
+}
+
+export interface IncrementalSha256 {
+  update(data: Uint8Array): void
+  digest(): Uint8Array
+}
+
+/** SHA-256 fed piece by piece, so a transfer hashes its bytes while it waits for the network. */
+export function createSha256(): IncrementalSha256 {
+  if (nodeCrypto) {
+    const h = nodeCrypto.createHash('sha256')
+    return {
+      update: (d) => void h.update(d),
+      digest: () => {
+        const d = h.digest()
+        return new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
+      },
+    }
+  }
+  const h = nobleSha256.create()
+  return { update: (d) => void h.update(d), digest: () => h.digest() }
 }
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,7 +1,7 @@
 import { IntegrityError, MessageTooLargeError, RejectedError } from '../transport.js'
-import { readVarint, utf8, varintLength, writeVarint } from './bytes.js'
+import { concatBytes, readVarint, utf8, varintLength, writeVarint } from './bytes.js'
 import { deflateRaw, inflateRaw } from './compress.js'
-import { equalBytes, sha256 } from './digest.js'
+import { createSha256, equalBytes, sha256 } from './digest.js'
 import { DIGEST_BYTES, FLAG_COMPRESSED, FLAG_MEDIA_MASK } from './frame.js'
 import { isJsonLike, MEDIA_CODE_CUSTOM, mediaCode, mediaFromCode, sniffMediaType } from './media.js'
 
@@ -15,16 +15,65 @@ import { isJsonLike, MEDIA_CODE_CUSTOM, mediaCode, mediaFromCode, sniffMediaType
  * The trailing digest lets the receiver verify before it delivers (never a wrong message) and is
  * what the reliable receiver echoes in its final ack.
  */
-export interface PreparedStream {
-  stream: Uint8Array
-  flags: number
-  mediaType: string
-  compressed: boolean
-  envelopeBytes: number
-  digest: Uint8Array
+/**
+ * A stream kept as its parts (media-type prefix, body, digest) — never copied whole — whose digest
+ * is computed as bytes are first needed: a sender hashes each segment when it first sends it, so
+ * hashing overlaps the wait for the network instead of delaying START.
+ */
+export class PreparedStream {
+  private readonly hasher = createSha256()
+  private hashed = 0
+  private sealed: Uint8Array | undefined
+  readonly length: number
+  readonly contentLength: number
+
+  constructor(
+    private readonly prefix: Uint8Array,
+    private readonly body: Uint8Array,
+    readonly flags: number,
+    readonly mediaType: string,
+    readonly compressed: boolean,
+    readonly envelopeBytes: number,
+  ) {
+    this.contentLength = prefix.length + body.length
+    this.length = this.contentLength + DIGEST_BYTES
+  }
+
+  /** Bytes [from, to) of the stream: a view when they lie in one part, else a copy. */
+  slice(from: number, to: number): Uint8Array {
+    this.ensure(to)
+    const parts = [this.prefix, this.body, this.sealed ?? NO_BYTES]
+    let offset = 0
+    const pieces: Uint8Array[] = []
+    for (const p of parts) {
+      const a = Math.max(from, offset)
+      const b = Math.min(to, offset + p.length)
+      if (a < b) pieces.push(p.subarray(a - offset, b - offset))
+      offset += p.length
+    }
+    return pieces.length === 1 ? (pieces[0] as Uint8Array) : concatBytes(pieces)
+  }
+
+  /** Hashes up to `end`, and computes the digest once `end` reaches into it. */
+  ensure(end: number): void {
+    const upTo = Math.min(end, this.contentLength)
+    if (upTo > this.hashed) {
+      const p = this.prefix.length
+      if (this.hashed < p) this.hasher.update(this.prefix.subarray(this.hashed, Math.min(p, upTo)))
+      if (upTo > p) this.hasher.update(this.body.subarray(Math.max(0, this.hashed - p), upTo - p))
+      this.hashed = upTo
+    }
+    if (end > this.contentLength && !this.sealed) this.sealed = this.hasher.digest()
+  }
+
+  get digest(): Uint8Array {
+    this.ensure(this.length)
+    return this.sealed as Uint8Array
+  }
 }
 
 const MAX_MEDIA_TYPE_BYTES = 255
+const NO_BYTES = new Uint8Array(0)
 const AUTO_COMPRESS_MIN = 256
 
 export async function prepareStream(
@@ -49,13 +98,8 @@ export async function prepareStream(
       compressed = true
     }
   }
-  const stream = new Uint8Array(prefix.length + body.length + DIGEST_BYTES)
-  stream.set(prefix, 0)
-  stream.set(body, prefix.length)
-  const digest = await sha256(stream.subarray(0, stream.length - DIGEST_BYTES))
-  stream.set(digest, stream.length - DIGEST_BYTES)
   const flags = code | (compressed ? FLAG_COMPRESSED : 0)
-  return { stream, flags, mediaType, compressed, envelopeBytes: bytes.length, digest }
+  return new PreparedStream(prefix, body, flags, mediaType, compressed, bytes.length)
 }
 
 function encodeMediaPrefix(mediaType: string): Uint8Array {
@@ -66,15 +110,19 @@ function encodeMediaPrefix(mediaType: string): Uint8Array {
   return out
 }
 
-/** Verifies and unwraps a reassembled stream. Throws IntegrityError, MessageTooLargeError. */
+/**
+ * Verifies and unwraps a reassembled stream; `contentDigest` is the SHA-256 of its content when the
+ * receiver already hashed it while it arrived. Throws IntegrityError, MessageTooLargeError.
+ */
 export async function openStream(
   stream: Uint8Array,
   flags: number,
   maxMessageBytes: number,
+  contentDigest?: Uint8Array,
 ): Promise<{ data: Uint8Array; mediaType: string; digest: Uint8Array }> {
   if (stream.length < DIGEST_BYTES) throw new IntegrityError('stream shorter than its digest')
   const content = stream.subarray(0, stream.length - DIGEST_BYTES)
-  const digest = await sha256(content)
+  const digest = contentDigest ?? (await sha256(content))
   if (!equalBytes(digest, stream.subarray(stream.length - DIGEST_BYTES))) {
     throw new IntegrityError('SHA-256 of the reassembled message does not match')
   }

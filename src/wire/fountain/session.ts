@@ -44,13 +44,13 @@ export async function sendFountain(
   })
   const symbolSize = link.mtu - SYMBOL_OVERHEAD
   if (link.mtu < MIN_MTU) throw new MtuTooSmallError(`link MTU ${link.mtu} is below the ${MIN_MTU}-byte minimum`)
-  const k = blockCount(prepared.stream.length, symbolSize)
+  const k = blockCount(prepared.length, symbolSize)
   if (k > options.maxFountainBlocks) {
     throw new MessageTooLargeError(`${k} fountain blocks exceed the limit of ${options.maxFountainBlocks}; use larger frames`)
   }
-  const encoder = new FountainEncoder(prepared.stream, symbolSize, tid)
+  const encoder = new FountainEncoder(prepared.slice(0, prepared.length), symbolSize, tid)
   const budget = sendOptions.frameBudget ?? Number.POSITIVE_INFINITY
-  const total = prepared.stream.length
+  const total = prepared.length
   let frames = 0
   while (frames < budget) {
     throwIfAborted(sendOptions.signal)

@@ -164,7 +164,7 @@ class OutgoingTransfer {
     const plan = segmentPlan(link.mtu)
     this.segmentSize = plan.segmentSize
     this.compact = plan.compact
-    this.nSegs = Math.max(1, Math.ceil(prepared.stream.length / this.segmentSize))
+    this.nSegs = Math.max(1, Math.ceil(prepared.length / this.segmentSize))
     this.window = windowSegments(this.segmentSize, this.compact, options.windowBytes)
     this.acked = new Uint8Array(this.nSegs)
     this.queued = new Uint8Array(this.nSegs)
@@ -226,7 +226,7 @@ class OutgoingTransfer {
     return {
       transferId: toHex32(this.tid),
       envelopeBytes: this.prepared.envelopeBytes,
-      streamBytes: this.prepared.stream.length,
+      streamBytes: this.prepared.length,
       compressed: this.prepared.compressed,
       frames: this.frames,
       retransmissions: this.retransmissions,
@@ -257,7 +257,7 @@ class OutgoingTransfer {
         slot: this.slot,
         tid: this.tid,
         flags: this.prepared.flags | (this.compact ? FLAG_COMPACT : 0),
-        total: this.prepared.stream.length,
+        total: this.prepared.length,
         segmentSize: this.segmentSize,
       })
     }
@@ -275,7 +275,7 @@ class OutgoingTransfer {
   private dataFrame(s: number): Uint8Array {
     this.sentOrder[s] = ++this.order
     const from = s * this.segmentSize
-    const payload = this.prepared.stream.subarray(from, Math.min(from + this.segmentSize, this.prepared.stream.length))
+    const payload = this.prepared.slice(from, Math.min(from + this.segmentSize, this.prepared.length))
     return encodeData(this.slot, this.tid, s, this.compact, payload)
   }
 
@@ -298,7 +298,7 @@ class OutgoingTransfer {
         this.outcome = { ok: false, error: new IntegrityError('the receiver confirmed a different SHA-256') }
       } else {
         this.outcome = { ok: true }
-        this.progress(this.prepared.stream.length)
+        this.progress(this.prepared.length)
       }
     } else if (frame.type === T_REJECT) {
       this.outcome = { ok: false, error: rejectError(frame.reason) }
@@ -332,11 +332,11 @@ class OutgoingTransfer {
     for (let s = this.base; s < limit; s++) {
       if (!this.acked[s] && (this.sentOrder[s] as number) + REORDER_SLACK < this.maxAckedOrder) this.enqueue(s)
     }
-    this.progress(Math.min(this.prepared.stream.length, this.ackedCount * this.segmentSize))
+    this.progress(Math.min(this.prepared.length, this.ackedCount * this.segmentSize))
   }
 
   private progress(sentBytes: number): void {
-    this.sendOptions.onProgress?.({ sentBytes, totalBytes: this.prepared.stream.length })
+    this.sendOptions.onProgress?.({ sentBytes, totalBytes: this.prepared.length })
   }
 }
 
