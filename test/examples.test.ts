@@ -1,0 +1,35 @@
+import { spawn } from 'node:child_process'
+import { describe, expect, it } from 'vitest'
+
+function run(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d) => (stdout += d))
+    p.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs)
+    p.once('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+describe('the README stays true', () => {
+  it('npm run demo moves every envelope byte-exact and prints the table', async () => {
+    const r = await run(['examples/demo.ts'])
+    expect(r.code, r.stderr).toBe(0)
+    const rows = r.stdout.split('\n').filter((l) => /^(BLE|QR|MQTT)/.test(l))
+    expect(rows).toHaveLength(3)
+    for (const row of rows) expect(row.trim().endsWith('yes')).toBe(true)
+  })
+
+  it('examples/mqtt-iot-bridge runs a device and an agent through a broker', async () => {
+    const r = await run(['examples/mqtt-iot-bridge/run.ts', '--readings', '4'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout.match(/agent: reading-\d/g)).toHaveLength(4)
+    expect(r.stdout).toMatch(/agent: sent cmd-3/)
+    expect(r.stdout).toMatch(/done: 4 readings/)
+  })
+})
