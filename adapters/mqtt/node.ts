@@ -202,15 +202,20 @@ export class MqttInbox {
   async publishBare(
     remoteRk: string,
     envelope: Uint8Array,
-    mediaType = sniffMediaType(envelope),
-    signal?: AbortSignal,
+    options: { mediaType?: string; expiresTime?: number; signal?: AbortSignal } = {},
   ): Promise<void> {
     await this.node.publish(
       topics.inbox(remoteRk),
       envelope,
-      { contentType: mediaType, responseTopic: topics.inbox(this.rk) },
-      signal,
+      {
+        contentType: options.mediaType ?? sniffMediaType(envelope),
+        responseTopic: topics.inbox(this.rk),
+        ...expiryProperty(options.expiresTime),
+      },
+      options.signal,
     )
+    // a bare envelope has no end-to-end ack: the broker's PUBACK is all there is
+    await this.node.flush()
   }
 
   onFrame(fromRk: string, fromIid: string, frame: Uint8Array): void {
@@ -239,6 +244,11 @@ export class MqttInbox {
  */
 export class MqttPeerLink implements Link {
   readonly duplex = true
+  /**
+   * Unix time after which frames on this link are worthless (from the message's expires_time):
+   * MQTT 5 brokers then drop them instead of queueing them for an absent peer.
+   */
+  expiresTime: number | undefined
   private readonly handlers = new Set<(f: Uint8Array) => void>()
   private remoteIid: string | undefined
   private lastHeard = 0
@@ -266,7 +276,12 @@ export class MqttPeerLink implements Link {
     const topic = pinned
       ? topics.instance(this.remoteRk, pinned, this.inbox.rk, node.iid)
       : topics.group(this.remoteRk, this.inbox.rk, node.iid)
-    await node.publish(topic, frame, { contentType: 'application/vnd.didcomm-carrier.frame' }, signal)
+    await node.publish(
+      topic,
+      frame,
+      { contentType: 'application/vnd.didcomm-carrier.frame', ...expiryProperty(this.expiresTime) },
+      signal,
+    )
   }
 
   onFrame(handler: (frame: Uint8Array) => void): () => void {
@@ -290,4 +305,10 @@ export class MqttPeerLink implements Link {
     this.handlers.clear()
     this.inbox.forget(this)
   }
+}
+
+/** MQTT 5 message expiry from a Unix time; nothing when there is none (or it has passed: 1 s). */
+function expiryProperty(expiresTime: number | undefined): { messageExpiryInterval?: number } {
+  if (expiresTime === undefined) return {}
+  return { messageExpiryInterval: Math.max(1, Math.ceil(expiresTime - Date.now() / 1000)) }
 }

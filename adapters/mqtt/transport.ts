@@ -3,6 +3,7 @@ import { AsyncQueue } from '../../src/wire/async-queue.js'
 import { type CarrierTransport, createTransport } from '../../src/wire/create-transport.js'
 import { sha256 } from '../../src/wire/digest.js'
 import { isBareJson } from '../../src/wire/frame.js'
+import { MEDIA_PLAIN, sniffMediaType } from '../../src/wire/media.js'
 import type { TransportOptions } from '../../src/wire/options.js'
 import type { MqttInbox, MqttPeerLink } from './node.js'
 import { base64url } from './topics.js'
@@ -23,6 +24,11 @@ export interface MqttSendOptions extends SendOptions {
    * publish, no end-to-end ack (report.confirmed is false). 'auto': when it fits one frame.
    */
   bare?: boolean | 'auto'
+  /**
+   * Unix time after which the message is worthless (DIDComm expires_time): sent as MQTT 5 message
+   * expiry. Read from a plaintext envelope's expires_time when not given.
+   */
+  expiresTime?: number
 }
 
 const SEEN_MEMORY = 4096
@@ -60,10 +66,11 @@ export class MqttTransport {
 
   async send(to: string, envelope: Uint8Array | string, options: MqttSendOptions = {}): Promise<SendReport> {
     const bytes = typeof envelope === 'string' ? new TextEncoder().encode(envelope) : envelope
+    const expiresTime = options.expiresTime ?? plaintextExpiry(bytes, options.mediaType)
     const bare = options.bare === true || (options.bare === 'auto' && bytes.length <= this.inbox.node.mtu)
     if (bare && isBareJson(bytes)) {
       const started = Date.now()
-      await this.inbox.publishBare(to, bytes, options.mediaType, options.signal)
+      await this.inbox.publishBare(to, bytes, { mediaType: options.mediaType, expiresTime, signal: options.signal })
       return {
         transferId: 'bare',
         envelopeBytes: bytes.length,
@@ -76,6 +83,7 @@ export class MqttTransport {
       }
     }
     const link = this.inbox.link(to)
+    link.expiresTime = expiresTime
     return (this.peers.get(to) ?? this.attach(link)).send(bytes, options)
   }
 
@@ -126,5 +134,17 @@ export class MqttTransport {
     this.seen.add(key)
     if (this.seen.size > SEEN_MEMORY) this.seen.delete(this.seen.values().next().value as string)
     return true
+  }
+}
+
+/** expires_time of a DIDComm plaintext envelope (the only kind whose headers a transport can read). */
+function plaintextExpiry(bytes: Uint8Array, mediaType: string | undefined): number | undefined {
+  if (bytes.length > 1024 * 1024 || !isBareJson(bytes)) return undefined
+  if ((mediaType ?? sniffMediaType(bytes)) !== MEDIA_PLAIN) return undefined
+  try {
+    const t = (JSON.parse(new TextDecoder().decode(bytes)) as { expires_time?: unknown }).expires_time
+    return typeof t === 'number' ? t : undefined
+  } catch {
+    return undefined
   }
 }

@@ -189,6 +189,57 @@ describe.skipIf(!ok)('mosquitto: limits, restarts, consumer groups', () => {
     expect(reconnects).toBe(0)
   })
 
+  it('fails to connect with ERR_BROKER_REFUSED when the broker refuses the client', async () => {
+    const m = await Mosquitto.start({ refuseAnonymous: true })
+    try {
+      for (const protocolVersion of [5, 4] as const) {
+        await expect(connectMqtt(m.url, { protocolVersion, connectTimeoutMs: 3000 })).rejects.toMatchObject({
+          code: 'ERR_BROKER_REFUSED',
+        })
+      }
+      // and without a version, the refusal is not mistaken for "speaks no MQTT 5"
+      await expect(connectMqtt(m.url, { connectTimeoutMs: 3000 })).rejects.toMatchObject({ code: 'ERR_BROKER_REFUSED' })
+    } finally {
+      await m.stop()
+    }
+  })
+
+  it('serves several inboxes from one client, and sends MQTT 5 expiry and content type', async () => {
+    const m = await Mosquitto.start()
+    try {
+      const node = await MqttNode.connect(m.url, { clientId: `multi-${++seq}`, protocolVersion: 5 })
+      const one = new MqttTransport(await node.openInbox(`oneRk${seq}`))
+      const two = new MqttTransport(await node.openInbox(`twoRk${seq}`))
+      const spy = await connectMqtt(m.url, { protocolVersion: 5 })
+      const props: Record<string, unknown>[] = []
+      spy.client.on('message', (_t, _p, packet) => props.push({ ...packet.properties }))
+      await spy.client.subscribeAsync(`didcomm/v2/twoRk${seq}/#`, { qos: 1 })
+      const sender = await MqttNode.connect(m.url, { clientId: `multi-sender-${seq}`, protocolVersion: 5 })
+      const st = new MqttTransport(await sender.openInbox(`senderRk${seq}`))
+      const expires = Math.floor(Date.now() / 1000) + 600
+      const it1 = one.receive()[Symbol.asyncIterator]()
+      const it2 = two.receive()[Symbol.asyncIterator]()
+      await st.send(`oneRk${seq}`, '{"type":"to-one"}')
+      await st.send(`twoRk${seq}`, JSON.stringify({ id: '1', type: 'to-two', expires_time: expires }))
+      await st.send(`twoRk${seq}`, '{"type":"bare-to-two"}', { bare: true, expiresTime: expires })
+      expect(new TextDecoder().decode((await it1.next()).value?.data)).toBe('{"type":"to-one"}')
+      expect(new TextDecoder().decode((await it2.next()).value?.data)).toMatch(/to-two/)
+      expect(new TextDecoder().decode((await it2.next()).value?.data)).toBe('{"type":"bare-to-two"}')
+      await new Promise((r) => setTimeout(r, 100))
+      expect(props.length).toBeGreaterThanOrEqual(3)
+      for (const p of props) {
+        expect(p.messageExpiryInterval).toBeGreaterThan(590)
+        expect(p.messageExpiryInterval).toBeLessThanOrEqual(600)
+      }
+      expect(props.map((p) => p.contentType)).toContain('application/vnd.didcomm-carrier.frame')
+      expect(props.map((p) => p.contentType)).toContain('application/didcomm-plain+json')
+      await Promise.all([one.close(), two.close(), st.close()])
+      await Promise.all([node.close(), sender.close(), spy.client.endAsync()])
+    } finally {
+      await m.stop()
+    }
+  })
+
   it('fails to connect with a typed error when nothing listens, once, within the time-out', async () => {
     const m = await Mosquitto.start()
     const url = m.url

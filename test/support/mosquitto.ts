@@ -29,6 +29,8 @@ export async function freePort(): Promise<number> {
 export interface MosquittoOptions {
   /** max_packet_size of the listener. */
   maxPacketSize?: number
+  /** Refuse clients without credentials (plain listener, no password file: everyone is refused). */
+  refuseAnonymous?: boolean
   /** TLS listener with client certificates (CN = username) and a per-user ACL. */
   tls?: { ca: string; cert: string; key: string; acl: string }
 }
@@ -73,7 +75,7 @@ export class Mosquitto {
         'allow_anonymous false',
       )
     } else {
-      lines.push('allow_anonymous true')
+      lines.push(`allow_anonymous ${o.refuseAnonymous ? 'false' : 'true'}`)
     }
     const config = join(dir, 'mosquitto.conf')
     writeFileSync(config, `${lines.join('\n')}\n`)
