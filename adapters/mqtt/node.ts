@@ -29,6 +29,7 @@ export class MqttNode {
   readonly mtu: number
   private readonly inboxes = new Map<string, MqttInbox>()
   private readonly inFlight = new Set<Promise<void>>()
+  private readonly slotWaiters: (() => void)[] = []
   private inFlightError: LinkDownError | undefined
   private closed = false
 
@@ -98,7 +99,7 @@ export class MqttNode {
     }
     while (this.inFlight.size >= (this.options.maxInFlight ?? 16)) {
       signal?.throwIfAborted()
-      await Promise.race(this.inFlight)
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve))
     }
     const ms = this.options.publishTimeoutMs ?? 10_000
     let timer: ReturnType<typeof setTimeout> | undefined
@@ -120,6 +121,7 @@ export class MqttNode {
       .finally(() => {
         clearTimeout(timer)
         this.inFlight.delete(acked)
+        this.slotWaiters.shift()?.()
       })
     this.inFlight.add(acked)
   }
