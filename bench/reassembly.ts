@@ -35,6 +35,8 @@ async function record(mtu: number, data: Uint8Array): Promise<Uint8Array[]> {
  * is delivered — CRC of every frame, placement, bookkeeping, reports, SHA-256 of the whole.
  * Baseline: copying the same frames' payloads into one buffer, nothing else.
  */
+const RUNS = 9
+
 export async function reassemblyBench(): Promise<void> {
   for (const mtu of [20, 182, 514, 65536]) {
     const size = mtu < 200 ? 2 * 1024 * 1024 : 16 * 1024 * 1024
@@ -45,7 +47,7 @@ export async function reassemblyBench(): Promise<void> {
     const check = compact ? 1 : 4
     const ours: number[] = []
     const plain: number[] = []
-    for (let run = 0; run < 5; run++) {
+    for (let run = 0; run < RUNS; run++) {
       const link = new ReplayLink(mtu)
       const t = createTransport(link, { maxMessageBytes: 64 * 1024 * 1024 })
       const it = t.receive()[Symbol.asyncIterator]()
@@ -73,7 +75,7 @@ export async function reassemblyBench(): Promise<void> {
       value: mbps(median(ours)),
       unit: 'MB/s',
       baseline: { name: 'plain copy of the same frame payloads', value: mbps(median(plain)) },
-      params: { messageBytes: size, frames: frames.length, runs: 5 },
+      params: { messageBytes: size, frames: frames.length, runs: RUNS },
     })
   }
 }
