@@ -1,0 +1,18 @@
+export { ENCS, type Enc } from './cipher.js'
+export { DIDCommError } from './errors.js'
+export { ALG_ANON, ALG_AUTH, apvFor } from './jwe.js'
+export { generateAgreementKey, generateSigningKey, type Jwk, publicJwk } from './keys.js'
+export {
+  type Attachment,
+  FORWARD_TYPE,
+  type Message,
+  type PackEncryptedOptions,
+  type PackEncryptedResult,
+  packEncrypted,
+  packPlaintext,
+  packSigned,
+  TYP_PLAIN,
+  type UnpackMetadata,
+  type UnpackOptions,
+  unpack,
+} from './pack.js'

@@ -1,0 +1,154 @@
+import { sha256 } from '@noble/hashes/sha2'
+import { b64u } from './b64u.js'
+import { assertEnc, cekFor, concatKdf, decryptContent, type Enc, encryptContent, unwrapKey, wrapKey } from './cipher.js'
+import { err } from './errors.js'
+import { assertValidPublicKey, ecdh, generateAgreementKey, type Jwk, publicJwk } from './keys.js'
+
+export const ALG_ANON = 'ECDH-ES+A256KW'
+export const ALG_AUTH = 'ECDH-1PU+A256KW'
+export const TYP_ENCRYPTED = 'application/didcomm-encrypted+json'
+
+export interface GeneralJwe {
+  protected: string
+  recipients: { header: { kid: string }; encrypted_key: string }[]
+  iv: string
+  ciphertext: string
+  tag: string
+}
+
+export interface JweHeader {
+  typ?: string
+  alg: string
+  enc: string
+  epk: Jwk
+  apu?: string
+  apv?: string
+  skid?: string
+  cty?: string
+}
+
+/** apv: SHA-256 of the recipients' kids, sorted and joined by '.', base64url. */
+export function apvFor(kids: string[]): string {
+  return b64u.encode(sha256(new TextEncoder().encode([...kids].sort().join('.'))))
+}
+
+/**
+ * Encrypts for several recipients sharing one ephemeral key (DIDComm's JWE layout, which jose's
+ * multi-recipient JWE does not produce): ECDH-ES+A256KW, or ECDH-1PU+A256KW with the sender's key.
+ */
+export function encryptJwe(
+  plaintext: Uint8Array,
+  o: { recipients: { kid: string; key: Jwk }[]; sender?: { kid: string; key: Jwk }; enc: Enc; cty?: string },
+): GeneralJwe {
+  if (o.recipients.length === 0) throw err.malformed('no recipients')
+  const crv = (o.recipients[0] as { key: Jwk }).key.crv
+  if (o.recipients.some((r) => r.key.crv !== crv)) throw err.invalidKey('recipients of one JWE must share a curve')
+  if (o.sender && o.sender.key.crv !== crv)
+    throw err.invalidKey(`sender key ${o.sender.key.crv} does not match recipients' ${crv}`)
+  if (o.sender && o.enc !== 'A256CBC-HS512') throw err.unsupported(`authcrypt requires A256CBC-HS512, not ${o.enc}`)
+  const alg = o.sender ? ALG_AUTH : ALG_ANON
+  const epk = generateAgreementKey(crv)
+  const apv = apvFor(o.recipients.map((r) => r.kid))
+  const header: JweHeader = {
+    typ: TYP_ENCRYPTED,
+    alg,
+    enc: o.enc,
+    apv,
+    epk: publicJwk(epk),
+    ...(o.sender ? { skid: o.sender.kid, apu: b64u.encode(new TextEncoder().encode(o.sender.kid)) } : {}),
+    ...(o.cty ? { cty: o.cty } : {}),
+  }
+  const prot = b64u.encodeJson(header)
+  const cek = cekFor(o.enc)
+  const { iv, ciphertext, tag } = encryptContent(o.enc, cek, plaintext, new TextEncoder().encode(prot))
+  const apuBytes = header.apu ? b64u.decode(header.apu) : new Uint8Array(0)
+  const apvBytes = b64u.decode(apv)
+  return {
+    protected: prot,
+    recipients: o.recipients.map((r) => {
+      const ze = ecdh(epk, r.key)
+      const z = o.sender ? concat(ze, ecdh(o.sender.key, r.key)) : ze
+      const kek = concatKdf(z, alg, apuBytes, apvBytes, o.sender ? tag : undefined)
+      return { header: { kid: r.kid }, encrypted_key: b64u.encode(wrapKey(kek, cek)) }
+    }),
+    iv: b64u.encode(iv),
+    ciphertext: b64u.encode(ciphertext),
+    tag: b64u.encode(tag),
+  }
+}
+
+export interface DecryptedJwe {
+  plaintext: Uint8Array
+  header: JweHeader
+  kid: string
+  recipientKids: string[]
+}
+
+/**
+ * Decrypts a General or Flattened JSON JWE for the first recipient whose private key `findKey`
+ * has; `senderKey` gives the sender's public key for ECDH-1PU (from `skid`).
+ */
+export async function decryptJwe(
+  jwe: Record<string, unknown>,
+  o: { findKey: (kid: string) => Promise<Jwk | null>; senderKey: (skid: string) => Promise<Jwk> },
+): Promise<DecryptedJwe> {
+  const get = (k: string) => {
+    const v = jwe[k]
+    if (typeof v !== 'string') throw err.malformed(`JWE without ${k}`)
+    return v
+  }
+  const prot = get('protected')
+  let header: JweHeader
+  try {
+    header = JSON.parse(new TextDecoder().decode(b64u.decode(prot))) as JweHeader
+  } catch {
+    throw err.malformed('JWE protected header is not base64url JSON')
+  }
+  if (header.alg !== ALG_ANON && header.alg !== ALG_AUTH) throw err.unsupported(`key management ${String(header.alg)}`)
+  assertEnc(header.enc)
+  if (!header.epk || typeof header.epk !== 'object') throw err.header('JWE without epk')
+  assertValidPublicKey(header.epk)
+  const recipients = Array.isArray(jwe.recipients)
+    ? (jwe.recipients as { header?: { kid?: unknown }; encrypted_key?: unknown }[])
+    : [{ header: jwe.header as { kid?: unknown }, encrypted_key: jwe.encrypted_key }]
+  const kids = recipients.map((r) => r?.header?.kid)
+  if (kids.some((k) => typeof k !== 'string')) throw err.malformed('JWE recipient without kid')
+  if (header.apv !== undefined && header.apv !== apvFor(kids as string[])) {
+    throw err.header('apv does not match the recipients')
+  }
+  let senderPub: Jwk | undefined
+  if (header.alg === ALG_AUTH) {
+    if (header.enc !== 'A256CBC-HS512') throw err.unsupported(`authcrypt with ${header.enc}`)
+    if (typeof header.skid !== 'string' || typeof header.apu !== 'string') throw err.header('authcrypt JWE without skid or apu')
+    if (new TextDecoder().decode(b64u.decode(header.apu)) !== header.skid) throw err.header('apu does not match skid')
+    senderPub = await o.senderKey(header.skid)
+    if (senderPub.crv !== header.epk.crv) throw err.header('sender key and epk on different curves')
+  }
+  const iv = b64u.decode(get('iv'))
+  const ciphertext = b64u.decode(get('ciphertext'))
+  const tag = b64u.decode(get('tag'))
+  const aad = new TextEncoder().encode(prot)
+  const apu = header.apu ? b64u.decode(header.apu) : new Uint8Array(0)
+  const apv = header.apv ? b64u.decode(header.apv) : new Uint8Array(0)
+  for (const r of recipients) {
+    const kid = r.header?.kid as string
+    const priv = await o.findKey(kid)
+    if (!priv) continue
+    if (priv.crv !== header.epk.crv) continue
+    if (typeof r.encrypted_key !== 'string') throw err.malformed('JWE recipient without encrypted_key')
+    const ze = ecdh(priv, header.epk)
+    const z = senderPub ? concat(ze, ecdh(priv, senderPub)) : ze
+    const kek = concatKdf(z, header.alg, apu, apv, senderPub ? tag : undefined)
+    const cek = unwrapKey(kek, b64u.decode(r.encrypted_key))
+    const plaintext = decryptContent(header.enc, cek, iv, ciphertext, tag, aad)
+    return { plaintext, header, kid, recipientKids: kids as string[] }
+  }
+  throw err.noKey(`no private key for any recipient of the JWE (${kids.join(', ')})`)
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length)
+  out.set(a)
+  out.set(b, a.length)
+  return out
+}

@@ -1,0 +1,394 @@
+import { didOf, methods, publicKey, type Resolver, resolveOrThrow, type Secrets } from '../did/document.js'
+import { b64u } from './b64u.js'
+import type { Enc } from './cipher.js'
+import { err } from './errors.js'
+import { ALG_AUTH, decryptJwe, encryptJwe, type GeneralJwe, TYP_ENCRYPTED } from './jwe.js'
+import { signJws, TYP_SIGNED, verifyJws } from './jws.js'
+import { AGREEMENT_CURVES, type Jwk, publicJwk } from './keys.js'
+
+export const TYP_PLAIN = 'application/didcomm-plain+json'
+export const FORWARD_TYPE = 'https://didcomm.org/routing/2.0/forward'
+
+/** A DIDComm v2 plaintext message (JWM). */
+export interface Message {
+  id: string
+  type: string
+  from?: string
+  to?: string[]
+  thid?: string
+  pthid?: string
+  created_time?: number
+  expires_time?: number
+  body?: Record<string, unknown>
+  attachments?: Attachment[]
+  from_prior?: string
+  [k: string]: unknown
+}
+
+export interface Attachment {
+  id?: string
+  description?: string
+  filename?: string
+  media_type?: string
+  format?: string
+  lastmod_time?: number
+  byte_count?: number
+  data: { base64?: string; json?: unknown; links?: string[]; hash?: string; jws?: unknown }
+}
+
+export function packPlaintext(message: Message): string {
+  return JSON.stringify({ typ: TYP_PLAIN, ...message })
+}
+
+async function secretOrThrow(secrets: Secrets, kid: string): Promise<Jwk> {
+  const k = await secrets.get(kid)
+  if (!k) throw err.noKey(`no private key for ${kid}`)
+  return k
+}
+
+export async function packSigned(message: Message, o: { signFrom: string; secrets: Secrets }): Promise<string> {
+  if (!o.signFrom.includes('#')) throw err.noKey(`signFrom must name a key (did#key), got ${o.signFrom}`)
+  if (message.from && didOf(message.from) !== didOf(o.signFrom)) {
+    throw err.senderMismatch(`signFrom ${o.signFrom} is not a key of the sender ${message.from}`)
+  }
+  const key = await secretOrThrow(o.secrets, o.signFrom)
+  return JSON.stringify(signJws(new TextEncoder().encode(packPlaintext(message)), [{ kid: o.signFrom, key }]))
+}
+
+export interface PackEncryptedOptions {
+  /** Recipient DID, or the DID URL of one of its key agreement keys. */
+  to: string
+  /** Sender DID or key (authcrypt); absent = anoncrypt. */
+  from?: string
+  /** Sign first (non-repudiation) with this key (did#key). */
+  signFrom?: string
+  /** Anoncrypt the authcrypt envelope, hiding the sender from intermediaries. */
+  protectSender?: boolean
+  /** Content encryption of anoncrypt (authcrypt is always A256CBC-HS512). Default A256CBC-HS512. */
+  enc?: Enc
+  /** Wrap in routing 2.0 forwards for the recipient's mediators. Default true. */
+  forward?: boolean
+  resolver: Resolver
+  secrets: Secrets
+}
+
+export interface PackEncryptedResult {
+  packed: string
+  toKids: string[]
+  fromKid?: string
+  signFromKid?: string
+  /** The service endpoint used (when forward-wrapped, the first mediator's). */
+  serviceUri?: string
+  forwardedThrough: string[]
+}
+
+/**
+ * Encrypts a message for every key agreement key of the recipient on one curve (the sender's,
+ * for authcrypt), optionally signed first, optionally sender-protected, then forward-wrapped for
+ * each routing key of the recipient's DIDCommMessaging service.
+ */
+export async function packEncrypted(message: Message, o: PackEncryptedOptions): Promise<PackEncryptedResult> {
+  const toDoc = await resolveOrThrow(o.resolver, didOf(o.to))
+  let candidates = methods(toDoc, 'keyAgreement')
+  if (o.to.includes('#')) candidates = candidates.filter((m) => m.id === o.to)
+  if (candidates.length === 0) throw err.noKey(`${o.to} has no key agreement keys`)
+  if (message.to && !message.to.map(didOf).includes(toDoc.id))
+    throw err.recipientMismatch(`${toDoc.id} is not in the message's to`)
+
+  let sender: { kid: string; key: Jwk } | undefined
+  let crv: string
+  if (o.from) {
+    if (message.from && didOf(message.from) !== didOf(o.from))
+      throw err.senderMismatch(`from ${o.from} does not match the message's from`)
+    const fromDoc = await resolveOrThrow(o.resolver, didOf(o.from))
+    let own = methods(fromDoc, 'keyAgreement')
+    if (o.from.includes('#')) own = own.filter((m) => m.id === o.from)
+    const pick = own.find((m) => candidates.some((c) => jwkCrv(c) === jwkCrv(m)))
+    if (!pick) throw err.noKey(`no key agreement key of ${o.from} shares a curve with ${o.to}`)
+    sender = { kid: pick.id, key: await secretOrThrow(o.secrets, pick.id) }
+    crv = jwkCrv(pick)
+  } else {
+    crv = jwkCrv(candidates.find((c) => AGREEMENT_CURVES.includes(jwkCrv(c) as never)) ?? (candidates[0] as never))
+  }
+  const recipients = await Promise.all(
+    candidates
+      .filter((c) => jwkCrv(c) === crv)
+      .map(async (c) => ({ kid: c.id, key: publicJwk(await publicKey(o.resolver, c.id, ['keyAgreement'])) })),
+  )
+
+  let payload = new TextEncoder().encode(
+    o.signFrom ? await packSigned(message, o as { signFrom: string; secrets: Secrets }) : packPlaintext(message),
+  )
+  let jwe: GeneralJwe
+  if (sender) {
+    jwe = encryptJwe(payload, { recipients, sender, enc: 'A256CBC-HS512' })
+    if (o.protectSender) {
+      payload = new TextEncoder().encode(JSON.stringify(jwe))
+      jwe = encryptJwe(payload, { recipients, enc: o.enc ?? 'A256CBC-HS512' })
+    }
+  } else {
+    jwe = encryptJwe(payload, { recipients, enc: o.enc ?? 'A256CBC-HS512' })
+  }
+
+  const forwarded =
+    o.forward === false ? { jwe, through: [] as string[], uri: serviceUri(toDoc) } : await wrapForwards(jwe, toDoc.id, o)
+  return {
+    packed: JSON.stringify(forwarded.jwe),
+    toKids: recipients.map((r) => r.kid),
+    fromKid: sender?.kid,
+    signFromKid: o.signFrom,
+    serviceUri: forwarded.uri,
+    forwardedThrough: forwarded.through,
+  }
+}
+
+function jwkCrv(m: { publicKeyJwk?: Jwk; publicKeyMultibase?: string }): string {
+  if (m.publicKeyJwk) return m.publicKeyJwk.crv
+  if (m.publicKeyMultibase?.startsWith('z6LS')) return 'X25519'
+  if (m.publicKeyMultibase?.startsWith('zDn')) return 'P-256'
+  return 'unknown'
+}
+
+interface ServiceInfo {
+  uri: string
+  routingKeys: string[]
+}
+
+function messagingService(doc: { service?: { type: string | string[]; serviceEndpoint: unknown }[] }): ServiceInfo | undefined {
+  for (const s of doc.service ?? []) {
+    const types = Array.isArray(s.type) ? s.type : [s.type]
+    if (!types.includes('DIDCommMessaging')) continue
+    const eps = Array.isArray(s.serviceEndpoint) ? s.serviceEndpoint : [s.serviceEndpoint]
+    for (const ep of eps) {
+      if (typeof ep === 'string') return { uri: ep, routingKeys: [] }
+      if (ep && typeof ep === 'object' && typeof (ep as ServiceInfo).uri === 'string') {
+        return { uri: (ep as ServiceInfo).uri, routingKeys: (ep as ServiceInfo).routingKeys ?? [] }
+      }
+    }
+  }
+  return undefined
+}
+
+function serviceUri(doc: { service?: { type: string | string[]; serviceEndpoint: unknown }[] }): string | undefined {
+  return messagingService(doc)?.uri
+}
+
+/**
+ * Routing 2.0: for the recipient's routing keys (outermost last), wrap the envelope in a forward
+ * addressed to the previous hop and anoncrypt it to the routing key. A service URI that is itself
+ * a DID means "deliver through that mediator": its own routing keys are followed too.
+ */
+async function wrapForwards(
+  jwe: GeneralJwe,
+  recipientDid: string,
+  o: PackEncryptedOptions,
+): Promise<{ jwe: GeneralJwe; through: string[]; uri?: string }> {
+  const through: string[] = []
+  let current = jwe
+  let next = recipientDid
+  let doc = await resolveOrThrow(o.resolver, recipientDid)
+  for (let depth = 0; depth < 8; depth++) {
+    const svc = messagingService(doc)
+    if (!svc) return { jwe: current, through, uri: undefined }
+    const hops = [...svc.routingKeys]
+    if (svc.uri.startsWith('did:')) hops.push(svc.uri)
+    for (const hop of hops) {
+      current = await forwardTo(current, next, hop, o)
+      through.push(hop)
+      next = didOf(hop)
+    }
+    if (!svc.uri.startsWith('did:')) return { jwe: current, through, uri: svc.uri }
+    doc = await resolveOrThrow(o.resolver, didOf(svc.uri))
+  }
+  throw err.malformed('mediator chain longer than 8 hops')
+}
+
+async function forwardTo(inner: GeneralJwe, next: string, hop: string, o: PackEncryptedOptions): Promise<GeneralJwe> {
+  const fwd: Message = {
+    id: crypto.randomUUID(),
+    type: FORWARD_TYPE,
+    to: [didOf(hop)],
+    expires_time: undefined,
+    body: { next },
+    attachments: [{ data: { json: inner } }],
+  }
+  delete fwd.expires_time
+  const packed = await packEncrypted(fwd, {
+    ...o,
+    to: hop,
+    from: undefined,
+    signFrom: undefined,
+    protectSender: false,
+    forward: false,
+  })
+  return JSON.parse(packed.packed) as GeneralJwe
+}
+
+export interface UnpackMetadata {
+  encrypted: boolean
+  authenticated: boolean
+  nonRepudiation: boolean
+  anonymousSender: boolean
+  /** e.g. 'ECDH-1PU+A256KW/A256CBC-HS512'; encAlgAnon for an outer anoncrypt layer. */
+  encAlgAuth?: string
+  encAlgAnon?: string
+  signAlg?: string
+  encryptedTo?: string[]
+  encryptedFrom?: string
+  signFrom?: string
+  /** The forward messages unwrapped on the way (for a mediator: the envelope was a forward). */
+  forwarded: boolean
+  fromPriorIssuerKid?: string
+}
+
+export interface UnpackOptions {
+  resolver: Resolver
+  secrets: Secrets
+  /** Unix seconds; default the clock. */
+  now?: () => number
+  /** Refuse messages that are not authcrypted or signed. */
+  requireAuthenticated?: boolean
+  /** Refuse plaintext (unencrypted) messages. */
+  requireEncrypted?: boolean
+}
+
+/** Unpacks any DIDComm envelope, checking every rule of the spec; throws DIDCommError. */
+export async function unpack(
+  envelope: string | Uint8Array | object,
+  o: UnpackOptions,
+): Promise<{ message: Message; metadata: UnpackMetadata }> {
+  const meta: UnpackMetadata = {
+    encrypted: false,
+    authenticated: false,
+    nonRepudiation: false,
+    anonymousSender: false,
+    forwarded: false,
+  }
+  let value = parse(envelope)
+  let recipientDid: string | undefined
+  let skidDid: string | undefined
+  for (let layer = 0; layer < 4; layer++) {
+    if (typeof value.ciphertext === 'string') {
+      const d = await decryptJwe(value, {
+        findKey: (kid) => o.secrets.get(kid),
+        senderKey: (skid) => publicKey(o.resolver, skid, ['keyAgreement']),
+      })
+      if (d.header.typ !== undefined && d.header.typ !== TYP_ENCRYPTED) throw err.header(`JWE typ ${d.header.typ}`)
+      meta.encrypted = true
+      meta.encryptedTo ??= d.recipientKids
+      recipientDid = didOf(d.kid)
+      if (d.header.alg === ALG_AUTH) {
+        meta.authenticated = true
+        meta.encryptedFrom = d.header.skid
+        meta.encAlgAuth = `${d.header.alg}/${d.header.enc}`
+        skidDid = didOf(d.header.skid as string)
+        if (layer > 0 && meta.encAlgAnon) meta.anonymousSender = true
+      } else {
+        meta.encAlgAnon = `${d.header.alg}/${d.header.enc}`
+        meta.anonymousSender = true
+      }
+      value = parse(d.plaintext)
+      continue
+    }
+    if (Array.isArray(value.signatures) || typeof value.signature === 'string') {
+      const v = await verifyJws(value, (kid) => publicKey(o.resolver, kid, ['authentication', 'assertionMethod']))
+      meta.nonRepudiation = true
+      meta.authenticated = true
+      meta.signFrom = v.kids[0]
+      meta.signAlg = v.algs[0]
+      value = parse(v.payload)
+      continue
+    }
+    break
+  }
+  const message = value as unknown as Message
+  checkPlaintext(message)
+  if (meta.encryptedFrom && message.from !== undefined && didOf(message.from) !== skidDid) {
+    throw err.senderMismatch(`skid ${meta.encryptedFrom} is not a key of the sender ${message.from}`)
+  }
+  if (meta.encryptedFrom && message.from === undefined) throw err.senderMismatch('authcrypt message without from')
+  if (meta.signFrom && (message.from === undefined || didOf(message.from) !== didOf(meta.signFrom))) {
+    throw err.senderMismatch(`signer ${meta.signFrom} is not the sender ${String(message.from)}`)
+  }
+  if (recipientDid && message.to && !message.to.map(didOf).includes(recipientDid)) {
+    throw err.recipientMismatch(`the message is not addressed to ${recipientDid}`)
+  }
+  if (message.from_prior !== undefined) meta.fromPriorIssuerKid = await checkFromPrior(message, o.resolver)
+  const now = o.now?.() ?? Math.floor(Date.now() / 1000)
+  if (typeof message.expires_time === 'number' && message.expires_time < now)
+    throw err.expired(`message expired at ${message.expires_time}`)
+  if (message.type === FORWARD_TYPE) meta.forwarded = true
+  if (o.requireEncrypted && !meta.encrypted) throw err.policy('plaintext message refused: encryption required')
+  if (o.requireAuthenticated && !meta.authenticated) throw err.policy('anonymous message refused: authentication required')
+  return { message, metadata: meta }
+}
+
+function parse(v: string | Uint8Array | object): Record<string, unknown> {
+  if (typeof v === 'object' && !(v instanceof Uint8Array)) return v as Record<string, unknown>
+  try {
+    const text = typeof v === 'string' ? v : new TextDecoder('utf-8', { fatal: true }).decode(v)
+    const j = JSON.parse(text) as unknown
+    if (!j || typeof j !== 'object' || Array.isArray(j)) throw new Error()
+    return j as Record<string, unknown>
+  } catch {
+    throw err.malformed('envelope is not a JSON object')
+  }
+}
+
+function checkPlaintext(m: Message): void {
+  if (typeof m.id !== 'string' || m.id === '') throw err.malformed('message without id')
+  if (typeof m.type !== 'string' || m.type === '') throw err.malformed('message without type')
+  if (m.typ !== undefined && m.typ !== TYP_PLAIN) throw err.malformed(`plaintext typ ${String(m.typ)}`)
+  if (m.to !== undefined && (!Array.isArray(m.to) || m.to.some((t) => typeof t !== 'string')))
+    throw err.malformed('to is not an array of DIDs')
+  if (m.from !== undefined && typeof m.from !== 'string') throw err.malformed('from is not a DID')
+  if (m.body !== undefined && (typeof m.body !== 'object' || m.body === null || Array.isArray(m.body)))
+    throw err.malformed('body is not an object')
+  for (const k of ['created_time', 'expires_time'] as const) {
+    if (m[k] !== undefined && typeof m[k] !== 'number') throw err.malformed(`${k} is not a number`)
+  }
+  if (m.attachments !== undefined) {
+    if (!Array.isArray(m.attachments)) throw err.malformed('attachments is not an array')
+    for (const a of m.attachments) {
+      if (!a || typeof a !== 'object') throw err.malformed('attachment is not an object')
+      if (a.id !== undefined && typeof a.id !== 'string') throw err.malformed('attachment id is not a string')
+      const d = a.data
+      if (!d || typeof d !== 'object' || Array.isArray(d)) throw err.malformed('attachment without data')
+      if (d.base64 === undefined && d.json === undefined && d.links === undefined && d.jws === undefined) {
+        throw err.malformed('attachment data without base64, json, links or jws')
+      }
+      if (d.links !== undefined && (!Array.isArray(d.links) || typeof d.hash !== 'string'))
+        throw err.malformed('attachment links without hash')
+      if (d.base64 !== undefined && typeof d.base64 !== 'string') throw err.malformed('attachment base64 is not a string')
+    }
+  }
+}
+
+/**
+ * from_prior (DID rotation): a compact JWS by the previous DID, whose sub must be the new DID in
+ * from. Returns the issuer's key id.
+ */
+async function checkFromPrior(m: Message, resolver: Resolver): Promise<string> {
+  const jwt = m.from_prior
+  const parts = typeof jwt === 'string' ? jwt.split('.') : []
+  if (parts.length !== 3) throw err.malformed('from_prior is not a compact JWT')
+  const [h, p, s] = parts as [string, string, string]
+  let header: { alg?: string; kid?: string }
+  let claims: { iss?: string; sub?: string }
+  try {
+    header = JSON.parse(new TextDecoder().decode(b64u.decode(h)))
+    claims = JSON.parse(new TextDecoder().decode(b64u.decode(p)))
+  } catch {
+    throw err.malformed('from_prior is not a JWT')
+  }
+  if (typeof header.kid !== 'string' || typeof claims.iss !== 'string' || typeof claims.sub !== 'string') {
+    throw err.malformed('from_prior without kid, iss or sub')
+  }
+  if (didOf(header.kid) !== claims.iss) throw err.senderMismatch('from_prior kid is not a key of its issuer')
+  if (m.from === undefined || claims.sub !== didOf(m.from)) throw err.senderMismatch('from_prior sub is not the sender')
+  if (claims.iss === claims.sub) throw err.malformed('from_prior issuer and subject are the same DID')
+  await verifyJws({ payload: p, signatures: [{ protected: h, signature: s, header: { kid: header.kid } }] }, (kid) =>
+    publicKey(resolver, kid, ['authentication', 'assertionMethod']),
+  )
+  return header.kid
+}
