@@ -5,6 +5,7 @@ export { generateAgreementKey, generateSigningKey, type Jwk, publicJwk } from '.
 export {
   type Attachment,
   FORWARD_TYPE,
+  forwardPayload,
   type Message,
   type PackEncryptedOptions,
   type PackEncryptedResult,

@@ -103,7 +103,9 @@ export async function packEncrypted(message: Message, o: PackEncryptedOptions): 
     const fromDoc = await resolveOrThrow(o.resolver, didOf(o.from))
     let own = methods(fromDoc, 'keyAgreement')
     if (o.from.includes('#')) own = own.filter((m) => m.id === o.from)
-    const pick = own.find((m) => candidates.some((c) => jwkCrv(c) === jwkCrv(m)))
+    const usable: typeof own = []
+    for (const m of own) if (await o.secrets.get(m.id)) usable.push(m)
+    const pick = usable.find((m) => candidates.some((c) => jwkCrv(c) === jwkCrv(m)))
     if (!pick) throw err.noKey(`no key agreement key of ${o.from} shares a curve with ${o.to}`)
     sender = { kid: pick.id, key: await secretOrThrow(o.secrets, pick.id) }
     crv = jwkCrv(pick)
@@ -174,33 +176,33 @@ function serviceUri(doc: { service?: { type: string | string[]; serviceEndpoint:
 }
 
 /**
- * Routing 2.0: for the recipient's routing keys (outermost last), wrap the envelope in a forward
- * addressed to the previous hop and anoncrypt it to the routing key. A service URI that is itself
- * a DID means "deliver through that mediator": its own routing keys are followed too.
+ * Routing 2.0: wrap the envelope in a forward for each routing key of the recipient's
+ * DIDCommMessaging service, the first key outermost (the first mediator to receive it). A service
+ * URI that is itself a DID means "through that mediator": its own routing keys go in front, and its
+ * URI is where the envelope is sent.
  */
 async function wrapForwards(
   jwe: GeneralJwe,
   recipientDid: string,
   o: PackEncryptedOptions,
 ): Promise<{ jwe: GeneralJwe; through: string[]; uri?: string }> {
-  const through: string[] = []
+  const doc = await resolveOrThrow(o.resolver, recipientDid)
+  const svc = messagingService(doc)
+  if (!svc) return { jwe, through: [], uri: undefined }
+  let keys = svc.routingKeys
+  let uri: string | undefined = svc.uri
+  if (uri.startsWith('did:')) {
+    const mediator = messagingService(await resolveOrThrow(o.resolver, didOf(uri)))
+    keys = [...(mediator?.routingKeys ?? []), ...keys]
+    uri = mediator?.uri
+  }
   let current = jwe
   let next = recipientDid
-  let doc = await resolveOrThrow(o.resolver, recipientDid)
-  for (let depth = 0; depth < 8; depth++) {
-    const svc = messagingService(doc)
-    if (!svc) return { jwe: current, through, uri: undefined }
-    const hops = [...svc.routingKeys]
-    if (svc.uri.startsWith('did:')) hops.push(svc.uri)
-    for (const hop of hops) {
-      current = await forwardTo(current, next, hop, o)
-      through.push(hop)
-      next = didOf(hop)
-    }
-    if (!svc.uri.startsWith('did:')) return { jwe: current, through, uri: svc.uri }
-    doc = await resolveOrThrow(o.resolver, didOf(svc.uri))
+  for (const key of [...keys].reverse()) {
+    current = await forwardTo(current, next, key, o)
+    next = key
   }
-  throw err.malformed('mediator chain longer than 8 hops')
+  return { jwe: current, through: keys, uri }
 }
 
 async function forwardTo(inner: GeneralJwe, next: string, hop: string, o: PackEncryptedOptions): Promise<GeneralJwe> {
@@ -222,6 +224,17 @@ async function forwardTo(inner: GeneralJwe, next: string, hop: string, o: PackEn
     forward: false,
   })
   return JSON.parse(packed.packed) as GeneralJwe
+}
+
+/** For a mediator: the next hop and the envelope to pass on, from an unpacked forward message. */
+export function forwardPayload(message: Message): { next: string; envelope: string } {
+  if (message.type !== FORWARD_TYPE) throw err.malformed('not a forward message')
+  const next = message.body?.next
+  const att = message.attachments?.[0]?.data
+  if (typeof next !== 'string' || !att) throw err.malformed('forward without next or attachment')
+  if (att.json !== undefined) return { next, envelope: JSON.stringify(att.json) }
+  if (typeof att.base64 === 'string') return { next, envelope: new TextDecoder().decode(b64u.decode(att.base64)) }
+  throw err.malformed('forward attachment is neither json nor base64')
 }
 
 export interface UnpackMetadata {
