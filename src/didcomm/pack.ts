@@ -162,7 +162,9 @@ function messagingService(doc: { service?: { type: string | string[]; serviceEnd
     if (!types.includes('DIDCommMessaging')) continue
     const eps = Array.isArray(s.serviceEndpoint) ? s.serviceEndpoint : [s.serviceEndpoint]
     for (const ep of eps) {
-      if (typeof ep === 'string') return { uri: ep, routingKeys: [] }
+      // DIDComm v2.0 style: a string endpoint with routingKeys beside it
+      if (typeof ep === 'string')
+        return { uri: ep, routingKeys: ((s as { routingKeys?: string[] }).routingKeys ?? []) as string[] }
       if (ep && typeof ep === 'object' && typeof (ep as ServiceInfo).uri === 'string') {
         return { uri: (ep as ServiceInfo).uri, routingKeys: (ep as ServiceInfo).routingKeys ?? [] }
       }

@@ -1,0 +1,119 @@
+import { b64u } from '../didcomm/b64u.js'
+import { err } from '../didcomm/errors.js'
+import { generateAgreementKey, generateSigningKey, type Jwk } from '../didcomm/keys.js'
+import { type DIDDocument, jwkToMultikey, type Resolver, type Service, type ServiceEndpoint } from './document.js'
+
+/**
+ * did:peer:2 (peer DID method spec): the DID is the list of its keys — E key agreement,
+ * V authentication, A assertion — and S services (abbreviated JSON, base64url). Keys are #key-1,
+ * #key-2… in the order they appear; services #service, #service-1…
+ */
+const PURPOSE: Record<string, 'keyAgreement' | 'authentication' | 'assertionMethod'> = {
+  E: 'keyAgreement',
+  V: 'authentication',
+  A: 'assertionMethod',
+}
+
+const ABBREV: [string, string][] = [
+  ['type', 't'],
+  ['serviceEndpoint', 's'],
+  ['routingKeys', 'r'],
+  ['accept', 'a'],
+]
+
+function abbreviate(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(abbreviate)
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [
+        ABBREV.find(([l]) => l === k)?.[1] ?? k,
+        x === 'DIDCommMessaging' ? 'dm' : abbreviate(x),
+      ]),
+    )
+  }
+  return v
+}
+
+function expand(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(expand)
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => {
+        const key = ABBREV.find(([, s]) => s === k)?.[0] ?? k
+        return [key, key === 'type' && x === 'dm' ? 'DIDCommMessaging' : expand(x)]
+      }),
+    )
+  }
+  return v
+}
+
+export function didPeer2Document(did: string): DIDDocument {
+  if (!did.startsWith('did:peer:2.')) throw err.didNotFound(`not a did:peer:2: ${did}`)
+  const doc: DIDDocument = {
+    id: did,
+    verificationMethod: [],
+    authentication: [],
+    assertionMethod: [],
+    keyAgreement: [],
+    service: [],
+  }
+  let keyN = 0
+  let serviceN = 0
+  for (const part of did.slice('did:peer:2.'.length).split('.')) {
+    const code = part[0] as string
+    const value = part.slice(1)
+    if (code === 'S') {
+      let svc: Record<string, unknown>
+      try {
+        svc = expand(JSON.parse(new TextDecoder().decode(b64u.decode(value)))) as Record<string, unknown>
+      } catch {
+        throw err.malformed('did:peer:2 service is not base64url JSON')
+      }
+      const id = typeof svc.id === 'string' ? svc.id : serviceN === 0 ? '#service' : `#service-${serviceN}`
+      serviceN++
+      doc.service?.push({ ...(svc as unknown as Service), id: id.startsWith('#') ? `${did}${id}` : id })
+      continue
+    }
+    const purpose = PURPOSE[code]
+    if (!purpose || !value.startsWith('z')) throw err.malformed(`did:peer:2 element ${part.slice(0, 8)}…`)
+    const id = `${did}#key-${++keyN}`
+    doc.verificationMethod?.push({ id, type: 'Multikey', controller: did, publicKeyMultibase: value })
+    ;(doc[purpose] as string[]).push(id)
+  }
+  return doc
+}
+
+export const didPeerResolver: Resolver = {
+  resolve: async (did) => (did.startsWith('did:peer:2.') ? didPeer2Document(did) : null),
+}
+
+export interface PeerIdentity {
+  did: string
+  /** Private keys, each named by its kid (a Secrets store takes them as they are). */
+  secrets: (Jwk & { kid: string })[]
+  document: DIDDocument
+}
+
+/**
+ * A new did:peer:2 identity: an X25519 key agreement key (#key-1), an Ed25519 authentication key
+ * (#key-2) and, when given, a DIDCommMessaging service (uri, accept, routingKeys).
+ */
+export function createPeerDid(o: { service?: ServiceEndpoint } = {}): PeerIdentity {
+  const agreement = generateAgreementKey('X25519')
+  const signing = generateSigningKey('Ed25519')
+  const parts = [`E${jwkToMultikey(agreement)}`, `V${jwkToMultikey(signing)}`]
+  if (o.service) {
+    parts.push(
+      `S${b64u.encodeJson(abbreviate({ type: 'DIDCommMessaging', serviceEndpoint: { accept: ['didcomm/v2'], ...o.service } }))}`,
+    )
+  }
+  const did = `did:peer:2.${parts.join('.')}`
+  return {
+    did,
+    secrets: [
+      { ...agreement, kid: `${did}#key-1` },
+      { ...signing, kid: `${did}#key-2` },
+    ],
+    document: didPeer2Document(did),
+  }
+}
