@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -53,5 +53,30 @@ describe('carrier CLI', () => {
     const r = carrier('loopback', file, '--mtu', '10')
     expect(r.code).toBe(1)
     expect(r.stderr.trim()).toMatch(/^carrier: ERR_MTU_TOO_SMALL: /)
+  })
+})
+
+describe('carrier keys / pack / unpack', () => {
+  it('makes two identities, packs a signed authcrypt message for one, which unpacks it; the other cannot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carrier-didcomm-'))
+    const alice = join(dir, 'alice.json')
+    const bob = join(dir, 'bob.json')
+    expect(carrier('--json', 'keys', 'new', '--out', alice).code).toBe(0)
+    const made = carrier('--json', 'keys', 'new', '--out', bob, '--service', 'mqtt://127.0.0.1:1883/didcomm/v2/x/in')
+    const bobDid = JSON.parse(made.stdout).did as string
+    expect(bobDid).toMatch(/^did:peer:2\.Ez6LS/)
+    const msg = join(dir, 'msg.json')
+    writeFileSync(msg, JSON.stringify({ type: 'https://example.org/hi', body: { text: 'hi' } }))
+    const env = join(dir, 'env.json')
+    const packed = carrier('pack', msg, '--to', bobDid, '--identity', alice, '--sign', '--out', env)
+    expect(packed.code, packed.stderr).toBe(0)
+    const out = carrier('--json', 'unpack', env, '--identity', bob)
+    expect(out.code, out.stderr).toBe(0)
+    const r = JSON.parse(out.stdout)
+    expect(r.message.body).toEqual({ text: 'hi' })
+    expect(r.metadata).toMatchObject({ encrypted: true, authenticated: true, nonRepudiation: true })
+    const wrong = carrier('unpack', env, '--identity', alice)
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr.trim()).toMatch(/^carrier: ERR_DIDCOMM_NO_KEY: /)
   })
 })
