@@ -1,3 +1,4 @@
+import { didcommBench } from './didcomm.js'
 import { efficiencyBench } from './efficiency.js'
 import { fountainBench } from './fountain.js'
 import { mqttBench } from './mqtt.js'
@@ -8,6 +9,7 @@ const benches: Record<string, () => Promise<void>> = {
   efficiency: efficiencyBench,
   fountain: fountainBench,
   mqtt: mqttBench,
+  didcomm: didcommBench,
 }
 
 const only = process.argv.slice(2)

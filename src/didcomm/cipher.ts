@@ -29,13 +29,77 @@ function be64(n: number): Uint8Array {
   return out
 }
 
+/**
+ * Node's OpenSSL (AES-NI) through process.getBuiltinModule — no import, so browsers and React
+ * Native take the @noble path. On 1 MB bodies it is several times the pure JS ciphers.
+ */
+type NodeCipher = {
+  update(d: Uint8Array): Uint8Array
+  final(): Uint8Array
+  setAAD(a: Uint8Array): void
+  getAuthTag(): Uint8Array
+  setAuthTag(t: Uint8Array): void
+}
+type NodeCrypto = {
+  createCipheriv(alg: string, key: Uint8Array, iv: Uint8Array): NodeCipher
+  createDecipheriv(alg: string, key: Uint8Array, iv: Uint8Array): NodeCipher
+  createHmac(alg: string, key: Uint8Array): { update(d: Uint8Array): unknown; digest(): Uint8Array }
+}
+const node = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
+  'node:crypto',
+) as NodeCrypto | undefined
+
+function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (b.length === 0) return new Uint8Array(a.buffer, a.byteOffset, a.length)
+  const out = new Uint8Array(a.length + b.length)
+  out.set(a)
+  out.set(b, a.length)
+  return out
+}
+
 function cbcHsTag(macKey: Uint8Array, aad: Uint8Array, iv: Uint8Array, ct: Uint8Array): Uint8Array {
+  if (node) {
+    const h = node.createHmac('sha512', macKey)
+    h.update(aad)
+    h.update(iv)
+    h.update(ct)
+    h.update(be64(aad.length * 8))
+    return new Uint8Array(h.digest().subarray(0, 32))
+  }
   const h = hmac.create(sha512, macKey)
   h.update(aad)
     .update(iv)
     .update(ct)
     .update(be64(aad.length * 8))
   return h.digest().subarray(0, 32)
+}
+
+function aesCbc(encrypt: boolean, key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
+  if (node) {
+    const c = encrypt ? node.createCipheriv('aes-256-cbc', key, iv) : node.createDecipheriv('aes-256-cbc', key, iv)
+    return joined(c.update(data), c.final())
+  }
+  return encrypt ? cbc(key, iv).encrypt(data) : cbc(key, iv).decrypt(data)
+}
+
+function aesGcmEncrypt(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, data: Uint8Array): Uint8Array {
+  if (node) {
+    const c = node.createCipheriv('aes-256-gcm', key, iv)
+    c.setAAD(aad)
+    const ct = joined(c.update(data), c.final())
+    return joined(ct, c.getAuthTag())
+  }
+  return gcm(key, iv, aad).encrypt(data)
+}
+
+function aesGcmDecrypt(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, ct: Uint8Array, tag: Uint8Array): Uint8Array {
+  if (node) {
+    const d = node.createDecipheriv('aes-256-gcm', key, iv)
+    d.setAAD(aad)
+    d.setAuthTag(tag)
+    return joined(d.update(ct), d.final())
+  }
+  return gcm(key, iv, aad).decrypt(joined(ct, tag))
 }
 
 export function encryptContent(
@@ -46,10 +110,10 @@ export function encryptContent(
 ): { iv: Uint8Array; ciphertext: Uint8Array; tag: Uint8Array } {
   const iv = randomBytes(SIZES[enc].iv)
   if (enc === 'A256CBC-HS512') {
-    const ciphertext = cbc(cek.subarray(32), iv).encrypt(plaintext)
+    const ciphertext = aesCbc(true, cek.subarray(32), iv, plaintext)
     return { iv, ciphertext, tag: cbcHsTag(cek.subarray(0, 32), aad, iv, ciphertext) }
   }
-  const sealed = enc === 'A256GCM' ? gcm(cek, iv, aad).encrypt(plaintext) : xchacha20poly1305(cek, iv, aad).encrypt(plaintext)
+  const sealed = enc === 'A256GCM' ? aesGcmEncrypt(cek, iv, aad, plaintext) : xchacha20poly1305(cek, iv, aad).encrypt(plaintext)
   return { iv, ciphertext: sealed.subarray(0, sealed.length - 16), tag: sealed.subarray(sealed.length - 16) }
 }
 
@@ -66,12 +130,10 @@ export function decryptContent(
     if (enc === 'A256CBC-HS512') {
       const expected = cbcHsTag(cek.subarray(0, 32), aad, iv, ciphertext)
       if (!constantTimeEqual(expected, tag)) throw err.decrypt('authentication tag mismatch')
-      return cbc(cek.subarray(32), iv).decrypt(ciphertext)
+      return aesCbc(false, cek.subarray(32), iv, ciphertext)
     }
-    const sealed = new Uint8Array(ciphertext.length + tag.length)
-    sealed.set(ciphertext)
-    sealed.set(tag, ciphertext.length)
-    return enc === 'A256GCM' ? gcm(cek, iv, aad).decrypt(sealed) : xchacha20poly1305(cek, iv, aad).decrypt(sealed)
+    if (enc === 'A256GCM') return aesGcmDecrypt(cek, iv, aad, ciphertext, tag)
+    return xchacha20poly1305(cek, iv, aad).decrypt(joined(ciphertext, tag))
   } catch (e) {
     if (e instanceof Error && 'code' in e) throw e
     throw err.decrypt(`content decryption failed (${enc})`)
