@@ -1,4 +1,5 @@
 import { base64urlnopad } from '@scure/base'
+import { err } from './errors.js'
 
 /**
  * base64url without padding. Node's Buffer codec (reached through process.getBuiltinModule, so the
@@ -35,11 +36,15 @@ function decode(s: string): Uint8Array {
   // lenient about trailing '=' padding, which some implementations emit; strict about the rest
   const t = s.replace(/=+$/, '')
   if (NodeBuf) {
-    if (!VALID.test(t) || t.length % 4 === 1 || !canonicalTail(t)) throw new SyntaxError('invalid base64url')
+    if (!VALID.test(t) || t.length % 4 === 1 || !canonicalTail(t)) throw err.malformed('invalid base64url')
     const b = NodeBuf.from(t, 'base64url')
     return new Uint8Array(b.buffer, b.byteOffset, b.length)
   }
-  return base64urlnopad.decode(t)
+  try {
+    return base64urlnopad.decode(t)
+  } catch {
+    throw err.malformed('invalid base64url')
+  }
 }
 
 export const b64u = {

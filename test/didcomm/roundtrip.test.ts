@@ -5,6 +5,7 @@ import { b64u } from '../../src/didcomm/b64u.js'
 import { DIDCommError } from '../../src/didcomm/errors.js'
 import { encryptJwe } from '../../src/didcomm/jwe.js'
 import { publicJwk } from '../../src/didcomm/keys.js'
+import { attachmentBytes, base64Attachment, createMessage, jsonAttachment } from '../../src/didcomm/message.js'
 import { forwardPayload, type Message, packEncrypted, packPlaintext, packSigned, unpack } from '../../src/didcomm/pack.js'
 import { fixtures } from './support.js'
 
@@ -238,5 +239,49 @@ describe('tampering and wrong keys are rejected with typed errors', () => {
     await expect(unpack(anon.packed, { resolver, secrets, requireAuthenticated: true })).rejects.toMatchObject({
       code: 'ERR_DIDCOMM_POLICY',
     })
+  })
+})
+
+describe('plaintext helpers and serializations', () => {
+  it('attachments carry bytes with byte_count and a hash the receiver checks', async () => {
+    const file = new TextEncoder().encode('a file, of some bytes')
+    const m = createMessage({
+      type: 'https://example.org/file/1.0/offer',
+      from: 'did:example:alice',
+      to: ['did:example:bob'],
+      expiresInSeconds: 60,
+      attachments: [base64Attachment(file, { filename: 'a.txt', mediaType: 'text/plain' }), jsonAttachment({ k: 1 })],
+    })
+    expect(m.expires_time).toBe((m.created_time as number) + 60)
+    const packed = await packEncrypted(m, { to: 'did:example:bob', from: 'did:example:alice', forward: false, resolver, secrets })
+    const { message } = await unpack(packed.packed, { resolver, secrets })
+    const [a] = message.attachments ?? []
+    expect(a).toMatchObject({ filename: 'a.txt', media_type: 'text/plain', byte_count: file.length })
+    expect(attachmentBytes(a as never)).toEqual(file)
+    const tampered = {
+      ...(a as object),
+      data: { ...(a as { data: object }).data, base64: b64u.encode(new TextEncoder().encode('other bytes')) },
+    }
+    expect(() => attachmentBytes(tampered as never)).toThrow(DIDCommError)
+  })
+
+  it('unpacks Flattened JSON serializations of a JWE and a JWS', async () => {
+    const packed = JSON.parse(
+      (await packEncrypted(message(), { to: 'did:example:bob#key-x25519-1', forward: false, resolver, secrets })).packed,
+    )
+    const [r] = packed.recipients
+    const flatJwe = {
+      protected: packed.protected,
+      header: r.header,
+      encrypted_key: r.encrypted_key,
+      iv: packed.iv,
+      ciphertext: packed.ciphertext,
+      tag: packed.tag,
+    }
+    expect((await unpack(flatJwe, { resolver, secrets })).message.id).toBe('m-1')
+    const jws = JSON.parse(await packSigned(message(), { signFrom: 'did:example:alice#key-2', secrets }))
+    const [s] = jws.signatures
+    const flatJws = { payload: jws.payload, protected: s.protected, signature: s.signature, header: s.header }
+    expect((await unpack(flatJws, { resolver, secrets })).metadata.signFrom).toBe('did:example:alice#key-2')
   })
 })

@@ -93,3 +93,26 @@ describe('DIDComm test vectors (didcomm-rust messages)', () => {
     expect(message.body).toBeUndefined()
   })
 })
+
+describe('DIDComm test vectors (didcomm-jvm fixtures)', () => {
+  const fx = load('didcomm-jvm/fixtures.json') as {
+    class: string
+    nearest_val?: string
+    value: unknown
+    negative?: boolean
+    expectedMessage?: string
+  }[]
+  fx.forEach((f, i) => {
+    const label = `${f.class} ${f.nearest_val ?? `#${i}`}`
+    if (f.negative) {
+      it(`${label} is rejected with a typed error (${f.expectedMessage ?? 'negative'})`, async () => {
+        await expect(unpack(f.value as object, { resolver, secrets, now })).rejects.toBeInstanceOf(DIDCommError)
+      })
+    } else {
+      it(`${label} unpacks`, async () => {
+        const { message } = await unpack(f.value as object, { resolver, secrets, now })
+        expect(typeof message.id).toBe('string')
+      })
+    }
+  })
+})
