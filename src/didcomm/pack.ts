@@ -244,6 +244,8 @@ export interface UnpackMetadata {
   authenticated: boolean
   nonRepudiation: boolean
   anonymousSender: boolean
+  /** The key management/content encryption that protected the message: encAlgAuth, else encAlgAnon. */
+  encAlg?: string
   /** e.g. 'ECDH-1PU+A256KW/A256CBC-HS512'; encAlgAnon for an outer anoncrypt layer. */
   encAlgAuth?: string
   encAlgAnon?: string
@@ -333,6 +335,7 @@ export async function unpack(
   if (typeof message.expires_time === 'number' && message.expires_time < now)
     throw err.expired(`message expired at ${message.expires_time}`)
   if (message.type === FORWARD_TYPE) meta.forwarded = true
+  meta.encAlg = meta.encAlgAuth ?? meta.encAlgAnon
   if (o.requireEncrypted && !meta.encrypted) throw err.policy('plaintext message refused: encryption required')
   if (o.requireAuthenticated && !meta.authenticated) throw err.policy('anonymous message refused: authentication required')
   return { message, metadata: meta }

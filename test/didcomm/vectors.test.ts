@@ -39,6 +39,7 @@ describe('DIDComm test vectors (didcomm-python spec vectors, with expected metad
         if (m.sign_from) expect(metadata.signFrom).toBe(m.sign_from)
         if (m.enc_alg_anon) expect(metadata.encAlgAnon).toBe(ALG_NAMES[m.enc_alg_anon as string])
         if (m.enc_alg_auth) expect(metadata.encAlgAuth).toBe(ALG_NAMES[m.enc_alg_auth as string])
+        expect(metadata.encAlg).toBe(ALG_NAMES[(m.enc_alg_auth ?? m.enc_alg_anon) as string])
         if (m.sign_alg) expect(metadata.signAlg).toBe(ALG_NAMES[m.sign_alg as string])
       })
     })
