@@ -1,3 +1,14 @@
+export {
+  Agent,
+  type AgentIdentity,
+  type AgentMessage,
+  type AgentPolicy,
+  type AgentSendResult,
+  createAgent,
+  type EndpointTransport,
+  NoTransportError,
+  receivedFiles,
+} from './agent.js'
 export * from './did/document.js'
 export { createDidKey, didKeyDocument, didKeyResolver } from './did/key.js'
 export { createPeerDid, didPeer2Document, didPeerResolver, type PeerIdentity } from './did/peer.js'

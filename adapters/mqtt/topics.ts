@@ -17,6 +17,14 @@ export async function recipientKey(kid: string): Promise<string> {
   return base64url(await sha256(new TextEncoder().encode(kid))).slice(0, RK_CHARS)
 }
 
+/**
+ * A fresh random inbox name, for DIDs that carry their own endpoint (did:peer:2): there the kid
+ * contains the service, so the service cannot contain a hash of the kid.
+ */
+export function newInboxKey(): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(16)))
+}
+
 export async function instanceId(clientId: string): Promise<string> {
   return base64url(await sha256(new TextEncoder().encode(`iid:${clientId}`))).slice(0, 11)
 }

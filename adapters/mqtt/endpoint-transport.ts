@@ -1,0 +1,58 @@
+import type { EndpointTransport } from '../../src/agent.js'
+import type { Received, SendOptions, SendReport } from '../../src/transport.js'
+import { AsyncQueue } from '../../src/wire/async-queue.js'
+import { MqttNode, type MqttNodeOptions } from './node.js'
+import { MqttTransport } from './transport.js'
+import { MQTT_SCHEMES, parseMqttEndpoint } from './uri.js'
+
+/**
+ * MQTT for an Agent: listens on its inbox at its home broker, and reaches any mqtt(s)/ws(s)
+ * endpoint — connecting once to each other broker it is asked to send to, with the same inbox
+ * there for the answers.
+ */
+export async function mqttEndpointTransport(o: {
+  /** Our inbox endpoint (broker + topic), as in our DID document. */
+  endpoint: string
+  clientId?: string
+  options?: MqttNodeOptions
+}): Promise<EndpointTransport> {
+  const home = parseMqttEndpoint(o.endpoint)
+  const nodes = new Map<string, Promise<{ node: MqttNode; transport: MqttTransport }>>()
+  const incoming = new AsyncQueue<Received>()
+  const open = (broker: string) => {
+    let p = nodes.get(broker)
+    if (!p) {
+      p = (async () => {
+        const node = await MqttNode.connect(broker, {
+          clientId: o.clientId ? `${o.clientId}@${broker}` : undefined,
+          ...o.options,
+        })
+        const transport = new MqttTransport(await node.openInbox(home.rk))
+        void (async () => {
+          for await (const m of transport.receive()) incoming.push(m)
+        })()
+        return { node, transport }
+      })()
+      nodes.set(broker, p)
+    }
+    return p
+  }
+  await open(home.broker)
+  return {
+    schemes: MQTT_SCHEMES,
+    async send(uri: string, envelope: string, options?: SendOptions): Promise<SendReport> {
+      const target = parseMqttEndpoint(uri)
+      const { transport } = await open(target.broker)
+      return transport.send(target.rk, envelope, options)
+    },
+    incoming: () => incoming.iterate(),
+    async close() {
+      for (const p of nodes.values()) {
+        const { node, transport } = await p
+        await transport.close()
+        await node.close()
+      }
+      incoming.close()
+    },
+  }
+}

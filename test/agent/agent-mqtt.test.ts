@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type EmbeddedBroker,
+  makeMqttEndpoint,
+  mqttEndpointTransport,
+  newInboxKey,
+  startEmbeddedBroker,
+} from '../../adapters/mqtt/index.js'
+import { createAgent, createPeerDid, didPeerResolver, receivedFiles } from '../../src/index.js'
+import { seededBytes } from '../../src/testing/prng.js'
+
+let broker: EmbeddedBroker
+beforeAll(async () => {
+  broker = await startEmbeddedBroker({ maxPacketBytes: 256 * 1024 })
+})
+afterAll(async () => {
+  await broker?.close()
+})
+
+async function agentOnMqtt(name: string, errors: unknown[] = []) {
+  const endpoint = makeMqttEndpoint(broker.url, newInboxKey())
+  const identity = createPeerDid({ service: { uri: endpoint } })
+  const transport = await mqttEndpointTransport({ endpoint, clientId: `${name}-${process.pid}` })
+  return createAgent({ identity, resolver: didPeerResolver, transports: [transport], onError: (e) => errors.push(e) })
+}
+
+describe('agents over MQTT', () => {
+  it('exchange an authcrypt message and a 1 MB file found from the DID document alone', async () => {
+    const alice = await agentOnMqtt('alice')
+    const bob = await agentOnMqtt('bob')
+    const inbox = bob.messages()[Symbol.asyncIterator]()
+    const sent = await alice.send(
+      { id: 'hello-1', type: 'https://didcomm.org/basicmessage/2.0/message', body: { content: 'hi bob' } },
+      { to: bob.did },
+    )
+    expect(sent.uri).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+\/didcomm\/v2\/[\w-]{22}\/in$/)
+    expect(sent.report.confirmed).toBe(true)
+    const first = (await inbox.next()).value
+    expect(first?.message).toMatchObject({ id: 'hello-1', from: alice.did, body: { content: 'hi bob' } })
+    expect(first?.metadata).toMatchObject({ encrypted: true, authenticated: true, encryptedFrom: `${alice.did}#key-1` })
+
+    const file = seededBytes(1024 * 1024, 5)
+    const fileSent = await alice.sendFile(file, { to: bob.did, filename: 'photo.bin' })
+    expect(fileSent.report.streamBytes).toBeGreaterThan(file.length) // base64 inside a JWE, then deflated
+    const second = (await inbox.next()).value
+    const [got] = receivedFiles(second?.message as never)
+    expect(got?.filename).toBe('photo.bin')
+    expect(Buffer.compare(Buffer.from(got?.bytes ?? []), Buffer.from(file))).toBe(0)
+    await alice.close()
+    await bob.close()
+  })
+
+  it('drops a duplicate message id, and enforces the policy', async () => {
+    const errors: unknown[] = []
+    const alice = await agentOnMqtt('alice2')
+    const bob = createAgent({ identity: createPeerDid(), resolver: didPeerResolver, transports: [] })
+    // a receiving agent that requires authentication
+    const endpoint = makeMqttEndpoint(broker.url, newInboxKey())
+    const carolId = createPeerDid({ service: { uri: endpoint } })
+    const carol = createAgent({
+      identity: carolId,
+      resolver: didPeerResolver,
+      transports: [await mqttEndpointTransport({ endpoint })],
+      policy: { requireAuthenticated: true },
+      onError: (e) => errors.push(e),
+    })
+    const got: string[] = []
+    const reading = (async () => {
+      for await (const m of carol.messages()) got.push(m.message.id)
+    })()
+    const m = { id: 'dup-1', type: 'https://example.org/t', body: {} }
+    await alice.send(m, { to: carol.did })
+    await alice.send(m, { to: carol.did })
+    await alice.send({ id: 'anon-1', type: 'https://example.org/t', body: {} }, { to: carol.did, anonymous: true })
+    await alice.send({ id: 'ok-2', type: 'https://example.org/t', body: {} }, { to: carol.did })
+    while (got.length < 2) await new Promise((r) => setTimeout(r, 10))
+    await new Promise((r) => setTimeout(r, 100))
+    expect(got).toEqual(['dup-1', 'ok-2'])
+    expect(errors.map((e) => (e as { code?: string }).code)).toContain('ERR_DIDCOMM_POLICY')
+    await expect(bob.send(m, { to: 'did:example:nobody' })).rejects.toMatchObject({ code: 'ERR_DIDCOMM_DID_NOT_FOUND' })
+    await alice.close()
+    await carol.close()
+    await reading
+  })
+})
