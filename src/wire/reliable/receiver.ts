@@ -10,7 +10,6 @@ import {
   TransferTimeoutError,
 } from '../../transport.js'
 import { toHex32 } from '../bytes.js'
-import { createSha256 } from '../digest.js'
 import {
   COMPACT_MAX_SEGMENT,
   type ControlFrame,
@@ -150,10 +149,11 @@ export class ReliableReceiver {
   private async finish(t: IncomingTransfer): Promise<void> {
     this.release(t)
     this.remember(t.tid, 'verifying')
-    const contentDigest = t.contentDigest()
     const buf = t.takeBuffer()
     try {
-      const opened = await openStream(buf, t.flags, this.options.maxMessageBytes, contentDigest)
+      // verify after the frame handler has returned: the link's read loop goes on meanwhile
+      await Promise.resolve()
+      const opened = await openStream(buf, t.flags, this.options.maxMessageBytes)
       if (this.closed) return
       try {
         await this.deliver({ data: opened.data, mediaType: opened.mediaType, transferId: toHex32(t.tid) })
@@ -275,8 +275,6 @@ class IncomingTransfer {
   count = 0
   base = 0
   private highest = -1
-  private readonly hasher = createSha256()
-  private hashed = 0
   sinceReport = 0
   lastActivity: number
   timer: ReturnType<typeof setTimeout> | undefined
@@ -313,23 +311,7 @@ class IncomingTransfer {
     this.sinceReport++
     if (seq > this.highest) this.highest = seq
     while (this.base < this.nSegs && this.have[this.base]) this.base++
-    // hash what is contiguous now, while waiting for the next frames
-    const contiguous = Math.min(this.base * this.segmentSize, this.total - DIGEST_BYTES)
-    if (contiguous > this.hashed) {
-      this.hasher.update(this.buf.subarray(this.hashed, contiguous))
-      this.hashed = contiguous
-    }
     return true
-  }
-
-  /** SHA-256 of the content (everything before the trailing digest); only once complete. */
-  contentDigest(): Uint8Array {
-    const end = this.total - DIGEST_BYTES
-    if (this.hashed < end) {
-      this.hasher.update((this.buf ?? new Uint8Array(this.total)).subarray(this.hashed, end))
-      this.hashed = end
-    }
-    return this.hasher.digest()
   }
 
   /** Bit i = segment base+1+i received. */
