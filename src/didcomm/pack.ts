@@ -3,7 +3,7 @@ import { b64u } from './b64u.js'
 import type { Enc } from './cipher.js'
 import { err } from './errors.js'
 import { ALG_AUTH, decryptJwe, encryptJwe, type GeneralJwe, TYP_ENCRYPTED } from './jwe.js'
-import { signJws, TYP_SIGNED, verifyJws } from './jws.js'
+import { signJws, verifyJws } from './jws.js'
 import { AGREEMENT_CURVES, type Jwk, publicJwk } from './keys.js'
 
 export const TYP_PLAIN = 'application/didcomm-plain+json'
