@@ -134,24 +134,27 @@ function canConnect(port: number): Promise<boolean> {
 /** A CA, a server certificate for 127.0.0.1, and client certificates whose CN is the username. */
 export function makeCertificates(dir: string, clients: string[]): Record<string, string> {
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' })
-  run(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=carrier-test-ca',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-  )
+  const selfSigned = (name: string, cn: string) =>
+    run(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.pem`,
+    )
+  selfSigned('ca', 'carrier-test-ca')
   const issue = (name: string, cn: string, ext?: string) => {
     run('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', `${name}.key`, '-out', `${name}.csr`)
     if (ext) writeFileSync(join(dir, `${name}.ext`), ext)
+    const extArgs = ext ? ['-extfile', `${name}.ext`] : []
     run(
       'x509',
       '-req',
@@ -166,27 +169,13 @@ export function makeCertificates(dir: string, clients: string[]): Record<string,
       '2',
       '-out',
       `${name}.pem`,
-      ...(ext ? ['-extfile', `${name}.ext`] : []),
+      ...extArgs,
     )
   }
   issue('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\n')
   for (const c of clients) issue(c, c)
   // a certificate from another CA, which the broker must refuse
-  run(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=intruder',
-    '-keyout',
-    'intruder.key',
-    '-out',
-    'intruder.pem',
-  )
+  selfSigned('intruder', 'intruder')
   const read = (f: string) => readFileSync(join(dir, f), 'utf8')
   const out: Record<string, string> = {}
   for (const f of [
