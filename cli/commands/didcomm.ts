@@ -1,10 +1,19 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
+import { makeMqttEndpoint, newInboxKey } from '../../adapters/mqtt/index.js'
+import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
 import { chainResolvers, type DIDDocument, type Resolver, staticResolver, staticSecrets } from '../../src/did/document.js'
 import { didKeyResolver } from '../../src/did/key.js'
 import { createPeerDid, didPeerResolver, type PeerIdentity } from '../../src/did/peer.js'
 import { type Message, packEncrypted, packSigned, unpack } from '../../src/didcomm/pack.js'
 import type { CliContext } from '../registry.js'
+
+/** An MQTT broker URL without an inbox gets a fresh one: mqtt://host:1883 → mqtt://host:1883/didcomm/v2/<rk>/in. */
+function inboxEndpoint(uri: string): string {
+  const u = new URL(uri)
+  if (!(MQTT_SCHEMES as readonly string[]).includes(u.protocol) || u.pathname.includes('/didcomm/v2/')) return uri
+  return makeMqttEndpoint(uri, newInboxKey())
+}
 
 async function readInput(file: string | undefined): Promise<string> {
   if (file && file !== '-') return readFile(file, 'utf8')
@@ -35,9 +44,9 @@ export function register(program: Command, ctx: CliContext): void {
     .command('new')
     .description('create a did:peer:2 identity (X25519 key agreement, Ed25519 signing) with its secrets')
     .requiredOption('--out <file>', 'identity file to write (keep it private: it holds the private keys)')
-    .option('--service <uri>', 'DIDCommMessaging service endpoint (mqtt://…, ble://…, nfc://…)')
+    .option('--service <uri>', 'DIDCommMessaging service endpoint (an MQTT broker URL gets an inbox of its own)')
     .action(async (o: { out: string; service?: string }) => {
-      const id = createPeerDid(o.service ? { service: { uri: o.service } } : {})
+      const id = createPeerDid(o.service ? { service: { uri: inboxEndpoint(o.service) } } : {})
       await writeFile(o.out, `${JSON.stringify(id, null, 2)}\n`, { mode: 0o600 })
       ctx.out.result(`${id.did}\n(identity written to ${o.out})`, { command: 'keys new', did: id.did, file: o.out })
     })

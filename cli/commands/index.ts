@@ -1,7 +1,8 @@
 import type { RegisterCommand } from '../registry.js'
+import { register as agent } from './agent.js'
 import { register as didcomm } from './didcomm.js'
 import { register as loopback } from './loopback.js'
 import { register as mqtt } from './mqtt.js'
 
 /** Every subcommand of `carrier`, in the order --help lists them. */
-export const COMMANDS: RegisterCommand[] = [didcomm, loopback, mqtt]
+export const COMMANDS: RegisterCommand[] = [agent, didcomm, loopback, mqtt]

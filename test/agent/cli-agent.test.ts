@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
+import { seededBytes } from '../../src/testing/prng.js'
+
+/** The real CLI as a child process (async: the broker runs in this process and must keep answering). */
+function carrier(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'cli/entry.ts', ...args])
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d) => (stdout += d))
+    p.stderr.on('data', (d) => (stderr += d))
+    p.once('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+let broker: EmbeddedBroker
+beforeAll(async () => {
+  broker = await startEmbeddedBroker({ maxPacketBytes: 256 * 1024 })
+})
+afterAll(async () => {
+  await broker?.close()
+})
+
+describe('carrier send / send-file / listen over MQTT', () => {
+  it('a text message and a 2 MB file reach the listener, authcrypted, the file hash-checked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carrier-agent-cli-'))
+    const alice = join(dir, 'alice.json')
+    const bob = join(dir, 'bob.json')
+    expect((await carrier('keys', 'new', '--out', alice, '--service', broker.url)).code).toBe(0)
+    const made = await carrier('--json', 'keys', 'new', '--out', bob, '--service', broker.url)
+    const bobDid = JSON.parse(made.stdout).did as string
+    const out = join(dir, 'inbox')
+    const listening = carrier('--json', 'listen', '--identity', bob, '--out', out, '--count', '2', '--require-auth')
+    await new Promise((r) => setTimeout(r, 1500))
+    const sent = await carrier('--json', 'send', '--identity', alice, '--to', bobDid, '--text', 'hello bob')
+    expect(sent.code, sent.stderr).toBe(0)
+    expect(JSON.parse(sent.stdout)).toMatchObject({ command: 'send', confirmed: true })
+    const file = join(dir, 'big.bin')
+    const bytes = seededBytes(2 * 1024 * 1024, 7)
+    writeFileSync(file, bytes)
+    const sentFile = await carrier('--json', 'send-file', file, '--identity', alice, '--to', bobDid)
+    expect(sentFile.code, sentFile.stderr).toBe(0)
+    const l = await listening
+    expect(l.code, l.stderr).toBe(0)
+    const lines = l.stdout
+      .trim()
+      .split('\n')
+      .map((x) => JSON.parse(x))
+    expect(lines).toHaveLength(2)
+    expect(lines.every((x) => x.authenticated)).toBe(true)
+    expect(lines[1].files).toEqual(['big.bin'])
+    const got = readFileSync(join(out, 'big.bin'))
+    expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'))
+    const first = JSON.parse(readFileSync(join(out, `${lines[0].id}.json`), 'utf8'))
+    expect(first.body).toEqual({ content: 'hello bob' })
+  }, 90_000)
+
+  it('send fails with a one-line typed error for a DID that does not resolve', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carrier-agent-cli-'))
+    const alice = join(dir, 'alice.json')
+    await carrier('keys', 'new', '--out', alice, '--service', broker.url)
+    const r = await carrier('send', '--identity', alice, '--to', 'did:example:nobody', '--text', 'x')
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim()).toMatch(/^carrier: ERR_DIDCOMM_DID_NOT_FOUND: /)
+  }, 60_000)
+})
