@@ -3,6 +3,7 @@ export { DIDCommError } from './errors.js'
 export { ALG_ANON, ALG_AUTH, apvFor } from './jwe.js'
 export { generateAgreementKey, generateSigningKey, type Jwk, publicJwk } from './keys.js'
 export { attachmentBytes, base64Attachment, contentHash, createMessage, jsonAttachment, linksAttachment } from './message.js'
+export { createInvitation, invitationUrl, OOB_INVITATION_TYPE, parseInvitationUrl } from './oob.js'
 export {
   type Attachment,
   FORWARD_TYPE,

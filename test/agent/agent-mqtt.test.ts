@@ -6,7 +6,15 @@ import {
   newInboxKey,
   startEmbeddedBroker,
 } from '../../adapters/mqtt/index.js'
-import { createAgent, createPeerDid, didPeerResolver, receivedFiles } from '../../src/index.js'
+import {
+  createAgent,
+  createInvitation,
+  createPeerDid,
+  didPeerResolver,
+  invitationUrl,
+  parseInvitationUrl,
+  receivedFiles,
+} from '../../src/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
 
 let broker: EmbeddedBroker
@@ -81,5 +89,42 @@ describe('agents over MQTT', () => {
     await alice.close()
     await carol.close()
     await reading
+  })
+})
+
+describe('out-of-band invitations', () => {
+  it('invitation → URL → parsed → the invitee connects back over MQTT and the inviter answers', async () => {
+    const inviter = await agentOnMqtt('inviter')
+    const invitee = await agentOnMqtt('invitee')
+    const url = invitationUrl(
+      createInvitation({ from: inviter.did, goalCode: 'connect', goal: 'say hello' }),
+      'https://example.org/join',
+    )
+    expect(url).toMatch(/^https:\/\/example\.org\/join\?_oob=[\w-]+$/)
+    const inv = parseInvitationUrl(url)
+    expect(inv).toMatchObject({ from: inviter.did, body: { goal_code: 'connect' } })
+    const inviterInbox = inviter.messages()[Symbol.asyncIterator]()
+    const inviteeInbox = invitee.messages()[Symbol.asyncIterator]()
+    await invitee.send(
+      { id: 'hello', type: 'https://didcomm.org/trust-ping/2.0/ping', pthid: inv.id, body: { response_requested: true } },
+      { to: inv.from as string },
+    )
+    const ping = (await inviterInbox.next()).value
+    expect(ping?.message).toMatchObject({ pthid: inv.id, from: invitee.did })
+    await inviter.send(
+      { id: 'pong', type: 'https://didcomm.org/trust-ping/2.0/ping-response', thid: 'hello', body: {} },
+      { to: ping?.message.from as string },
+    )
+    expect((await inviteeInbox.next()).value?.message).toMatchObject({ thid: 'hello', from: inviter.did })
+    await inviter.close()
+    await invitee.close()
+  })
+
+  it('refuses URLs that do not carry an OOB 2.0 invitation', () => {
+    expect(() => parseInvitationUrl('https://example.org/?x=1')).toThrow(/_oob/)
+    expect(() => parseInvitationUrl(`https://example.org/?_oob=${Buffer.from('{"type":"x"}').toString('base64url')}`)).toThrow(
+      /not an out-of-band/,
+    )
+    expect(() => parseInvitationUrl('not a url')).toThrow(/not a URL/)
   })
 })
