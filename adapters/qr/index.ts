@@ -1,3 +1,6 @@
-// The animated-QR adapter is being built (issue: renderers, decoders, web pages); frame sizing and
-// the byte-mode encoding of one frame come first.
+// The animated-QR adapter: frame sizing, byte-mode codes, PNG images, decoding, and the two Links.
+// (Still to come: degraded-camera decoding work, zxing-wasm, terminal/SVG/canvas renderers, web pages, UR.)
 export { byteCapacity, defaultVersion, type Ecc, frameToModules } from './capacity.js'
+export { decodeQrBytes } from './decode.js'
+export { decodePng, encodePng, type LuminanceImage, modulesToImage } from './image.js'
+export { QrCameraLink, type QrCode, QrDisplayLink } from './link.js'

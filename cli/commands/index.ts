@@ -3,6 +3,7 @@ import { register as agent } from './agent.js'
 import { register as didcomm } from './didcomm.js'
 import { register as loopback } from './loopback.js'
 import { register as mqtt } from './mqtt.js'
+import { register as qr } from './qr.js'
 
 /** Every subcommand of `carrier`, in the order --help lists them. */
-export const COMMANDS: RegisterCommand[] = [agent, didcomm, loopback, mqtt]
+export const COMMANDS: RegisterCommand[] = [agent, didcomm, loopback, mqtt, qr]

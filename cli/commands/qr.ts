@@ -1,0 +1,116 @@
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import {
+  byteCapacity,
+  decodePng,
+  defaultVersion,
+  type Ecc,
+  encodePng,
+  modulesToImage,
+  QrCameraLink,
+  QrDisplayLink,
+} from '../../adapters/qr/index.js'
+import { createTransport } from '../../src/wire/create-transport.js'
+import { SYMBOL_OVERHEAD } from '../../src/wire/frame.js'
+import type { CliContext } from '../registry.js'
+
+async function imagesIn(paths: string[]): Promise<string[]> {
+  const out: string[] = []
+  for (const p of paths) {
+    if ((await stat(p)).isDirectory())
+      out.push(
+        ...(await readdir(p))
+          .filter((f) => f.endsWith('.png'))
+          .sort()
+          .map((f) => join(p, f)),
+      )
+    else out.push(p)
+  }
+  return out
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const qr = program.command('qr').description('hand a file or envelope over animated QR codes')
+  qr.command('encode')
+    .description('render a file as fountain-coded QR codes, one PNG per frame')
+    .argument('<file>', 'file or envelope')
+    .requiredOption('--out <dir>', 'folder for the PNG frames')
+    .option('--frames <n>', 'how many frames (default: 1.5 × what a receiver needs, plus 10)', (v) => Number.parseInt(v, 10))
+    .option('--version <v>', 'QR version 1–40 (default 20 for ≤ 16 KB, else 25)', (v) => Number.parseInt(v, 10))
+    .option('--ecc <level>', 'error correction L, M, Q or H', 'L')
+    .option('--scale <px>', 'pixels per module', (v) => Number.parseInt(v, 10), 4)
+    .action(async (file: string, o: { out: string; frames?: number; version?: number; ecc: Ecc; scale: number }) => {
+      const data = new Uint8Array(await readFile(file))
+      const version = o.version ?? defaultVersion(data.length)
+      const k = Math.ceil((data.length + 300) / (byteCapacity(version, o.ecc) - SYMBOL_OVERHEAD))
+      const frames = o.frames ?? Math.ceil(k * 1.5) + 10
+      await mkdir(o.out, { recursive: true })
+      let n = 0
+      const writes: Promise<void>[] = []
+      const link = new QrDisplayLink({
+        version,
+        ecc: o.ecc,
+        show: (code) => {
+          n++
+          writes.push(
+            writeFile(
+              join(o.out, `frame-${String(n).padStart(5, '0')}.png`),
+              encodePng(modulesToImage(code, { scale: o.scale })),
+            ),
+          )
+        },
+      })
+      const bar = ctx.out.progress('encode', frames, 'frames')
+      const report = await createTransport(link).send(data, { frameBudget: frames, onProgress: () => bar.update(n) })
+      await Promise.all(writes)
+      bar.stop()
+      ctx.out.result(`${report.frames} QR v${version}-${o.ecc} frames in ${o.out} (a receiver needs about ${k})`, {
+        command: 'qr encode',
+        frames: report.frames,
+        version,
+        ecc: o.ecc,
+        symbolsNeeded: k,
+      })
+    })
+
+  qr.command('decode')
+    .description('decode QR frames (PNG images or folders of them) back into the file; exit 0 once decoded')
+    .argument('<images...>', 'PNG files or folders')
+    .requiredOption('--out <file>', 'where to write what was received')
+    .action(async (paths: string[], o: { out: string }) => {
+      const camera = new QrCameraLink()
+      let rank = 0
+      let k = 0
+      const bar = ctx.out.progress('decode', 1, 'symbols')
+      const transport = createTransport(camera, {
+        onProgress: (p) => {
+          rank = p.received
+          k = p.total
+          bar.update(p.received, p.total)
+        },
+      })
+      const it = transport.receive()[Symbol.asyncIterator]()
+      const done = it.next()
+      let finished = false
+      void done.then(() => (finished = true))
+      for (const image of await imagesIn(paths)) {
+        camera.feed(decodePng(new Uint8Array(await readFile(image))))
+        await new Promise((r) => setImmediate(r))
+        if (finished) break
+      }
+      await Promise.race([done, new Promise((r) => setTimeout(r, 200))])
+      bar.stop()
+      if (!finished)
+        throw new Error(`not enough frames to decode: ${rank}/${k || '?'} independent symbols from ${camera.decoded} codes`)
+      const r = (await done).value as { data: Uint8Array; mediaType: string }
+      await writeFile(o.out, r.data)
+      await transport.close()
+      ctx.out.result(`decoded ${r.data.length} bytes (${r.mediaType}) from ${camera.decoded} codes into ${o.out}`, {
+        command: 'qr decode',
+        bytes: r.data.length,
+        mediaType: r.mediaType,
+        codes: camera.decoded,
+      })
+    })
+}

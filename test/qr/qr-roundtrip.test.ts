@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest'
+import {
+  decodePng,
+  decodeQrBytes,
+  encodePng,
+  frameToModules,
+  modulesToImage,
+  QrCameraLink,
+  QrDisplayLink,
+} from '../../adapters/qr/index.js'
+import { createTransport, type Received } from '../../src/index.js'
+import { seededBytes, seededRandom } from '../../src/testing/prng.js'
+
+describe('QR codes as frames', () => {
+  it('a binary frame survives render → PNG → decode byte-exact (byte mode, not text)', () => {
+    const frame = seededBytes(858, 3) // every byte value, v20-L full
+    const png = encodePng(modulesToImage(frameToModules(frame, { version: 20 }), { scale: 3 }))
+    expect(decodeQrBytes(decodePng(png))).toEqual(frame)
+  })
+
+  it('ignores images without a code', () => {
+    expect(decodeQrBytes({ width: 100, height: 100, data: new Uint8Array(10_000).fill(200) })).toBeUndefined()
+  })
+
+  it('a 100 KB envelope crosses rendered PNG frames with 30 % of the frames dropped', async () => {
+    const envelope = seededBytes(100 * 1024, 100)
+    const rnd = seededRandom(30)
+    const camera = new QrCameraLink()
+    const progress: number[] = []
+    const receiver = createTransport(camera, { onProgress: (p) => progress.push(p.received / p.total) })
+    let shown = 0
+    let dropped = 0
+    const display = new QrDisplayLink({
+      version: 25,
+      show: (code) => {
+        shown++
+        if (rnd() < 0.3) {
+          dropped++
+          return
+        }
+        const png = encodePng(modulesToImage(code, { scale: 2 }))
+        camera.feed(decodePng(png))
+      },
+    })
+    const sender = createTransport(display)
+    const got = new Promise<Received>((resolve) => {
+      void (async () => {
+        for await (const r of receiver.receive()) return resolve(r)
+      })()
+    })
+    const ac = new AbortController()
+    const sending = sender.send(envelope, { signal: ac.signal, mediaType: 'application/octet-stream' }).catch((e: Error) => e)
+    const r = await got
+    ac.abort()
+    expect((await sending) as Error).toMatchObject({ name: 'AbortError' })
+    expect(Buffer.compare(Buffer.from(r.data), Buffer.from(envelope))).toBe(0)
+    const k = Math.ceil((envelope.length + 32 + 25) / (display.mtu - 18))
+    expect(dropped).toBeGreaterThan(0)
+    expect(camera.decoded).toBeGreaterThanOrEqual(k)
+    expect(camera.decoded).toBeLessThanOrEqual(k + 10)
+    expect(progress.at(-1)).toBe(1)
+    expect(shown).toBeGreaterThan(camera.decoded)
+  }, 120_000)
+})
+
+describe('carrier qr encode / decode', () => {
+  it('a 100 KB file round-trips through PNG frames with 30 % of them deleted', async () => {
+    const { spawnSync } = await import('node:child_process')
+    const { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dir = mkdtempSync(join(tmpdir(), 'carrier-qr-cli-'))
+    const file = join(dir, 'env.bin')
+    const data = seededBytes(100 * 1024, 8)
+    writeFileSync(file, data)
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'cli/entry.ts', ...args], { encoding: 'utf8' })
+    const enc = run('--json', 'qr', 'encode', file, '--out', join(dir, 'frames'), '--scale', '2')
+    expect(enc.status, enc.stderr).toBe(0)
+    const frames = readdirSync(join(dir, 'frames'))
+    const rnd = seededRandom(77)
+    for (const f of frames) if (rnd() < 0.3) rmSync(join(dir, 'frames', f))
+    const dec = run('--json', 'qr', 'decode', join(dir, 'frames'), '--out', join(dir, 'out.bin'))
+    expect(dec.status, dec.stderr).toBe(0)
+    expect(JSON.parse(dec.stdout)).toMatchObject({ command: 'qr decode', bytes: data.length })
+    expect(Buffer.compare(readFileSync(join(dir, 'out.bin')), Buffer.from(data))).toBe(0)
+    // too few frames: a clear failure, not a hang
+    for (const f of readdirSync(join(dir, 'frames')).slice(5)) rmSync(join(dir, 'frames', f))
+    const short = run('qr', 'decode', join(dir, 'frames'), '--out', join(dir, 'out2.bin'))
+    expect(short.status).toBe(1)
+    expect(short.stderr.trim()).toMatch(/^carrier: not enough frames to decode: \d+\/\d+/)
+  }, 120_000)
+})
