@@ -21,7 +21,7 @@ describe('the README stays true', () => {
     const r = await run(['examples/demo.ts'])
     expect(r.code, r.stderr).toBe(0)
     const rows = r.stdout.split('\n').filter((l) => /^(BLE|QR|MQTT).*\s(yes|NO)\s*$/.test(l))
-    expect(rows.map((l) => l.split(' ')[0])).toEqual(['BLE-like', 'QR-like', 'MQTT'])
+    expect(rows.map((l) => l.split(' ')[0])).toEqual(['BLE-like', 'QR', 'MQTT'])
     for (const row of rows) expect(row.trim().endsWith('yes')).toBe(true)
   })
 
