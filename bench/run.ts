@@ -2,6 +2,7 @@ import { didcommBench } from './didcomm.js'
 import { efficiencyBench } from './efficiency.js'
 import { fountainBench } from './fountain.js'
 import { mqttBench } from './mqtt.js'
+import { qrBench } from './qr.js'
 import { reassemblyBench } from './reassembly.js'
 
 const benches: Record<string, () => Promise<void>> = {
@@ -10,6 +11,7 @@ const benches: Record<string, () => Promise<void>> = {
   fountain: fountainBench,
   mqtt: mqttBench,
   didcomm: didcommBench,
+  qr: qrBench,
 }
 
 const only = process.argv.slice(2)

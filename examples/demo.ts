@@ -62,9 +62,9 @@ for (const run of runs) {
   let shown = 0
   const display = new QrDisplayLink({
     version: 25,
-    show: (code) => {
+    show: async (code) => {
       shown++
-      if (rnd() >= 0.2) camera.feed(decodePng(encodePng(modulesToImage(code, { scale: 2 }))))
+      if (rnd() >= 0.2) await camera.feed(decodePng(encodePng(modulesToImage(code, { scale: 2 }))))
     },
   })
   const it = receiver.receive()[Symbol.asyncIterator]()

@@ -1,6 +1,7 @@
 import { CarrierError, type Link } from '../../src/transport.js'
 import { byteCapacity, type Ecc, frameToModules } from './capacity.js'
 import { decodeQrBytes } from './decode.js'
+import { decodeQrBytesWasm } from './decode-wasm.js'
 import type { LuminanceImage } from './image.js'
 
 export interface QrCode {
@@ -50,12 +51,21 @@ export class QrCameraLink implements Link {
   readonly duplex = false
   readonly mtu = 2953
   private readonly handlers = new Set<(f: Uint8Array) => void>()
+  private readonly decode: (img: LuminanceImage) => Promise<Uint8Array | undefined> | Uint8Array | undefined
   decoded = 0
   missed = 0
 
-  /** Returns true when the image held a code. */
-  feed(image: LuminanceImage): boolean {
-    const bytes = decodeQrBytes(image)
+  /**
+   * decoder: 'zxing-wasm' (zxing-cpp; default — it read every degraded v20/v25 frame of the bench,
+   * stock @zxing/library about a third) or 'zxing-js' (@zxing/library, pure JS, synchronous).
+   */
+  constructor(o: { decoder?: 'zxing-wasm' | 'zxing-js' } = {}) {
+    this.decode = o.decoder === 'zxing-js' ? decodeQrBytes : decodeQrBytesWasm
+  }
+
+  /** Resolves true when the image held a code. */
+  async feed(image: LuminanceImage): Promise<boolean> {
+    const bytes = await this.decode(image)
     if (!bytes) {
       this.missed++
       return false

@@ -95,7 +95,7 @@ export function register(program: Command, ctx: CliContext): void {
       let finished = false
       void done.then(() => (finished = true))
       for (const image of await imagesIn(paths)) {
-        camera.feed(decodePng(new Uint8Array(await readFile(image))))
+        await camera.feed(decodePng(new Uint8Array(await readFile(image))))
         await new Promise((r) => setImmediate(r))
         if (finished) break
       }
