@@ -8,6 +8,7 @@ import {
   type Ecc,
   encodePng,
   modulesToImage,
+  modulesToTerminal,
   QrCameraLink,
   QrDisplayLink,
 } from '../../adapters/qr/index.js'
@@ -72,6 +73,33 @@ export function register(program: Command, ctx: CliContext): void {
         ecc: o.ecc,
         symbolsNeeded: k,
       })
+    })
+
+  qr.command('show')
+    .description('play a file as animated QR codes in the terminal (Ctrl-C to stop)')
+    .argument('<file>', 'file or envelope')
+    .option('--fps <n>', 'codes per second', (v) => Number.parseFloat(v), 6)
+    .option('--version <v>', 'QR version (default 10 for a terminal)', (v) => Number.parseInt(v, 10), 10)
+    .option('--ecc <level>', 'error correction L, M, Q or H', 'L')
+    .option('--frames <n>', 'stop after this many codes', (v) => Number.parseInt(v, 10))
+    .action(async (file: string, o: { fps: number; version: number; ecc: Ecc; frames?: number }) => {
+      const data = new Uint8Array(await readFile(file))
+      const ac = new AbortController()
+      process.once('SIGINT', () => ac.abort())
+      const link = new QrDisplayLink({
+        version: o.version,
+        ecc: o.ecc,
+        show: async (code, signal) => {
+          process.stdout.write(`\x1b[H\x1b[2J${modulesToTerminal(code)}\n`)
+          await new Promise((r) => setTimeout(r, 1000 / o.fps))
+          signal?.throwIfAborted()
+        },
+      })
+      try {
+        await createTransport(link).send(data, { signal: ac.signal, frameBudget: o.frames })
+      } catch (err) {
+        if ((err as Error).name !== 'AbortError') throw err
+      }
     })
 
   qr.command('decode')

@@ -7,6 +7,8 @@ import {
   encodePng,
   frameToModules,
   modulesToImage,
+  modulesToSvg,
+  modulesToTerminal,
   QrCameraLink,
   QrDisplayLink,
 } from '../../adapters/qr/index.js'
@@ -114,4 +116,33 @@ describe('carrier qr encode / decode', () => {
     expect(short.status).toBe(1)
     expect(short.stderr.trim()).toMatch(/^carrier: not enough frames to decode: \d+\/\d+/)
   }, 120_000)
+})
+
+describe('text and vector renderers', () => {
+  it('the terminal rendering holds exactly the modules (two rows per line, inverted)', () => {
+    const qr = frameToModules(seededBytes(100, 4), { version: 5 })
+    const text = modulesToTerminal(qr, 2)
+    const lines = text.split('\n')
+    const n = qr.size + 4
+    const back = new Uint8Array(qr.size * qr.size)
+    lines.forEach((line, row) => {
+      ;[...line].forEach((ch, x) => {
+        const light = { '█': [1, 1], '▀': [1, 0], '▄': [0, 1], ' ': [0, 0] }[ch] as [number, number]
+        for (const [dy, isLight] of light.entries()) {
+          const y = row * 2 + dy
+          const mx = x - 2
+          const my = y - 2
+          if (y < n && mx >= 0 && my >= 0 && mx < qr.size && my < qr.size) back[my * qr.size + mx] = isLight ? 0 : 1
+        }
+      })
+    })
+    expect(back).toEqual(Uint8Array.from(qr.modules))
+  })
+
+  it('the SVG draws one square per dark module', () => {
+    const qr = frameToModules(seededBytes(50, 5), { version: 3 })
+    const svg = modulesToSvg(qr)
+    expect(svg.startsWith('<svg')).toBe(true)
+    expect(svg.match(/M\d+ \d+h4v4h-4z/g)?.length).toBe(qr.modules.reduce((a, b) => a + b, 0))
+  })
 })
