@@ -2,6 +2,7 @@
 // (Still to come: degraded-camera decoding work, zxing-wasm, terminal/SVG/canvas renderers, web pages, UR.)
 export { byteCapacity, defaultVersion, type Ecc, frameToModules } from './capacity.js'
 export { decodeQrBytes } from './decode.js'
+export { decodeQrBytesFixed } from './decode-fixed.js'
 export { decodeQrBytesWasm } from './decode-wasm.js'
 export { decodePng, encodePng, type LuminanceImage, modulesToImage } from './image.js'
 export { QrCameraLink, type QrCode, QrDisplayLink } from './link.js'

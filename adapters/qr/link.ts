@@ -1,6 +1,7 @@
 import { CarrierError, type Link } from '../../src/transport.js'
 import { byteCapacity, type Ecc, frameToModules } from './capacity.js'
 import { decodeQrBytes } from './decode.js'
+import { decodeQrBytesFixed } from './decode-fixed.js'
 import { decodeQrBytesWasm } from './decode-wasm.js'
 import type { LuminanceImage } from './image.js'
 
@@ -56,11 +57,13 @@ export class QrCameraLink implements Link {
   missed = 0
 
   /**
-   * decoder: 'zxing-wasm' (zxing-cpp; default — it read every degraded v20/v25 frame of the bench,
-   * stock @zxing/library about a third) or 'zxing-js' (@zxing/library, pure JS, synchronous).
+   * decoder: 'zxing-wasm' (zxing-cpp; the default — 98–99 % of the bench's degraded v20/v25 frames),
+   * 'zxing-js-fixed' (@zxing/library with the finder-pattern fix of decode-fixed.ts, 43–52 %) or
+   * 'zxing-js' (stock @zxing/library, 30–47 %).
    */
-  constructor(o: { decoder?: 'zxing-wasm' | 'zxing-js' } = {}) {
-    this.decode = o.decoder === 'zxing-js' ? decodeQrBytes : decodeQrBytesWasm
+  constructor(o: { decoder?: 'zxing-wasm' | 'zxing-js' | 'zxing-js-fixed' } = {}) {
+    this.decode =
+      o.decoder === 'zxing-js' ? decodeQrBytes : o.decoder === 'zxing-js-fixed' ? decodeQrBytesFixed : decodeQrBytesWasm
   }
 
   /** Resolves true when the image held a code. */

@@ -3,6 +3,7 @@ import {
   byteCapacity,
   decodePng,
   decodeQrBytes,
+  decodeQrBytesFixed,
   decodeQrBytesWasm,
   encodePng,
   frameToModules,
@@ -87,6 +88,25 @@ describe('decoding camera-like images', () => {
       expect(ok / n).toBeGreaterThanOrEqual(need)
     }, 120_000)
   }
+})
+
+describe('the fixed @zxing/library finder', () => {
+  it('decodes clean frames, and at least as many degraded v25-L frames as stock', () => {
+    const clean = seededBytes(1273, 9)
+    expect(decodeQrBytesFixed(modulesToImage(frameToModules(clean, { version: 25 }), { scale: 3 }))).toEqual(clean)
+    const rnd = seededRandom(2525)
+    let stock = 0
+    let fixed = 0
+    for (let i = 0; i < 40; i++) {
+      const frame = seededBytes(1273, 100 + i)
+      const img = degradeQr(frameToModules(frame, { version: 25 }), rnd)
+      const same = (b: Uint8Array | undefined) => b !== undefined && Buffer.compare(Buffer.from(b), Buffer.from(frame)) === 0
+      if (same(decodeQrBytes(img))) stock++
+      if (same(decodeQrBytesFixed(img))) fixed++
+    }
+    expect(fixed).toBeGreaterThanOrEqual(stock)
+    expect(fixed).toBeGreaterThan(0)
+  }, 120_000)
 })
 
 describe('carrier qr encode / decode', () => {
