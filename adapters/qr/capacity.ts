@@ -13,8 +13,8 @@ const ECLevel = ECLevelLib as unknown as { from(v: string): unknown }
 const Mode = ModeLib as unknown as { BYTE: unknown }
 const QRCode = QRCodeLib as unknown as {
   create(
-    segments: { data: Uint8Array; mode: 'byte' }[],
-    o: { version: number; errorCorrectionLevel: string },
+    segments: { data: Uint8Array; mode: 'byte' }[] | string,
+    o: { version?: number; errorCorrectionLevel: string },
   ): {
     modules: { size: number; data: Uint8Array }
     version: number
@@ -43,4 +43,10 @@ export function frameToModules(frame: Uint8Array, o: { version: number; ecc?: Ec
   }
   const qr = QRCode.create([{ data: frame, mode: 'byte' }], { version: o.version, errorCorrectionLevel: o.ecc ?? 'L' })
   return { size: qr.modules.size, modules: qr.modules.data }
+}
+
+/** Text (a UR part, an invitation URL) as a QR module matrix; the smallest version that holds it. */
+export function textToModules(text: string, o: { ecc?: Ecc } = {}): { size: number; modules: Uint8Array; version: number } {
+  const qr = QRCode.create(text, { errorCorrectionLevel: o.ecc ?? 'L' })
+  return { size: qr.modules.size, modules: qr.modules.data, version: qr.version }
 }

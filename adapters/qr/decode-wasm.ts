@@ -21,7 +21,7 @@ function init(): Promise<void> {
   return ready
 }
 
-export async function decodeQrBytesWasm(img: LuminanceImage): Promise<Uint8Array | undefined> {
+async function read(img: LuminanceImage) {
   await init()
   const rgba = new Uint8ClampedArray(img.width * img.height * 4)
   for (let i = 0; i < img.data.length; i++) {
@@ -33,6 +33,15 @@ export async function decodeQrBytesWasm(img: LuminanceImage): Promise<Uint8Array
   }
   const imageData = { data: rgba, width: img.width, height: img.height, colorSpace: 'srgb' } as ImageData
   const results = await readBarcodes(imageData, { formats: ['QRCode'], tryHarder: true, maxNumberOfSymbols: 1 })
-  const hit = results.find((r) => r.isValid)
+  return results.find((r) => r.isValid)
+}
+
+export async function decodeQrBytesWasm(img: LuminanceImage): Promise<Uint8Array | undefined> {
+  const hit = await read(img)
   return hit ? new Uint8Array(hit.bytes) : undefined
+}
+
+/** The text of a QR code (UR parts, URLs), or undefined. */
+export async function decodeQrTextWasm(img: LuminanceImage): Promise<string | undefined> {
+  return (await read(img))?.text
 }

@@ -5,6 +5,7 @@ import {
   decodeQrBytes,
   decodeQrBytesFixed,
   decodeQrBytesWasm,
+  decodeQrTextWasm,
   encodePng,
   frameToModules,
   modulesToImage,
@@ -12,6 +13,9 @@ import {
   modulesToTerminal,
   QrCameraLink,
   QrDisplayLink,
+  textToModules,
+  UrReceiver,
+  urParts,
 } from '../../adapters/qr/index.js'
 import { createTransport, type Received } from '../../src/index.js'
 import { seededBytes, seededRandom } from '../../src/testing/prng.js'
@@ -165,4 +169,27 @@ describe('text and vector renderers', () => {
     expect(svg.startsWith('<svg')).toBe(true)
     expect(svg.match(/M\d+ \d+h4v4h-4z/g)?.length).toBe(qr.modules.reduce((a, b) => a + b, 0))
   })
+})
+
+describe('Blockchain Commons UR compatibility', () => {
+  it('an envelope goes out as ur:bytes parts in QR codes and comes back from their images, with losses', async () => {
+    const envelope = new TextEncoder().encode(JSON.stringify({ protected: 'eyJ', ciphertext: 'x'.repeat(3000), tag: 't' }))
+    const out = urParts(envelope, { fragmentLength: 200 })
+    expect(out.fragments).toBeGreaterThan(10)
+    const rx = new UrReceiver()
+    const rnd = seededRandom(5)
+    let shown = 0
+    while (!rx.complete && shown < 200) {
+      const part = out.next()
+      shown++
+      expect(part.startsWith('ur:bytes/')).toBe(true)
+      if (rnd() < 0.25) continue
+      const qr = textToModules(part.toUpperCase())
+      const text = await decodeQrTextWasm(decodePng(encodePng(modulesToImage(qr, { scale: 2 }))))
+      expect(rx.receive(text ?? '')).toBe(true)
+    }
+    expect(rx.complete).toBe(true)
+    expect(rx.result()).toEqual(envelope)
+    expect(rx.receive('hello, not a UR part')).toBe(false)
+  }, 60_000)
 })
