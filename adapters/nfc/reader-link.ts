@@ -1,0 +1,162 @@
+import { CarrierError, type Link, LinkClosedError, LinkDownError } from '../../src/transport.js'
+import { CARRIER_AID, encodeCommand, parseResponse, SW } from './apdu.js'
+import { CLA_CHAINING, CLA_PROPRIETARY, INS_ENVELOPE, INS_GET_RESPONSE } from './applet.js'
+
+/** One APDU exchange with the card in the field; throws when there is no card (or it left). */
+export type Transmit = (capdu: Uint8Array) => Promise<Uint8Array>
+
+export class CardStatusError extends CarrierError {
+  constructor(
+    readonly sw: number,
+    what: string,
+  ) {
+    super('ERR_CARD_STATUS', `${what}: status ${sw.toString(16).padStart(4, '0')}`)
+  }
+}
+
+/**
+ * The reader side as a Link over any APDU transport (nfc-pcsc in the adapter, a function in tests):
+ * SELECT on every new card, frames up as chained ENVELOPEs, frames down in their answers (GET
+ * RESPONSE for the rest), and a poll when idle so the card can talk. Extended APDUs only when both
+ * sides announce them; short APDUs otherwise.
+ */
+export class ApduReaderLink implements Link {
+  readonly duplex = true
+  readonly mtu: number
+  private readonly handlers = new Set<(f: Uint8Array) => void>()
+  private selected = false
+  private maxCommand = 255
+  private maxResponse = 256
+  private chain: Promise<unknown> = Promise.resolve()
+  private timer: ReturnType<typeof setInterval> | undefined
+  private closed = false
+
+  constructor(
+    private readonly transmit: Transmit,
+    private readonly o: { extended?: boolean; pollMs?: number; mtu?: number } = {},
+  ) {
+    this.mtu = o.mtu ?? 4096
+    this.timer = setInterval(() => void this.exchange(new Uint8Array(0)).catch(() => {}), o.pollMs ?? 20)
+  }
+
+  async send(frame: Uint8Array): Promise<void> {
+    if (this.closed) throw new LinkClosedError()
+    await this.exchange(frame)
+  }
+
+  onFrame(handler: (frame: Uint8Array) => void): () => void {
+    this.handlers.add(handler)
+    return () => this.handlers.delete(handler)
+  }
+
+  /** The card left the field (the next exchange selects again). */
+  cardRemoved(): void {
+    this.selected = false
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    clearInterval(this.timer)
+    this.handlers.clear()
+  }
+
+  /** APDU exchanges one at a time, in order. */
+  private exchange(frame: Uint8Array): Promise<void> {
+    const run = this.chain.then(() => this.doExchange(frame))
+    this.chain = run.catch(() => {})
+    return run
+  }
+
+  private async doExchange(frame: Uint8Array): Promise<void> {
+    if (this.closed) return
+    try {
+      if (!this.selected) await this.select()
+      const step = this.maxCommand
+      let offset = 0
+      while (frame.length - offset > step) {
+        const r = parseResponse(
+          await this.transmit(
+            encodeCommand({
+              cla: CLA_PROPRIETARY | CLA_CHAINING,
+              ins: INS_ENVELOPE,
+              p1: 0,
+              p2: 0,
+              data: frame.subarray(offset, offset + step),
+              extended: this.extended,
+            }),
+          ),
+        )
+        if (r.sw !== SW.OK) throw new CardStatusError(r.sw, 'ENVELOPE (chained)')
+        offset += step
+      }
+      let r = parseResponse(
+        await this.transmit(
+          encodeCommand({
+            cla: CLA_PROPRIETARY,
+            ins: INS_ENVELOPE,
+            p1: 0,
+            p2: 0,
+            data: frame.subarray(offset),
+            le: this.maxResponse,
+            extended: this.extended,
+          }),
+        ),
+      )
+      const parts: Uint8Array[] = []
+      for (;;) {
+        if (r.data.length > 0) parts.push(r.data.slice())
+        if ((r.sw & 0xff00) === SW.MORE_DATA) {
+          r = parseResponse(
+            await this.transmit(
+              encodeCommand({
+                cla: CLA_PROPRIETARY,
+                ins: INS_GET_RESPONSE,
+                p1: 0,
+                p2: 0,
+                data: new Uint8Array(0),
+                le: this.maxResponse,
+                extended: this.extended,
+              }),
+            ),
+          )
+          continue
+        }
+        if (r.sw !== SW.OK) throw new CardStatusError(r.sw, 'ENVELOPE')
+        break
+      }
+      if (parts.length > 0) {
+        const total = parts.reduce((n, p) => n + p.length, 0)
+        const out = new Uint8Array(total)
+        let o = 0
+        for (const p of parts) {
+          out.set(p, o)
+          o += p.length
+        }
+        for (const h of this.handlers) h(out)
+      }
+    } catch (err) {
+      if (err instanceof CardStatusError) throw err
+      this.selected = false
+      throw new LinkDownError('no card in the field', { cause: err })
+    }
+  }
+
+  private get extended(): boolean {
+    return this.maxCommand > 255 || this.maxResponse > 256
+  }
+
+  private async select(): Promise<void> {
+    const r = parseResponse(
+      await this.transmit(
+        encodeCommand({ cla: 0x00, ins: 0xa4, p1: 0x04, p2: 0x00, data: CARRIER_AID, le: 256, extended: false }),
+      ),
+    )
+    if (r.sw !== SW.OK || r.data.length < 6) throw new CardStatusError(r.sw, 'SELECT')
+    const cardCommand = ((r.data[1] as number) << 8) | (r.data[2] as number)
+    const cardResponse = ((r.data[3] as number) << 8) | (r.data[4] as number)
+    const both = (this.o.extended ?? false) && ((r.data[5] as number) & 1) === 1
+    this.maxCommand = both ? cardCommand : Math.min(255, cardCommand)
+    this.maxResponse = both ? cardResponse : Math.min(256, cardResponse)
+    this.selected = true
+  }
+}
