@@ -1,4 +1,5 @@
 import { type Link, LinkClosedError } from '../../src/transport.js'
+import { concatBytes } from '../../src/wire/bytes.js'
 import { ApduError, CARRIER_AID, encodeResponse, parseCommand, SW } from './apdu.js'
 
 /**
@@ -112,7 +113,7 @@ export class CardApplet implements Link {
     }
     if (cla & CLA_CHAINING) return status(SW.OK)
     if (this.incomingBytes > 0) {
-      const frame = concat(this.incoming)
+      const frame = concatBytes(this.incoming)
       this.incoming = []
       this.incomingBytes = 0
       if (!this.closed) for (const h of this.handlers) h(frame)
@@ -156,15 +157,4 @@ export class CardApplet implements Link {
 
 function status(sw: number): Uint8Array {
   return encodeResponse(new Uint8Array(0), sw)
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
 }

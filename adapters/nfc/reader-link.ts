@@ -1,4 +1,5 @@
 import { CarrierError, type Link, LinkClosedError, LinkDownError } from '../../src/transport.js'
+import { concatBytes } from '../../src/wire/bytes.js'
 import { CARRIER_AID, encodeCommand, parseResponse, SW } from './apdu.js'
 import { CLA_CHAINING, CLA_PROPRIETARY, INS_ENVELOPE, INS_GET_RESPONSE } from './applet.js'
 
@@ -125,14 +126,8 @@ export class ApduReaderLink implements Link {
         break
       }
       if (parts.length > 0) {
-        const total = parts.reduce((n, p) => n + p.length, 0)
-        const out = new Uint8Array(total)
-        let o = 0
-        for (const p of parts) {
-          out.set(p, o)
-          o += p.length
-        }
-        for (const h of this.handlers) h(out)
+        const frame = concatBytes(parts)
+        for (const h of this.handlers) h(frame)
       }
     } catch (err) {
       if (err instanceof CardStatusError) throw err

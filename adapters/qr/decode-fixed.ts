@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { concatBytes } from '../../src/wire/bytes.js'
 import type { LuminanceImage } from './image.js'
 
 /**
@@ -113,14 +114,7 @@ export function decodeQrBytesFixed(img: LuminanceImage): Uint8Array | undefined 
     const result = decoder.decodeBitMatrix(detected.getBits(), hints)
     const segments: Uint8Array[] | undefined = result.getByteSegments()
     if (!segments || segments.length === 0) return undefined
-    const total = segments.reduce((n, s) => n + s.length, 0)
-    const out = new Uint8Array(total)
-    let o = 0
-    for (const s of segments) {
-      out.set(s, o)
-      o += s.length
-    }
-    return out
+    return concatBytes(segments)
   } catch {
     return undefined
   }

@@ -1,5 +1,6 @@
 import type { LuminanceSource as LuminanceSourceType } from '@zxing/library'
 import ZXing from '@zxing/library'
+import { concatBytes } from '../../src/wire/bytes.js'
 import type { LuminanceImage } from './image.js'
 
 // @zxing/library is CommonJS whose names Node's ESM loader cannot see: take them from the default export
@@ -39,15 +40,7 @@ export function decodeQrBytes(img: LuminanceImage): Uint8Array | undefined {
     const result = new QRCodeReader().decode(new BinaryBitmap(new HybridBinarizer(new GreySource(img))), hints)
     const segments = result.getResultMetadata()?.get(ResultMetadataType.BYTE_SEGMENTS) as Uint8Array[] | undefined
     if (!segments || segments.length === 0) return undefined
-    if (segments.length === 1) return new Uint8Array(segments[0] as Uint8Array)
-    const total = segments.reduce((n, s) => n + s.length, 0)
-    const out = new Uint8Array(total)
-    let o = 0
-    for (const s of segments) {
-      out.set(s, o)
-      o += s.length
-    }
-    return out
+    return concatBytes(segments)
   } catch {
     return undefined
   }
