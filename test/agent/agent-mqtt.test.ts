@@ -58,7 +58,7 @@ describe('agents over MQTT', () => {
     await bob.close()
   })
 
-  it('drops a duplicate message id, and enforces the policy', async () => {
+  it('delivers a duplicate message id once, refuses anoncrypt where authentication is required, drops an expired message', async () => {
     const errors: unknown[] = []
     const alice = await agentOnMqtt('alice2')
     const bob = createAgent({ identity: createPeerDid(), resolver: didPeerResolver, transports: [] })
@@ -80,11 +80,12 @@ describe('agents over MQTT', () => {
     await alice.send(m, { to: carol.did })
     await alice.send(m, { to: carol.did })
     await alice.send({ id: 'anon-1', type: 'https://example.org/t', body: {} }, { to: carol.did, anonymous: true })
+    await alice.send({ id: 'expired-1', type: 'https://example.org/t', expires_time: 1_000_000_000, body: {} }, { to: carol.did })
     await alice.send({ id: 'ok-2', type: 'https://example.org/t', body: {} }, { to: carol.did })
     while (got.length < 2) await new Promise((r) => setTimeout(r, 10))
     await new Promise((r) => setTimeout(r, 100))
     expect(got).toEqual(['dup-1', 'ok-2'])
-    expect(errors.map((e) => (e as { code?: string }).code)).toContain('ERR_DIDCOMM_POLICY')
+    expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['ERR_DIDCOMM_POLICY', 'ERR_DIDCOMM_EXPIRED'])
     await expect(bob.send(m, { to: 'did:example:nobody' })).rejects.toMatchObject({ code: 'ERR_DIDCOMM_DID_NOT_FOUND' })
     await alice.close()
     await carol.close()
