@@ -37,7 +37,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('render a file as fountain-coded QR codes, one PNG per frame')
     .argument('<file>', 'file or envelope')
     .requiredOption('--out <dir>', 'folder for the PNG frames')
-    .option('--frames <n>', 'how many frames (default: 1.5 × what a receiver needs, plus 10)', (v) => Number.parseInt(v, 10))
+    .option('--frames <n>', 'how many frames (default: twice what a receiver needs, plus 20: any half of them decodes)', (v) => Number.parseInt(v, 10))
     .option('--version <v>', 'QR version 1–40 (default 20 for ≤ 16 KB, else 25)', (v) => Number.parseInt(v, 10))
     .option('--ecc <level>', 'error correction L, M, Q or H', 'L')
     .option('--scale <px>', 'pixels per module', (v) => Number.parseInt(v, 10), 4)
@@ -45,7 +45,7 @@ export function register(program: Command, ctx: CliContext): void {
       const data = new Uint8Array(await readFile(file))
       const version = o.version ?? defaultVersion(data.length)
       const k = Math.ceil((data.length + 300) / (byteCapacity(version, o.ecc) - SYMBOL_OVERHEAD))
-      const frames = o.frames ?? Math.ceil(k * 1.5) + 10
+      const frames = o.frames ?? 2 * k + 20
       await mkdir(o.out, { recursive: true })
       let n = 0
       const writes: Promise<void>[] = []

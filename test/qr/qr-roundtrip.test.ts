@@ -125,7 +125,7 @@ describe('carrier qr encode / decode', () => {
     writeFileSync(file, data)
     const run = (...args: string[]) =>
       spawnSync(process.execPath, ['--import', 'tsx', 'cli/entry.ts', ...args], { encoding: 'utf8' })
-    const enc = run('--json', 'qr', 'encode', file, '--out', join(dir, 'frames'), '--scale', '2')
+    const enc = run('--json', 'qr', 'encode', file, '--out', join(dir, 'frames'), '--scale', '3')
     expect(enc.status, enc.stderr).toBe(0)
     const frames = readdirSync(join(dir, 'frames'))
     const rnd = seededRandom(77)
