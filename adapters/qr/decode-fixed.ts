@@ -25,7 +25,6 @@ const LuminanceSource = lib('LuminanceSource')
 const DecodeHintType = lib('DecodeHintType')
 
 class FixedFinderPatternFinder extends FinderPatternFinder {
-  // biome-ignore lint/complexity/noUselessConstructor: gives TypeScript the signature of an untyped base
   constructor(...args: Any[]) {
     super(...args)
   }
@@ -69,7 +68,6 @@ class FixedFinderPatternFinder extends FinderPatternFinder {
 }
 
 class FixedDetector extends Detector {
-  // biome-ignore lint/complexity/noUselessConstructor: gives TypeScript the signature of an untyped base
   constructor(...args: Any[]) {
     super(...args)
   }

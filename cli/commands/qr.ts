@@ -37,7 +37,9 @@ export function register(program: Command, ctx: CliContext): void {
     .description('render a file as fountain-coded QR codes, one PNG per frame')
     .argument('<file>', 'file or envelope')
     .requiredOption('--out <dir>', 'folder for the PNG frames')
-    .option('--frames <n>', 'how many frames (default: twice what a receiver needs, plus 20: any half of them decodes)', (v) => Number.parseInt(v, 10))
+    .option('--frames <n>', 'how many frames (default: twice what a receiver needs, plus 20: any half of them decodes)', (v) =>
+      Number.parseInt(v, 10),
+    )
     .option('--version <v>', 'QR version 1–40 (default 20 for ≤ 16 KB, else 25)', (v) => Number.parseInt(v, 10))
     .option('--ecc <level>', 'error correction L, M, Q or H', 'L')
     .option('--scale <px>', 'pixels per module', (v) => Number.parseInt(v, 10), 4)
