@@ -193,3 +193,39 @@ describe('Blockchain Commons UR compatibility', () => {
     expect(rx.receive('hello, not a UR part')).toBe(false)
   }, 60_000)
 })
+
+describe('the camera side', () => {
+  it('ignores foreign and garbled codes, and reports a new session when the screen changes message', async () => {
+    const camera = new QrCameraLink()
+    const sessions = new Set<string>()
+    const scanner = createTransport(camera, { onProgress: (p) => sessions.add(p.transferId) })
+    const got: Received[] = []
+    const reading = (async () => {
+      for await (const r of scanner.receive()) got.push(r)
+    })()
+    // a foreign code (a URL) and a garbled frame
+    expect(await camera.feed(modulesToImage(textToModules('HTTPS://EXAMPLE.ORG/NOT-OURS'), { scale: 2 }))).toBe(true)
+    const garbled = seededBytes(250, 1)
+    garbled[0] = 0xa5
+    expect(await camera.feed(modulesToImage(frameToModules(garbled, { version: 10 }), { scale: 2 }))).toBe(true)
+    // two messages one after the other, as a screen switching files
+    for (const [i, size] of [5000, 7000].entries()) {
+      const ac = new AbortController()
+      const display = new QrDisplayLink({
+        version: 10,
+        show: async (code) => {
+          await camera.feed(modulesToImage(code, { scale: 2 }))
+          if (got.length > i) ac.abort()
+        },
+      })
+      await createTransport(display)
+        .send(seededBytes(size, i), { signal: ac.signal, mediaType: 'application/octet-stream' })
+        .catch(() => {})
+    }
+    await scanner.close()
+    await reading
+    expect(got.map((r) => r.data.length)).toEqual([5000, 7000])
+    expect(sessions.size).toBe(2)
+    expect(scanner.stats().framesIgnored).toBeGreaterThanOrEqual(1)
+  }, 60_000)
+})
