@@ -1,20 +1,5 @@
-import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-
-function run(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (d) => (stdout += d))
-    p.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs)
-    p.once('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
+import { runTsx as run } from './support/run.js'
 
 describe('the README stays true', () => {
   it('npm run demo moves every envelope byte-exact and prints the table', async () => {

@@ -1,7 +1,6 @@
 import { CarrierError, type Link } from '../../src/transport.js'
 import { byteCapacity, type Ecc, frameToModules } from './capacity.js'
-import { decodeQrBytes } from './decode.js'
-import { decodeQrBytesFixed } from './decode-fixed.js'
+import { decodeQrBytes, decodeQrBytesFixed } from './decode.js'
 import { decodeQrBytesWasm } from './decode-wasm.js'
 import type { LuminanceImage } from './image.js'
 
@@ -58,7 +57,7 @@ export class QrCameraLink implements Link {
 
   /**
    * decoder: 'zxing-wasm' (zxing-cpp; the default — 98–99 % of the bench's degraded v20/v25 frames),
-   * 'zxing-js-fixed' (@zxing/library with the finder-pattern fix of decode-fixed.ts, 43–52 %) or
+   * 'zxing-js-fixed' (@zxing/library with the finder-pattern fix of decode.ts, 43–52 %) or
    * 'zxing-js' (stock @zxing/library, 30–47 %).
    */
   constructor(o: { decoder?: 'zxing-wasm' | 'zxing-js' | 'zxing-js-fixed' } = {}) {

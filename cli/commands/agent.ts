@@ -46,6 +46,16 @@ async function agentFor(identityFile: string, via: string | undefined, policy = 
   })
 }
 
+/** An agent for one command, closed whatever happens. */
+async function withAgent(o: { identity: string; via?: string }, run: (agent: Agent) => Promise<void>): Promise<void> {
+  const agent = await agentFor(o.identity, o.via)
+  try {
+    await run(agent)
+  } finally {
+    await agent.close()
+  }
+}
+
 export function register(program: Command, ctx: CliContext): void {
   const common = (c: Command) =>
     c
@@ -64,8 +74,7 @@ export function register(program: Command, ctx: CliContext): void {
   ).action(
     async (o: { to: string; message?: string; text?: string; anon: boolean; sign: boolean; identity: string; via?: string }) => {
       if (!o.message && o.text === undefined) throw new Error('give --message JSON or --text T')
-      const agent = await agentFor(o.identity, o.via)
-      try {
+      await withAgent(o, async (agent) => {
         const m: Message = o.message
           ? {
               ...createMessage({ type: 'https://didcomm.org/basicmessage/2.0/message' }),
@@ -79,9 +88,7 @@ export function register(program: Command, ctx: CliContext): void {
           uri: r.uri,
           ...r.report,
         })
-      } finally {
-        await agent.close()
-      }
+      })
     },
   )
 
@@ -94,8 +101,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--media-type <type>', 'media type of the file', 'application/octet-stream'),
   ).action(async (file: string, o: { to: string; mediaType: string; identity: string; via?: string }) => {
     const bytes = new Uint8Array(await readFile(file))
-    const agent = await agentFor(o.identity, o.via)
-    try {
+    await withAgent(o, async (agent) => {
       const bar = ctx.out.progress('send', bytes.length)
       const r = await agent.sendFile(bytes, {
         to: o.to,
@@ -111,9 +117,7 @@ export function register(program: Command, ctx: CliContext): void {
         uri: r.uri,
         ...r.report,
       })
-    } finally {
-      await agent.close()
-    }
+    })
   })
 
   common(

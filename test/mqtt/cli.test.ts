@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
+import { runCarrier } from '../support/run.js'
 
 const cli = ['--import', 'tsx', 'cli/entry.ts']
 let broker: EmbeddedBroker
@@ -34,30 +35,12 @@ describe('carrier mqtt send / receive', () => {
     const exited = new Promise<number | null>((r) => receiver.once('exit', r))
     await new Promise((r) => setTimeout(r, 1500)) // let it subscribe
     // not spawnSync: the broker runs in this process and must keep answering
-    const send = (...args: string[]) =>
-      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        const p = spawn(process.execPath, [
-          ...cli,
-          '--json',
-          'mqtt',
-          'send',
-          '--broker',
-          broker.url,
-          '--to',
-          'cliInbox1',
-          ...args,
-        ])
-        let stdout = ''
-        let stderr = ''
-        p.stdout.on('data', (d) => (stdout += d))
-        p.stderr.on('data', (d) => (stderr += d))
-        p.once('exit', (status) => resolve({ status, stdout, stderr }))
-      })
+    const send = (...args: string[]) => runCarrier('--json', 'mqtt', 'send', '--broker', broker.url, '--to', 'cliInbox1', ...args)
     const a = await send(join(dir, 'big.bin'))
-    expect(a.status, a.stderr).toBe(0)
+    expect(a.code, a.stderr).toBe(0)
     expect(JSON.parse(a.stdout)).toMatchObject({ command: 'mqtt send', envelopeBytes: 300_000, confirmed: true })
     const b = await send('--bare', join(dir, 'small.json'))
-    expect(b.status, b.stderr).toBe(0)
+    expect(b.code, b.stderr).toBe(0)
     expect(JSON.parse(b.stdout)).toMatchObject({ confirmed: false })
     expect(await exited).toBe(0)
     const files = readdirSync(out).sort()
