@@ -6,11 +6,11 @@ import VersionLib from 'qrcode/lib/core/version.js'
 
 /**
  * QR symbols for frames: one core frame per code, byte mode, one version per session. Capacities
- * come from the qrcode package's own tables. (The renderers, decoders and pages are being built.)
+ * come from the qrcode package's own tables.
  */
 const Version = VersionLib as unknown as { getCapacity(v: number, ecl: unknown, mode: unknown): number }
 const ECLevel = ECLevelLib as unknown as { from(v: string): unknown }
-const Mode = ModeLib as unknown as { BYTE: unknown }
+const Mode = ModeLib as unknown as { BYTE: unknown; ALPHANUMERIC: unknown }
 const QRCode = QRCodeLib as unknown as {
   create(
     segments: { data: Uint8Array; mode: 'byte' }[] | string,
@@ -27,6 +27,12 @@ export type Ecc = 'L' | 'M' | 'Q' | 'H'
 export function byteCapacity(version: number, ecc: Ecc = 'L'): number {
   if (!Number.isInteger(version) || version < 1 || version > 40) throw new RangeError(`QR version ${version} is not 1–40`)
   return Version.getCapacity(version, ECLevel.from(ecc), Mode.BYTE)
+}
+
+/** Characters one code holds in alphanumeric mode (upper-case text such as UR parts). */
+export function alphanumericCapacity(version: number, ecc: Ecc = 'L'): number {
+  byteCapacity(version, ecc) // validates the version
+  return Version.getCapacity(version, ECLevel.from(ecc), Mode.ALPHANUMERIC)
 }
 
 /** The session's version when the caller does not choose: v20 for small messages, v25 beyond 16 KB. */

@@ -1,8 +1,5 @@
 import { CarrierError, type Link } from '../../src/transport.js'
 import { byteCapacity, type Ecc, frameToModules } from './capacity.js'
-import { decodeQrBytes, decodeQrBytesFixed } from './decode.js'
-import { decodeQrBytesWasm } from './decode-wasm.js'
-import type { LuminanceImage } from './image.js'
 
 export interface QrCode {
   /** The frame the code carries. */
@@ -44,37 +41,20 @@ export class QrDisplayLink implements Link {
 }
 
 /**
- * The camera side: feed it images (camera frames, PNG files); every decodable code becomes a frame
- * for the core. Foreign or garbled codes are dropped by the core's checks.
+ * The receiving side fed with codes that were already decoded (a browser Worker, a native scanner):
+ * each code's bytes become a frame for the core. Foreign or garbled codes are dropped by the core's
+ * checks. QrCameraLink (camera.ts) adds image decoding on top.
  */
-export class QrCameraLink implements Link {
+export class QrFrameLink implements Link {
   readonly duplex = false
   readonly mtu = 2953
   private readonly handlers = new Set<(f: Uint8Array) => void>()
-  private readonly decode: (img: LuminanceImage) => Promise<Uint8Array | undefined> | Uint8Array | undefined
   decoded = 0
-  missed = 0
 
-  /**
-   * decoder: 'zxing-wasm' (zxing-cpp; the default — 98–99 % of the bench's degraded v20/v25 frames),
-   * 'zxing-js-fixed' (@zxing/library with the finder-pattern fix of decode.ts, 43–52 %) or
-   * 'zxing-js' (stock @zxing/library, 30–47 %).
-   */
-  constructor(o: { decoder?: 'zxing-wasm' | 'zxing-js' | 'zxing-js-fixed' } = {}) {
-    this.decode =
-      o.decoder === 'zxing-js' ? decodeQrBytes : o.decoder === 'zxing-js-fixed' ? decodeQrBytesFixed : decodeQrBytesWasm
-  }
-
-  /** Resolves true when the image held a code. */
-  async feed(image: LuminanceImage): Promise<boolean> {
-    const bytes = await this.decode(image)
-    if (!bytes) {
-      this.missed++
-      return false
-    }
+  /** One decoded code's bytes. */
+  feedDecoded(bytes: Uint8Array): void {
     this.decoded++
     for (const h of this.handlers) h(bytes)
-    return true
   }
 
   async send(): Promise<void> {

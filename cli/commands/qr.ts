@@ -12,6 +12,7 @@ import {
   QrCameraLink,
   QrDisplayLink,
 } from '../../adapters/qr/index.js'
+import { serveQrPages } from '../../adapters/qr/web/serve.js'
 import { createTransport } from '../../src/wire/create-transport.js'
 import { SYMBOL_OVERHEAD } from '../../src/wire/frame.js'
 import type { CliContext } from '../registry.js'
@@ -75,6 +76,25 @@ export function register(program: Command, ctx: CliContext): void {
         ecc: o.ecc,
         symbolsNeeded: k,
       })
+    })
+
+  qr.command('serve')
+    .description('serve the web sender and scanner pages (camera access needs localhost or HTTPS)')
+    .option('--port <n>', 'TCP port (0 = any free port)', (v) => Number.parseInt(v, 10), 8080)
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .action(async (o: { port: number; host: string }) => {
+      const pages = await serveQrPages({ port: o.port, host: o.host })
+      ctx.out.result(`QR pages on ${pages.url}: sender.html and scanner.html (Ctrl-C to stop)`, {
+        command: 'qr serve',
+        url: pages.url,
+        sender: `${pages.url}sender.html`,
+        scanner: `${pages.url}scanner.html`,
+      })
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve)
+        process.once('SIGTERM', resolve)
+      })
+      await pages.close()
     })
 
   qr.command('show')
