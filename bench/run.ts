@@ -2,6 +2,7 @@ import { didcommBench } from './didcomm.js'
 import { efficiencyBench } from './efficiency.js'
 import { fountainBench } from './fountain.js'
 import { mqttBench } from './mqtt.js'
+import { nfcBench } from './nfc.js'
 import { qrBench } from './qr.js'
 import { reassemblyBench } from './reassembly.js'
 
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   mqtt: mqttBench,
   didcomm: didcommBench,
   qr: qrBench,
+  nfc: nfcBench,
 }
 
 const only = process.argv.slice(2)

@@ -1,5 +1,5 @@
-// The NFC adapter, in progress: the APDU codec, the card-side applet (HCE) and the reader-side Link
-// over any APDU transport. Still to come: nfc-pcsc, the vpcd virtual card, NDEF.
+// The NFC adapter: the APDU codec, the card-side applet (HCE), the reader-side Link over any APDU
+// transport, PC/SC readers through nfc-pcsc, the vpcd virtual card, NDEF and Type 4 Tags.
 export {
   ApduError,
   CARRIER_AID,
@@ -20,4 +20,8 @@ export {
   INS_GET_RESPONSE,
   INS_SELECT,
 } from './applet.js'
+export { decodeNdef, encodeNdef, NdefError, type NdefRecord, recordUri, uriRecord } from './ndef.js'
+export { NoReaderError, PcscReader } from './pcsc.js'
 export { ApduReaderLink, CardStatusError, type Transmit } from './reader-link.js'
+export { type ApduResponder, CardDispatcher, NDEF_AID, readType4Ndef, TagError, Type4Tag, writeType4Ndef } from './type4.js'
+export { HCE_ATR, VpcdCard } from './vpcd-card.js'

@@ -68,6 +68,21 @@ export class ApduReaderLink implements Link {
     return run
   }
 
+  /**
+   * While data flows, poll again at once instead of at the next tick of the idle timer: the card's
+   * answer to a frame (an ACCEPT, acknowledgements, DONE) is made after the APDU that carried the
+   * frame was answered, so it waits in the card for the next exchange.
+   */
+  private kickPending = false
+  private kick(): void {
+    if (this.kickPending || this.closed) return
+    this.kickPending = true
+    setImmediate(() => {
+      this.kickPending = false
+      void this.exchange(new Uint8Array(0)).catch(() => {})
+    })
+  }
+
   private async doExchange(frame: Uint8Array): Promise<void> {
     if (this.closed) return
     try {
@@ -126,9 +141,10 @@ export class ApduReaderLink implements Link {
         break
       }
       if (parts.length > 0) {
-        const frame = concatBytes(parts)
-        for (const h of this.handlers) h(frame)
+        const got = concatBytes(parts)
+        for (const h of this.handlers) h(got)
       }
+      if (parts.length > 0 || frame.length > 0) this.kick()
     } catch (err) {
       if (err instanceof CardStatusError) throw err
       this.selected = false

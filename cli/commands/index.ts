@@ -3,7 +3,8 @@ import { register as agent } from './agent.js'
 import { register as didcomm } from './didcomm.js'
 import { register as loopback } from './loopback.js'
 import { register as mqtt } from './mqtt.js'
+import { register as nfc } from './nfc.js'
 import { register as qr } from './qr.js'
 
 /** Every subcommand of `carrier`, in the order --help lists them. */
-export const COMMANDS: RegisterCommand[] = [agent, didcomm, loopback, mqtt, qr]
+export const COMMANDS: RegisterCommand[] = [agent, didcomm, loopback, mqtt, nfc, qr]

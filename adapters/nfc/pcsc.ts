@@ -1,0 +1,164 @@
+import { EventEmitter } from 'node:events'
+import { CarrierError, LinkDownError } from '../../src/transport.js'
+import { loadOptional } from '../optional.js'
+import { ApduReaderLink } from './reader-link.js'
+
+// Our own types for the part of nfc-pcsc 0.8 (no typings of its own) the adapter uses.
+interface NfcPcscCard {
+  atr?: Buffer
+  standard?: string
+}
+interface NfcPcscReader extends EventEmitter {
+  readonly name: string
+  autoProcessing: boolean
+  transmit(data: Buffer, responseMaxLength: number): Promise<Buffer>
+  close(): void
+  on(event: 'card' | 'card.off', l: (card: NfcPcscCard) => void): this
+  on(event: 'error', l: (err: Error) => void): this
+  on(event: 'end', l: () => void): this
+}
+interface NfcPcscNfc extends EventEmitter {
+  close(): void
+  on(event: 'reader', l: (reader: NfcPcscReader) => void): this
+  on(event: 'error', l: (err: Error) => void): this
+}
+interface NfcPcscModule {
+  NFC: new (logger?: unknown) => NfcPcscNfc
+}
+
+export class NoReaderError extends CarrierError {
+  constructor(message: string) {
+    super('ERR_NFC_NO_READER', message)
+  }
+}
+
+/**
+ * A PC/SC contactless reader through nfc-pcsc, with its quirks handled:
+ * - autoProcessing off: nfc-pcsc's auto-SELECT fails ('error', no 'card') when the SELECT answer
+ *   carries more than 38 bytes, so we SELECT ourselves (ApduReaderLink does).
+ * - errors nfc-pcsc emits as `emit(err)` (an event named by the error object, which nobody hears)
+ *   are turned into 'error' events.
+ * - `close()` from inside a 'card' handler deadlocks nfc-pcsc: closing is deferred.
+ * - nfc.close() emits an 'error' of its own: listened for and dropped.
+ */
+export class PcscReader extends EventEmitter {
+  private card: NfcPcscCard | undefined
+
+  private constructor(
+    private readonly nfc: NfcPcscNfc,
+    private readonly reader: NfcPcscReader,
+  ) {
+    super()
+    reader.autoProcessing = false
+    const emit = reader.emit.bind(reader)
+    reader.emit = ((event: unknown, ...args: unknown[]) =>
+      event instanceof Error ? emit('error', event) : emit(event as string, ...args)) as typeof reader.emit
+    reader.on('card', (card) => {
+      this.card = card
+      this.emit('card', card)
+    })
+    reader.on('card.off', (card) => {
+      this.card = undefined
+      this.emit('card.off', card)
+    })
+    reader.on('error', (err) => this.emit('reader-error', err))
+    reader.on('end', () => {
+      this.card = undefined
+      this.emit('end')
+    })
+  }
+
+  /** Waits for a reader whose name matches (any reader when not given). */
+  static async open(o: { name?: string | RegExp; timeoutMs?: number } = {}): Promise<PcscReader> {
+    const { NFC } = await loadOptional<NfcPcscModule>('nfc-pcsc', 'the NFC reader adapter')
+    const nfc = new NFC()
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        nfc.removeAllListeners('reader')
+        nfc.on('error', () => {})
+        nfc.close()
+        reject(
+          new NoReaderError(
+            `no PC/SC reader${o.name ? ` matching ${o.name}` : ''} within ${o.timeoutMs ?? 5000} ms (is pcscd running?)`,
+          ),
+        )
+      }, o.timeoutMs ?? 5000)
+      nfc.on('error', (err) => {
+        clearTimeout(timer)
+        reject(new NoReaderError(`PC/SC: ${err.message} (is pcscd running?)`))
+      })
+      nfc.on('reader', (reader) => {
+        const match = !o.name || (typeof o.name === 'string' ? reader.name.includes(o.name) : o.name.test(reader.name))
+        if (!match) {
+          // other readers (vpcd brings two) must not turn PC/SC going away into an uncaught 'error'
+          reader.on('error', () => {})
+          return
+        }
+        clearTimeout(timer)
+        nfc.removeAllListeners('error')
+        nfc.on('error', () => {})
+        nfc.removeAllListeners('reader')
+        nfc.on('reader', (other) => other.on('error', () => {}))
+        resolve(new PcscReader(nfc, reader))
+      })
+    })
+  }
+
+  get name(): string {
+    return this.reader.name
+  }
+
+  get cardPresent(): boolean {
+    return this.card !== undefined
+  }
+
+  /** Resolves at the next tap (at once when a card is in the field). */
+  waitForCard(timeoutMs = 30_000): Promise<NfcPcscCard> {
+    if (this.card) return Promise.resolve(this.card)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off('card', on)
+        reject(new LinkDownError(`no card within ${timeoutMs} ms`))
+      }, timeoutMs)
+      const on = (card: NfcPcscCard) => {
+        clearTimeout(timer)
+        resolve(card)
+      }
+      this.once('card', on)
+    })
+  }
+
+  /** One APDU exchange with the card in the field (extended APDUs: answers up to 65538 bytes). */
+  async transmit(capdu: Uint8Array): Promise<Uint8Array> {
+    if (!this.card) throw new LinkDownError('no card in the field')
+    const r = await this.reader.transmit(Buffer.from(capdu.buffer, capdu.byteOffset, capdu.length), 65538)
+    return new Uint8Array(r.buffer, r.byteOffset, r.length)
+  }
+
+  /**
+   * The reader side of our applet as a Link: frames go to whichever card is tapped; a card that
+   * leaves mid-transfer is selected again on the next tap, and the core resumes the transfer.
+   */
+  link(o: { extended?: boolean; pollMs?: number; mtu?: number } = {}): ApduReaderLink {
+    const link = new ApduReaderLink((c) => this.transmit(c), o)
+    const off = () => link.cardRemoved()
+    this.on('card.off', off)
+    const close = link.close.bind(link)
+    link.close = async () => {
+      this.off('card.off', off)
+      await close()
+    }
+    return link
+  }
+
+  /** Releases the reader and PC/SC (deferred: never inside nfc-pcsc's own event handlers). */
+  close(): Promise<void> {
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        this.reader.close()
+        this.nfc.close()
+        resolve()
+      }),
+    )
+  }
+}

@@ -1,0 +1,146 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import { CardApplet, PcscReader, Type4Tag, VpcdCard } from '../../adapters/nfc/index.js'
+import { createTransport, type Received } from '../../src/index.js'
+import type { CliContext } from '../registry.js'
+
+const int = (v: string) => Number.parseInt(v, 10)
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+}
+
+function extensionFor(r: Received): string {
+  return r.mediaType.includes('json') ? 'json' : 'bin'
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const nfc = program.command('nfc').description('hand envelopes over NFC: a PC/SC reader, a virtual card for vpcd, an NDEF tag')
+
+  nfc
+    .command('reader')
+    .description('send a file to the card tapped on a PC/SC reader, and print what it answers')
+    .argument('<file>', 'file or envelope')
+    .option('--reader <name>', 'part of the reader name (default: the first reader)')
+    .option('--extended', 'use extended APDUs when the card announces them')
+    .option('--wait <ms>', 'how long to wait for a tap, then for an answer', int, 30_000)
+    .option('--answer-wait <ms>', 'how long to wait for the card to answer after the send', int, 2000)
+    .option('--out <file>', 'write the answer here instead of printing it')
+    .action(async (file: string, o: { reader?: string; extended?: boolean; wait: number; answerWait: number; out?: string }) => {
+      const data = new Uint8Array(await readFile(file))
+      const reader = await PcscReader.open({ name: o.reader, timeoutMs: 10_000 })
+      try {
+        ctx.out.info(`tap a card or phone on ${reader.name}…`)
+        await reader.waitForCard(o.wait)
+        const transport = createTransport(reader.link({ extended: o.extended, pollMs: 10 }))
+        const answer = (async () => {
+          for await (const r of transport.receive()) return r
+        })()
+        const bar = ctx.out.progress('send', data.length)
+        const report = await transport.send(data, {
+          signal: AbortSignal.timeout(o.wait),
+          onProgress: (p) => bar.update(p.sentBytes),
+        })
+        bar.stop()
+        const got = await Promise.race([answer, new Promise<undefined>((r) => setTimeout(r, o.answerWait))])
+        // the receipt of the answer goes out with the next APDU exchange: give it one before closing
+        if (got) await new Promise((r) => setTimeout(r, 100))
+        await transport.close()
+        if (got && o.out) await writeFile(o.out, got.data)
+        const shown = got && !o.out ? `:\n${new TextDecoder().decode(got.data)}` : ''
+        const text = `sent ${data.length} bytes to the card; ${got ? `it answered ${got.data.length} bytes${shown}` : 'no answer'}`
+        ctx.out.result(text, {
+          command: 'nfc reader',
+          reader: reader.name,
+          bytes: report.envelopeBytes,
+          confirmed: report.confirmed,
+          answerBytes: got?.data.length ?? 0,
+          answer: got && !o.out ? new TextDecoder().decode(got.data) : undefined,
+        })
+      } finally {
+        await reader.close()
+      }
+    })
+
+  nfc
+    .command('card')
+    .description('a virtual card for a vpcd reader (pcscd + vsmartcard-vpcd): receive envelope files, optionally answer')
+    .requiredOption('--out <dir>', 'folder for received messages')
+    .option('--reply <file>', 'answer each message with this file')
+    .option('--echo', 'answer each message with itself')
+    .option('--count <n>', 'exit after this many messages', int)
+    .option('--vpcd-host <host>', 'where pcscd’s vpcd listens', '127.0.0.1')
+    .option('--vpcd-port <port>', 'vpcd port (35963 = "Virtual PCD 00 00")', int, 35963)
+    .option('--extended', 'announce extended APDUs (4 KB commands and answers)')
+    .action(
+      async (o: {
+        out: string
+        reply?: string
+        echo?: boolean
+        count?: number
+        vpcdHost: string
+        vpcdPort: number
+        extended?: boolean
+      }) => {
+        await mkdir(o.out, { recursive: true })
+        const reply = o.reply ? new Uint8Array(await readFile(o.reply)) : undefined
+        const applet = new CardApplet(o.extended ? { maxCommandData: 4096, maxResponseData: 4096, mtu: 8192 } : {})
+        const card = new VpcdCard(applet, { host: o.vpcdHost, port: o.vpcdPort })
+        await card.insert()
+        const transport = createTransport(applet)
+        ctx.out.info(`card in the field of vpcd ${o.vpcdHost}:${o.vpcdPort}; waiting for messages (Ctrl-C to stop)`)
+        let n = 0
+        const done = (async () => {
+          for await (const r of transport.receive()) {
+            n++
+            const path = join(o.out, `message-${String(n).padStart(4, '0')}.${extensionFor(r)}`)
+            await writeFile(path, r.data)
+            ctx.out.result(`received ${r.data.length} bytes → ${path}`, {
+              command: 'nfc card',
+              path,
+              bytes: r.data.length,
+              mediaType: r.mediaType,
+            })
+            const answer = o.echo ? r.data : reply
+            if (answer) {
+              // the reader may leave the field as soon as it has the answer: an unconfirmed answer is not a failure
+              await transport
+                .send(answer, { signal: AbortSignal.timeout(10_000) })
+                .catch((err: Error) => ctx.out.info(`answer not confirmed by the reader: ${err.message}`))
+            }
+            if (o.count && n >= o.count) return
+          }
+        })()
+        try {
+          await Promise.race([done, untilSignal()])
+        } finally {
+          await transport.close()
+          card.remove()
+        }
+      },
+    )
+
+  nfc
+    .command('tag')
+    .description('present an NFC Forum Type 4 Tag with a URI record (an out-of-band invitation) to a vpcd reader')
+    .requiredOption('--invitation <url>', 'the invitation URL (https://…?_oob=… or didcomm://…)')
+    .option('--vpcd-host <host>', 'where pcscd’s vpcd listens', '127.0.0.1')
+    .option('--vpcd-port <port>', 'vpcd port', int, 35963)
+    .action(async (o: { invitation: string; vpcdHost: string; vpcdPort: number }) => {
+      const card = new VpcdCard(new Type4Tag({ uri: o.invitation, readOnly: true }), { host: o.vpcdHost, port: o.vpcdPort })
+      await card.insert()
+      ctx.out.result(
+        `NDEF tag with ${o.invitation.length}-character invitation in the field of vpcd ${o.vpcdHost}:${o.vpcdPort} (Ctrl-C to stop)`,
+        {
+          command: 'nfc tag',
+          uri: o.invitation,
+        },
+      )
+      await untilSignal()
+      card.remove()
+    })
+}

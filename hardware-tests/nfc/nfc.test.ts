@@ -1,0 +1,328 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  CardApplet,
+  CardDispatcher,
+  encodeCommand,
+  PcscReader,
+  parseResponse,
+  readType4Ndef,
+  recordUri,
+  SW,
+  Type4Tag,
+  uriRecord,
+  VpcdCard,
+  writeType4Ndef,
+} from '../../adapters/nfc/index.js'
+import { createTransport, type Received } from '../../src/index.js'
+import { conformanceSuite } from '../../src/testing/index.js'
+import { seededBytes } from '../../src/testing/prng.js'
+import { havePcscd, Pcscd } from '../../test/support/pcscd.js'
+import { runCarrier } from '../../test/support/run.js'
+
+/*
+ * NFC end to end through the real PC/SC stack: pcscd + the vpcd driver (Debian), nfc-pcsc on the
+ * reader side, and our virtual card (VpcdCard) running the same applet a phone runs.
+ * With CARRIER_HARDWARE=1 and CARRIER_NFC_READER="<reader name>", the cases marked "hardware" run
+ * against that reader and a phone running the applet in echo mode (hardware-tests/README.md); the
+ * cases that take the card out of the field on cue need the virtual card and run only there.
+ */
+const hardwareReader = process.env.CARRIER_HARDWARE === '1' ? process.env.CARRIER_NFC_READER : undefined
+const virtual = !hardwareReader
+const ready = hardwareReader !== undefined || havePcscd()
+
+let pcscd: Pcscd | undefined
+let reader: PcscReader
+
+/** A virtual card in vpcd's field: the applet (and an NDEF tag beside it) answering through PC/SC. */
+async function tap(o: { extended?: boolean; tag?: Type4Tag } = {}) {
+  const applet = new CardApplet(o.extended ? { maxCommandData: 4096, maxResponseData: 4096, mtu: 8192 } : { mtu: 4096 })
+  const card = new VpcdCard(o.tag ? new CardDispatcher([applet, o.tag]) : applet, { port: pcscd?.vpcdPort })
+  await card.insert()
+  await reader.waitForCard(5000)
+  return {
+    applet,
+    card,
+    /** Out of the field until the reader notices (pcscd polls every 400 ms). */
+    async lift() {
+      const off = new Promise((r) => reader.once('card.off', r))
+      card.remove()
+      await off
+    },
+    async retap() {
+      await card.insert()
+      await reader.waitForCard(5000)
+    },
+  }
+}
+
+const first = (t: { receive(): AsyncIterable<Received> }) =>
+  (async () => {
+    for await (const r of t.receive()) return r
+  })()
+
+describe.skipIf(!ready)('NFC over PC/SC', () => {
+  beforeAll(async () => {
+    if (virtual) pcscd = await Pcscd.start()
+    reader = await PcscReader.open({ name: hardwareReader ?? 'Virtual PCD 00 00', timeoutMs: 10_000 })
+  }, 30_000)
+
+  afterAll(async () => {
+    await reader?.close()
+    await pcscd?.stop()
+  })
+
+  describe.skipIf(!virtual)('virtual card (vpcd)', () => {
+    for (const extended of [false, true]) {
+      it(`64 KB reader → card and card → reader byte-exact, ${extended ? 'extended' : 'short'} APDUs`, async () => {
+        const t = await tap({ extended })
+        const atReader = createTransport(reader.link({ extended, mtu: extended ? 8192 : 4096, pollMs: 5 }))
+        const atCard = createTransport(t.applet)
+        try {
+          const up = seededBytes(64 * 1024, 11)
+          const down = seededBytes(64 * 1024, 12)
+          const gotUp = first(atCard)
+          const gotDown = first(atReader)
+          const apdus0 = t.card.apdus
+          await Promise.all([atReader.send(up), atCard.send(down)])
+          expect(Buffer.from((await gotUp)?.data ?? []).equals(Buffer.from(up))).toBe(true)
+          expect(Buffer.from((await gotDown)?.data ?? []).equals(Buffer.from(down))).toBe(true)
+          const apdus = t.card.apdus - apdus0
+          // short APDUs carry ≤ 255 bytes up: 64 KB needs ≥ 257 of them; extended ones far fewer
+          if (extended) expect(apdus).toBeLessThan(150)
+          else expect(apdus).toBeGreaterThan(257)
+        } finally {
+          await atReader.close()
+          await atCard.close()
+          await t.lift()
+        }
+      }, 60_000)
+    }
+
+    it('card lifted mid-transfer and tapped again: the transfer resumes and is delivered exactly once', async () => {
+      const t = await tap()
+      const atReader = createTransport(reader.link({ mtu: 4096, pollMs: 5 }))
+      const atCard = createTransport(t.applet)
+      try {
+        const data = seededBytes(64 * 1024, 13)
+        const got: Received[] = []
+        void (async () => {
+          for await (const r of atCard.receive()) got.push(r)
+        })()
+        let lifted: Promise<void> | undefined
+        const sent = atReader.send(data, {
+          onProgress: (p) => {
+            if (!lifted && p.sentBytes > p.totalBytes / 2) lifted = t.lift().then(() => new Promise((r) => setTimeout(r, 500)))
+          },
+        })
+        await new Promise<void>((resolve) => {
+          const wait = () => (lifted ? resolve() : setTimeout(wait, 5))
+          wait()
+        })
+        await lifted
+        expect(t.card.inField).toBe(false)
+        await t.retap()
+        await sent
+        await new Promise((r) => setTimeout(r, 300))
+        expect(got).toHaveLength(1)
+        expect(Buffer.from(got[0]?.data ?? []).equals(Buffer.from(data))).toBe(true)
+      } finally {
+        await atReader.close()
+        await atCard.close()
+        await t.lift()
+      }
+    }, 60_000)
+
+    it('malformed APDUs through PC/SC get ISO status words and leave the applet working', async () => {
+      const t = await tap()
+      try {
+        const sw = async (capdu: Uint8Array) => parseResponse(await reader.transmit(capdu)).sw
+        const select = encodeCommand({
+          cla: 0,
+          ins: 0xa4,
+          p1: 4,
+          p2: 0,
+          data: Uint8Array.of(0xf0, 1, 0x44, 0x49, 0x44, 0x43, 0x4f, 0x4d, 0x4d),
+          le: 256,
+        })
+        expect(await sw(select)).toBe(SW.OK)
+        expect(await sw(Uint8Array.of(0x80, 0xc2, 0, 0, 10, 1, 2, 3))).toBe(SW.WRONG_LENGTH) // Lc 10, 3 bytes
+        expect(await sw(Uint8Array.of(0x80, 0xc2, 0))).toBe(SW.WRONG_LENGTH) // truncated header
+        expect(await sw(Uint8Array.of(0x40, 0xc2, 0, 0))).toBe(SW.CLA_NOT_SUPPORTED)
+        expect(await sw(Uint8Array.of(0x80, 0x77, 0, 0))).toBe(SW.INS_NOT_SUPPORTED)
+        expect(await sw(Uint8Array.of(0x80, 0xc0, 0, 0, 0))).toBe(SW.CONDITIONS_NOT_SATISFIED) // GET RESPONSE, nothing pending
+        expect(await sw(Uint8Array.of(0x90, 0xc2, 0, 0, 2, 1, 2))).toBe(SW.OK) // chain started…
+        expect(await sw(Uint8Array.of(0x80, 0xc0, 0, 0, 0))).toBe(SW.LAST_COMMAND_EXPECTED) // …and interrupted out of order
+        const oversized = encodeCommand({ cla: 0x80, ins: 0xc2, p1: 0, p2: 0, data: new Uint8Array(300), extended: true })
+        expect(await sw(oversized)).toBe(SW.WRONG_LENGTH) // short-only applet
+        // state intact: a transfer still goes through
+        const atReader = createTransport(reader.link({ mtu: 4096, pollMs: 5 }))
+        const atCard = createTransport(t.applet)
+        const got = first(atCard)
+        const data = seededBytes(5000, 14)
+        await atReader.send(data)
+        expect(Buffer.from((await got)?.data ?? []).equals(Buffer.from(data))).toBe(true)
+        await atReader.close()
+        await atCard.close()
+      } finally {
+        await t.lift()
+      }
+    })
+
+    it('NDEF: a Type 4 Tag invitation read back through PC/SC, then rewritten and read again', async () => {
+      const invitation = `https://example.org/invite?_oob=${Buffer.from(JSON.stringify({ type: 'https://didcomm.org/out-of-band/2.0/invitation', id: 'x'.repeat(400) })).toString('base64url')}`
+      const tag = new Type4Tag({ uri: invitation })
+      const t = await tap({ tag })
+      try {
+        const tx = (c: Uint8Array) => reader.transmit(c)
+        const records = await readType4Ndef(tx)
+        expect(records.map(recordUri)).toEqual([invitation])
+        await writeType4Ndef(tx, [uriRecord('didcomm://example/other')])
+        expect((await readType4Ndef(tx)).map(recordUri)).toEqual(['didcomm://example/other'])
+        // the applet next to it still answers
+        expect(
+          parseResponse(
+            await tx(
+              encodeCommand({
+                cla: 0,
+                ins: 0xa4,
+                p1: 4,
+                p2: 0,
+                data: Uint8Array.of(0xf0, 1, 0x44, 0x49, 0x44, 0x43, 0x4f, 0x4d, 0x4d),
+                le: 256,
+              }),
+            ),
+          ).sw,
+        ).toBe(SW.OK)
+        const readOnly = new Type4Tag({ uri: invitation, readOnly: true })
+        await t.lift()
+        const t2 = await tap({ tag: readOnly })
+        await expect(writeType4Ndef(tx, [uriRecord('https://evil.example')])).rejects.toThrow(/read-only/)
+        await t2.lift()
+      } finally {
+        if (t.card.inField) await t.lift()
+      }
+    })
+  })
+
+  it('hardware: 64 KB to the card applet in echo mode comes back byte-exact', async () => {
+    const t = virtual ? await tap() : undefined
+    let echo: ReturnType<typeof createTransport> | undefined
+    if (t) {
+      echo = createTransport(t.applet)
+      const e = echo
+      void (async () => {
+        for await (const r of e.receive()) await e.send(r.data).catch(() => {}) // closed at the end of the test
+      })()
+    } else {
+      console.log(`tap the phone running the applet in echo mode on ${reader.name}`)
+      await reader.waitForCard(60_000)
+    }
+    const atReader = createTransport(reader.link({ mtu: 4096, pollMs: 5 }))
+    try {
+      const data = seededBytes(64 * 1024, 15)
+      const back = first(atReader)
+      await atReader.send(data)
+      expect(Buffer.from((await back)?.data ?? []).equals(Buffer.from(data))).toBe(true)
+    } finally {
+      await atReader.close()
+      await echo?.close()
+      if (t) await t.lift()
+    }
+  }, 120_000)
+
+  describe.skipIf(!virtual)('CLI against vpcd', () => {
+    let dir: string
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'carrier-nfc-cli-'))
+    })
+    afterAll(async () => {
+      await rm(dir, { recursive: true, force: true })
+    })
+
+    it('carrier nfc card --echo receives what carrier nfc reader sends, and the reader prints the answer', async () => {
+      const file = join(dir, 'envelope.json')
+      const envelope = JSON.stringify({ protected: 'e30', ciphertext: 'A'.repeat(20_000), tag: 'x', iv: 'y' })
+      await writeFile(file, envelope)
+      const port = String(pcscd?.vpcdPort)
+      const cardRun = runCarrier('nfc', 'card', '--out', join(dir, 'in'), '--echo', '--count', '1', '--vpcd-port', port, '--json')
+      await reader.waitForCard(10_000)
+      const r = await runCarrier(
+        'nfc',
+        'reader',
+        file,
+        '--reader',
+        'Virtual PCD 00 00',
+        '--out',
+        join(dir, 'answer.json'),
+        '--json',
+      )
+      expect(r.stderr).not.toMatch(/carrier:/)
+      expect(r.code).toBe(0)
+      expect(JSON.parse(r.stdout.trim().split('\n').pop() as string)).toMatchObject({
+        command: 'nfc reader',
+        bytes: envelope.length,
+        answerBytes: envelope.length,
+      })
+      expect(await readFile(join(dir, 'answer.json'), 'utf8')).toBe(envelope)
+      const c = await cardRun
+      expect(c.code).toBe(0)
+      const files = await readdir(join(dir, 'in'))
+      expect(files).toEqual(['message-0001.json'])
+      expect(await readFile(join(dir, 'in', files[0] as string), 'utf8')).toBe(envelope)
+    }, 90_000)
+
+    it('carrier nfc reader with no reader named so fails in one clear line', async () => {
+      const r = await runCarrier('nfc', 'reader', join(dir, 'missing.json'), '--reader', 'no such reader')
+      expect(r.code).not.toBe(0)
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    })
+
+    it('carrier nfc tag presents an invitation that reads back through PC/SC as NDEF', async () => {
+      const url =
+        'https://mediator.example/invite?_oob=eyJ0eXBlIjoiaHR0cHM6Ly9kaWRjb21tLm9yZy9vdXQtb2YtYmFuZC8yLjAvaW52aXRhdGlvbiJ9'
+      const tag = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'cli/entry.ts', 'nfc', 'tag', '--invitation', url, '--vpcd-port', String(pcscd?.vpcdPort)],
+        {
+          stdio: 'ignore',
+        },
+      )
+      try {
+        await reader.waitForCard(10_000)
+        expect((await readType4Ndef((c) => reader.transmit(c))).map(recordUri)).toEqual([url])
+      } finally {
+        const off = new Promise((r) => reader.once('card.off', r))
+        tag.kill('SIGTERM')
+        await off
+      }
+    }, 30_000)
+  })
+
+  if (virtual && ready) {
+    conformanceSuite(
+      'NFC through PC/SC (pcscd + vpcd, nfc-pcsc, short APDUs)',
+      async () => {
+        const t = await tap()
+        const link = reader.link({ mtu: 4096, pollMs: 5 })
+        return {
+          a: link,
+          b: t.applet,
+          interrupt: async () => {
+            await t.lift()
+            await new Promise((r) => setTimeout(r, 200))
+            await t.retap()
+          },
+          close: async () => {
+            await link.close()
+            if (t.card.inField) await t.lift()
+          },
+        }
+      },
+      { largeMessageBytes: 256 * 1024, messagesInARow: 50 },
+    )
+  }
+})

@@ -1,0 +1,79 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort } from './mosquitto.js'
+import { prerequisite } from './prerequisites.js'
+
+const PCSCD = '/usr/sbin/pcscd'
+const VPCD_DRIVER = ['/usr/lib/pcsc/drivers/serial/libifdvpcd.so', '/usr/lib/pcsc/drivers/serial/libifdvpcd.so.0.8'].find(
+  existsSync,
+)
+const SOCKET = '/run/pcscd/pcscd.comm'
+const SHIM_SOURCE = join(import.meta.dirname, 'native', 'nodelay-shim.c')
+
+export function havePcscd(): boolean {
+  return prerequisite(
+    'pcscd + vpcd',
+    existsSync(PCSCD) && VPCD_DRIVER !== undefined,
+    'apt-get install pcscd libpcsclite-dev vsmartcard-vpcd (bash .ci/run does it)',
+  )
+}
+
+/** Compiles the TCP_NODELAY LD_PRELOAD shim (C source in the repo) once, into .cache/. */
+export function buildNodelayShim(): string {
+  const out = join(process.cwd(), '.cache', 'nodelay-shim.so')
+  if (existsSync(out) && statSync(out).mtimeMs >= statSync(SHIM_SOURCE).mtimeMs) return out
+  mkdirSync(join(process.cwd(), '.cache'), { recursive: true })
+  execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', out, SHIM_SOURCE, '-ldl'])
+  return out
+}
+
+/**
+ * pcscd in the foreground, with its own reader.conf.d holding one vpcd reader on a free port
+ * ("Virtual PCD 00 00"), and the TCP_NODELAY shim preloaded. pcscd's client socket path is fixed, so
+ * one runs per machine: the NFC suites live in one test file.
+ */
+export class Pcscd {
+  private constructor(
+    private readonly proc: ChildProcess,
+    readonly vpcdPort: number,
+    private readonly dir: string,
+    readonly log: () => string,
+  ) {}
+
+  static async start(o: { nodelay?: boolean } = {}): Promise<Pcscd> {
+    if (existsSync(SOCKET)) throw new Error(`another pcscd is running (${SOCKET} exists); stop it first`)
+    const dir = mkdtempSync(join(tmpdir(), 'carrier-pcscd-'))
+    const port = await freePort()
+    writeFileSync(
+      join(dir, 'vpcd'),
+      `FRIENDLYNAME "Virtual PCD"\nDEVICENAME /dev/null:0x${port.toString(16)}\nLIBPATH ${VPCD_DRIVER}\nCHANNELID 0x${port.toString(16)}\n`,
+    )
+    const env = { ...process.env }
+    if (o.nodelay !== false) env.LD_PRELOAD = buildNodelayShim()
+    const proc = spawn(PCSCD, ['-f', '-c', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let log = ''
+    proc.stdout?.on('data', (d) => (log += d))
+    proc.stderr?.on('data', (d) => (log += d))
+    const started = Date.now()
+    while (!existsSync(SOCKET)) {
+      if (proc.exitCode !== null) throw new Error(`pcscd exited ${proc.exitCode}: ${log}`)
+      if (Date.now() - started > 10_000) throw new Error(`pcscd did not create ${SOCKET}: ${log}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    // vpcd listens once the reader is loaded; give it the moment (never probe the port: any connection is a card)
+    await new Promise((r) => setTimeout(r, 300))
+    return new Pcscd(proc, port, dir, () => log)
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode === null) {
+      const exited = new Promise((r) => this.proc.once('exit', r))
+      this.proc.kill('SIGTERM')
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))])
+      if (this.proc.exitCode === null) this.proc.kill('SIGKILL')
+    }
+    rmSync(this.dir, { recursive: true, force: true })
+  }
+}
