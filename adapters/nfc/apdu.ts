@@ -45,22 +45,36 @@ export interface CommandApdu {
 
 export function encodeCommand(c: Omit<CommandApdu, 'extended'> & { extended?: boolean }): Uint8Array {
   const extended = c.extended ?? (c.data.length > 255 || (c.le !== undefined && c.le > 256))
-  const head = [c.cla, c.ins, c.p1, c.p2]
-  const out: number[] = [...head]
+  const n = c.data.length
   if (!extended) {
-    if (c.data.length > 255) throw new ApduError('short APDU data over 255 bytes', SW.WRONG_LENGTH)
-    if (c.data.length > 0) out.push(c.data.length, ...c.data)
-    if (c.le !== undefined) out.push(c.le === 256 ? 0 : c.le)
-    return Uint8Array.from(out)
+    if (n > 255) throw new ApduError('short APDU data over 255 bytes', SW.WRONG_LENGTH)
+    const out = new Uint8Array(4 + (n > 0 ? 1 + n : 0) + (c.le !== undefined ? 1 : 0))
+    out.set([c.cla, c.ins, c.p1, c.p2])
+    let at = 4
+    if (n > 0) {
+      out[at++] = n
+      out.set(c.data, at)
+      at += n
+    }
+    if (c.le !== undefined) out[at] = c.le === 256 ? 0 : c.le
+    return out
   }
-  if (c.data.length > 65535) throw new ApduError('extended APDU data over 65535 bytes', SW.WRONG_LENGTH)
-  if (c.data.length > 0) out.push(0, c.data.length >> 8, c.data.length & 0xff, ...c.data)
+  if (n > 65535) throw new ApduError('extended APDU data over 65535 bytes', SW.WRONG_LENGTH)
+  const out = new Uint8Array(4 + (n > 0 ? 3 + n : 0) + (c.le !== undefined ? (n === 0 ? 3 : 2) : 0))
+  out.set([c.cla, c.ins, c.p1, c.p2])
+  let at = 4
+  if (n > 0) {
+    out.set([0, n >> 8, n & 0xff], at)
+    out.set(c.data, at + 3)
+    at += 3 + n
+  }
   if (c.le !== undefined) {
     const le = c.le === 65536 ? 0 : c.le
-    if (c.data.length === 0) out.push(0)
-    out.push(le >> 8, le & 0xff)
+    if (n === 0) out[at++] = 0
+    out[at++] = le >> 8
+    out[at] = le & 0xff
   }
-  return Uint8Array.from(out)
+  return out
 }
 
 /** Parses a C-APDU (all four ISO cases, short and extended); throws ApduError(6700) on bad lengths. */
