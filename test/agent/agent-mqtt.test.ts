@@ -6,6 +6,7 @@ import {
   newInboxKey,
   startEmbeddedBroker,
 } from '../../adapters/mqtt/index.js'
+import { decodePng, decodeQrTextWasm, encodePng, modulesToImage, textToModules } from '../../adapters/qr/index.js'
 import {
   createAgent,
   createInvitation,
@@ -117,6 +118,33 @@ describe('out-of-band invitations', () => {
       { to: ping?.message.from as string },
     )
     expect((await inviteeInbox.next()).value?.message).toMatchObject({ thid: 'hello', from: inviter.did })
+    await inviter.close()
+    await invitee.close()
+  })
+
+  it('invitation → one QR image → decoded from the PNG → connect over MQTT → reply', async () => {
+    const inviter = await agentOnMqtt('qr-inviter')
+    const invitee = await agentOnMqtt('qr-invitee')
+    const url = invitationUrl(createInvitation({ from: inviter.did, goalCode: 'connect' }), 'https://example.org/join')
+    const code = textToModules(url, { ecc: 'L' })
+    expect(code.version).toBeLessThanOrEqual(40) // a did:peer:2 with one MQTT service fits one code
+    const png = encodePng(modulesToImage(code, { scale: 4 }))
+    const scanned = await decodeQrTextWasm(decodePng(png))
+    expect(scanned).toBe(url)
+    const inv = parseInvitationUrl(scanned as string)
+    const inviterInbox = inviter.messages()[Symbol.asyncIterator]()
+    const inviteeInbox = invitee.messages()[Symbol.asyncIterator]()
+    await invitee.send(
+      { id: 'qr-hello', type: 'https://didcomm.org/trust-ping/2.0/ping', pthid: inv.id, body: { response_requested: true } },
+      { to: inv.from as string },
+    )
+    const ping = (await inviterInbox.next()).value
+    expect(ping?.message).toMatchObject({ pthid: inv.id, from: invitee.did })
+    await inviter.send(
+      { id: 'qr-pong', type: 'https://didcomm.org/trust-ping/2.0/ping-response', thid: 'qr-hello', body: {} },
+      { to: ping?.message.from as string },
+    )
+    expect((await inviteeInbox.next()).value?.message).toMatchObject({ thid: 'qr-hello', from: inviter.did })
     await inviter.close()
     await invitee.close()
   })
