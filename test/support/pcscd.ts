@@ -1,9 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './mosquitto.js'
-import { prerequisite } from './prerequisites.js'
+import { isCI, prerequisite } from './prerequisites.js'
 
 const PCSCD = '/usr/sbin/pcscd'
 const VPCD_DRIVER = ['/usr/lib/pcsc/drivers/serial/libifdvpcd.so', '/usr/lib/pcsc/drivers/serial/libifdvpcd.so.0.8'].find(
@@ -30,6 +30,25 @@ export function buildNodelayShim(): string {
 }
 
 /**
+ * A pcscd socket left behind is removed; a running system pcscd (say, started by the package's
+ * install) is stopped under CI=true — there can be only one — and is an error elsewhere.
+ */
+async function clearOtherPcscd(): Promise<void> {
+  const running = spawnSync('pgrep', ['-x', 'pcscd']).status === 0
+  if (!running) {
+    rmSync(SOCKET, { force: true })
+    return
+  }
+  if (!isCI())
+    throw new Error(
+      `another pcscd is running (${SOCKET}); stop it (e.g. systemctl stop pcscd.socket pcscd) to run the NFC suites`,
+    )
+  spawnSync('pkill', ['-x', 'pcscd'])
+  for (let i = 0; i < 50 && existsSync(SOCKET); i++) await new Promise((r) => setTimeout(r, 100))
+  rmSync(SOCKET, { force: true })
+}
+
+/**
  * pcscd in the foreground, with its own reader.conf.d holding one vpcd reader on a free port
  * ("Virtual PCD 00 00"), and the TCP_NODELAY shim preloaded. pcscd's client socket path is fixed, so
  * one runs per machine: the NFC suites live in one test file.
@@ -43,7 +62,7 @@ export class Pcscd {
   ) {}
 
   static async start(o: { nodelay?: boolean } = {}): Promise<Pcscd> {
-    if (existsSync(SOCKET)) throw new Error(`another pcscd is running (${SOCKET} exists); stop it first`)
+    if (existsSync(SOCKET)) await clearOtherPcscd()
     const dir = mkdtempSync(join(tmpdir(), 'carrier-pcscd-'))
     const port = await freePort()
     writeFileSync(
