@@ -12,7 +12,7 @@ import {
   urParts,
 } from '../adapters/qr/index.js'
 import { seededBytes, seededRandom } from '../src/testing/prng.js'
-import { degradeQr } from '../src/testing/qr-degrade.js'
+import { codeInScene, degradeQr } from '../src/testing/qr-degrade.js'
 import { createTransport } from '../src/wire/create-transport.js'
 import { emit, median } from './lib.js'
 
@@ -145,22 +145,8 @@ async function framesPerK(): Promise<void> {
 function frame720(version: number, seed: number): { img: LuminanceImage; frame: Uint8Array } {
   const frame = seededBytes(byteCapacity(version, 'L'), seed)
   const code = frameToModules(frame, { version })
-  const width = 1280
-  const height = 720
-  const data = new Uint8Array(width * height).fill(90)
-  const scale = Math.min(5, Math.floor(height / (code.size + 8)))
-  const side = (code.size + 8) * scale
-  const x0 = (width - side) >> 1
-  const y0 = (height - side) >> 1
-  for (let y = 0; y < side; y++) {
-    for (let x = 0; x < side; x++) {
-      const mx = Math.floor(x / scale) - 4
-      const my = Math.floor(y / scale) - 4
-      const dark = mx >= 0 && my >= 0 && mx < code.size && my < code.size && code.modules[my * code.size + mx] === 1
-      data[(y0 + y) * width + x0 + x] = dark ? 30 : 225
-    }
-  }
-  return { img: { width, height, data }, frame }
+  const scale = Math.min(5, Math.floor(720 / (code.size + 8)))
+  return { img: codeInScene(code, { width: 1280, height: 720, scale }), frame }
 }
 
 async function decodeTime720p(): Promise<void> {

@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { MqttNode, MqttTransport, recipientKey, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
 import { isTopicSafe } from '../../adapters/mqtt/topics.js'
 import type { CliContext } from '../registry.js'
+import { untilSignal } from '../signals.js'
 
 /** An inbox given as a recipient key, or as the DID URL of the key agreement key (hashed into one). */
 async function toRk(value: string): Promise<string> {
@@ -29,10 +30,7 @@ export function register(program: Command, ctx: CliContext): void {
         url: broker.url,
         port: broker.port,
       })
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve)
-        process.once('SIGTERM', resolve)
-      })
+      await untilSignal()
       await broker.close()
     })
 

@@ -4,15 +4,9 @@ import type { Command } from 'commander'
 import { CardApplet, PcscReader, Type4Tag, VpcdCard } from '../../adapters/nfc/index.js'
 import { createTransport, type Received } from '../../src/index.js'
 import type { CliContext } from '../registry.js'
+import { untilSignal } from '../signals.js'
 
 const int = (v: string) => Number.parseInt(v, 10)
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
-}
 
 function extensionFor(r: Received): string {
   return r.mediaType.includes('json') ? 'json' : 'bin'

@@ -16,6 +16,7 @@ import { serveQrPages } from '../../adapters/qr/web/serve.js'
 import { createTransport } from '../../src/wire/create-transport.js'
 import { SYMBOL_OVERHEAD } from '../../src/wire/frame.js'
 import type { CliContext } from '../registry.js'
+import { untilSignal } from '../signals.js'
 
 async function imagesIn(paths: string[]): Promise<string[]> {
   const out: string[] = []
@@ -90,10 +91,7 @@ export function register(program: Command, ctx: CliContext): void {
         sender: `${pages.url}sender.html`,
         scanner: `${pages.url}scanner.html`,
       })
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve)
-        process.once('SIGTERM', resolve)
-      })
+      await untilSignal()
       await pages.close()
     })
 

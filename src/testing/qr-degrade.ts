@@ -74,3 +74,27 @@ export function degradeQr(qr: { size: number; modules: Uint8Array }, rnd: () => 
   }
   return { width: out, height: out, data }
 }
+
+/**
+ * A camera's clean view of a code: `scale` pixels per module (quiet zone of 4), dark 30 on light 225,
+ * in the middle of a grey (90) scene of width × height — what the scanner page sees of a screen.
+ */
+export function codeInScene(
+  qr: { size: number; modules: Uint8Array },
+  o: { width: number; height: number; scale: number },
+): GreyImage {
+  const { width, height, scale } = o
+  const data = new Uint8Array(width * height).fill(90)
+  const side = (qr.size + 8) * scale
+  const x0 = (width - side) >> 1
+  const y0 = (height - side) >> 1
+  for (let y = 0; y < side; y++) {
+    const my = Math.floor(y / scale) - 4
+    for (let x = 0; x < side; x++) {
+      const mx = Math.floor(x / scale) - 4
+      const dark = mx >= 0 && my >= 0 && mx < qr.size && my < qr.size && qr.modules[my * qr.size + mx] === 1
+      data[(y0 + y) * width + x0 + x] = dark ? 30 : 225
+    }
+  }
+  return { width, height, data }
+}

@@ -33,6 +33,25 @@ async function agentOnMqtt(name: string, errors: unknown[] = []) {
   return createAgent({ identity, resolver: didPeerResolver, transports: [transport], onError: (e) => errors.push(e) })
 }
 
+type Agent = Awaited<ReturnType<typeof agentOnMqtt>>
+
+/** The invitee answers the invitation with a trust ping to its `from`; the inviter's response comes back. */
+async function pingBack(inviter: Agent, invitee: Agent, inv: ReturnType<typeof parseInvitationUrl>, id: string) {
+  const inviterInbox = inviter.messages()[Symbol.asyncIterator]()
+  const inviteeInbox = invitee.messages()[Symbol.asyncIterator]()
+  await invitee.send(
+    { id, type: 'https://didcomm.org/trust-ping/2.0/ping', pthid: inv.id, body: { response_requested: true } },
+    { to: inv.from as string },
+  )
+  const ping = (await inviterInbox.next()).value
+  expect(ping?.message).toMatchObject({ pthid: inv.id, from: invitee.did })
+  await inviter.send(
+    { id: `${id}-response`, type: 'https://didcomm.org/trust-ping/2.0/ping-response', thid: id, body: {} },
+    { to: ping?.message.from as string },
+  )
+  expect((await inviteeInbox.next()).value?.message).toMatchObject({ thid: id, from: inviter.did })
+}
+
 describe('agents over MQTT', () => {
   it('exchange an authcrypt message and a 1 MB file found from the DID document alone', async () => {
     const alice = await agentOnMqtt('alice')
@@ -105,19 +124,7 @@ describe('out-of-band invitations', () => {
     expect(url).toMatch(/^https:\/\/example\.org\/join\?_oob=[\w-]+$/)
     const inv = parseInvitationUrl(url)
     expect(inv).toMatchObject({ from: inviter.did, body: { goal_code: 'connect' } })
-    const inviterInbox = inviter.messages()[Symbol.asyncIterator]()
-    const inviteeInbox = invitee.messages()[Symbol.asyncIterator]()
-    await invitee.send(
-      { id: 'hello', type: 'https://didcomm.org/trust-ping/2.0/ping', pthid: inv.id, body: { response_requested: true } },
-      { to: inv.from as string },
-    )
-    const ping = (await inviterInbox.next()).value
-    expect(ping?.message).toMatchObject({ pthid: inv.id, from: invitee.did })
-    await inviter.send(
-      { id: 'pong', type: 'https://didcomm.org/trust-ping/2.0/ping-response', thid: 'hello', body: {} },
-      { to: ping?.message.from as string },
-    )
-    expect((await inviteeInbox.next()).value?.message).toMatchObject({ thid: 'hello', from: inviter.did })
+    await pingBack(inviter, invitee, inv, 'hello')
     await inviter.close()
     await invitee.close()
   })
@@ -132,19 +139,7 @@ describe('out-of-band invitations', () => {
     const scanned = await decodeQrTextWasm(decodePng(png))
     expect(scanned).toBe(url)
     const inv = parseInvitationUrl(scanned as string)
-    const inviterInbox = inviter.messages()[Symbol.asyncIterator]()
-    const inviteeInbox = invitee.messages()[Symbol.asyncIterator]()
-    await invitee.send(
-      { id: 'qr-hello', type: 'https://didcomm.org/trust-ping/2.0/ping', pthid: inv.id, body: { response_requested: true } },
-      { to: inv.from as string },
-    )
-    const ping = (await inviterInbox.next()).value
-    expect(ping?.message).toMatchObject({ pthid: inv.id, from: invitee.did })
-    await inviter.send(
-      { id: 'qr-pong', type: 'https://didcomm.org/trust-ping/2.0/ping-response', thid: 'qr-hello', body: {} },
-      { to: ping?.message.from as string },
-    )
-    expect((await inviteeInbox.next()).value?.message).toMatchObject({ thid: 'qr-hello', from: inviter.did })
+    await pingBack(inviter, invitee, inv, 'qr-hello')
     await inviter.close()
     await invitee.close()
   })

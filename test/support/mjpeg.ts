@@ -1,5 +1,6 @@
 import jpeg from 'jpeg-js'
 import type { QrCode } from '../../adapters/qr/index.js'
+import { codeInScene } from '../../src/testing/qr-degrade.js'
 
 /**
  * A camera's view of an animated QR loop as an MJPEG file (concatenated JPEG frames), the format
@@ -17,18 +18,7 @@ export function renderMjpegLoop(
   const quality = o.quality ?? 85
   const parts: Uint8Array[] = []
   for (const code of codes) {
-    let grey: Uint8Array = new Uint8Array(width * height).fill(90)
-    const side = (code.size + 8) * scale
-    const x0 = Math.floor((width - side) / 2)
-    const y0 = Math.floor((height - side) / 2)
-    for (let y = 0; y < side; y++) {
-      const my = Math.floor(y / scale) - 4
-      for (let x = 0; x < side; x++) {
-        const mx = Math.floor(x / scale) - 4
-        const dark = mx >= 0 && my >= 0 && mx < code.size && my < code.size && code.modules[my * code.size + mx] === 1
-        grey[(y0 + y) * width + x0 + x] = dark ? 30 : 225
-      }
-    }
+    let grey = codeInScene(code, { width, height, scale }).data
     if (o.blur) grey = boxBlur(grey, width, height, o.blur)
     const rgba = new Uint8Array(width * height * 4)
     for (let i = 0; i < grey.length; i++) {
