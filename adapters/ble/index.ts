@@ -1,5 +1,19 @@
-// The BLE GATT adapter is being built (issue: central/peripheral Links over noble/bleno); its
-// profile and endpoint URIs are fixed first so DID documents can already name them.
+export { advertisementData, scanResponseData } from './advertising.js'
+export { BleCentralLink, type CentralOptions, PeerNotFoundError } from './central.js'
+export { EomAssembler, eomChunks } from './eom.js'
+export { type BleProfileName, GattLink, type GattLinkOptions } from './gatt-link.js'
+export {
+  attachHciSocket,
+  BleUnavailableError,
+  createStack,
+  HCI_ENV,
+  type HciSpec,
+  InvalidHciSpecError,
+  parseHci,
+  resolveHci,
+  waitPoweredOn,
+} from './hci.js'
+export { BlePeripheralLink, type PeripheralOptions } from './peripheral.js'
 export {
   type BleEndpoint,
   CARRIER_PROFILE,
@@ -8,3 +22,4 @@ export {
   makeBleEndpoint,
   parseBleEndpoint,
 } from './profile.js'
+export { UnixHciSocket } from './unix-hci-socket.js'

@@ -42,15 +42,15 @@ export function parseBleEndpoint(uri: string): BleEndpoint {
   const service = (m[1] as string).toLowerCase()
   if (!UUID.test(service)) throw new InvalidBleEndpointError(`not a 128-bit service UUID: ${m[1]}`)
   const token = new URLSearchParams(m[2] ?? '').get('token') ?? undefined
-  if (token !== undefined && !/^[A-Za-z0-9_-]{1,16}$/.test(token))
-    throw new InvalidBleEndpointError('token must be 1–16 base64url characters')
+  if (token !== undefined && !/^[A-Za-z0-9_-]{1,12}$/.test(token))
+    throw new InvalidBleEndpointError('token must be 1–12 base64url characters (it rides in the 31-byte scan response)')
   return { service, ...(token ? { token } : {}) }
 }
 
 export function makeBleEndpoint(e: BleEndpoint): string {
   const service = e.service.toLowerCase()
   if (!UUID.test(service)) throw new InvalidBleEndpointError(`not a 128-bit service UUID: ${e.service}`)
-  if (e.token !== undefined && !/^[A-Za-z0-9_-]{1,16}$/.test(e.token))
-    throw new InvalidBleEndpointError('token must be 1–16 base64url characters')
+  if (e.token !== undefined && !/^[A-Za-z0-9_-]{1,12}$/.test(e.token))
+    throw new InvalidBleEndpointError('token must be 1–12 base64url characters (it rides in the 31-byte scan response)')
   return `ble://${service}${e.token ? `?token=${e.token}` : ''}`
 }

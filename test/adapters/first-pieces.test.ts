@@ -10,7 +10,7 @@ describe('BLE profile and endpoints', () => {
     expect(uri).toBe(`ble://${CARRIER_PROFILE.service}?token=k3Yz`)
     expect(parseBleEndpoint(uri)).toEqual({ service: CARRIER_PROFILE.service, token: 'k3Yz' })
     expect(parseBleEndpoint(`ble://${DIF_PROFILE.service.toUpperCase()}`)).toEqual({ service: DIF_PROFILE.service })
-    for (const bad of ['ble://not-a-uuid', 'mqtt://x', `ble://${CARRIER_PROFILE.service}?token=${'x'.repeat(17)}`]) {
+    for (const bad of ['ble://not-a-uuid', 'mqtt://x', `ble://${CARRIER_PROFILE.service}?token=${'x'.repeat(13)}`]) {
       expect(() => parseBleEndpoint(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ENDPOINT' }))
     }
   })

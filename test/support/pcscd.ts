@@ -1,16 +1,16 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './mosquitto.js'
 import { isCI, prerequisite } from './prerequisites.js'
+import { buildShim } from './shim.js'
 
 const PCSCD = '/usr/sbin/pcscd'
 const VPCD_DRIVER = ['/usr/lib/pcsc/drivers/serial/libifdvpcd.so', '/usr/lib/pcsc/drivers/serial/libifdvpcd.so.0.8'].find(
   existsSync,
 )
 const SOCKET = '/run/pcscd/pcscd.comm'
-const SHIM_SOURCE = join(import.meta.dirname, 'native', 'nodelay-shim.c')
 
 export function havePcscd(): boolean {
   return prerequisite(
@@ -18,15 +18,6 @@ export function havePcscd(): boolean {
     existsSync(PCSCD) && VPCD_DRIVER !== undefined,
     'apt-get install pcscd libpcsclite-dev vsmartcard-vpcd (bash .ci/run does it)',
   )
-}
-
-/** Compiles the TCP_NODELAY LD_PRELOAD shim (C source in the repo) once, into .cache/. */
-export function buildNodelayShim(): string {
-  const out = join(process.cwd(), '.cache', 'nodelay-shim.so')
-  if (existsSync(out) && statSync(out).mtimeMs >= statSync(SHIM_SOURCE).mtimeMs) return out
-  mkdirSync(join(process.cwd(), '.cache'), { recursive: true })
-  execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', out, SHIM_SOURCE, '-ldl'])
-  return out
 }
 
 /**
@@ -70,7 +61,7 @@ export class Pcscd {
       `FRIENDLYNAME "Virtual PCD"\nDEVICENAME /dev/null:0x${port.toString(16)}\nLIBPATH ${VPCD_DRIVER}\nCHANNELID 0x${port.toString(16)}\n`,
     )
     const env = { ...process.env }
-    if (o.nodelay !== false) env.LD_PRELOAD = buildNodelayShim()
+    if (o.nodelay !== false) env.LD_PRELOAD = buildShim('nodelay-shim')
     const proc = spawn(PCSCD, ['-f', '-c', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let log = ''
     proc.stdout?.on('data', (d) => (log += d))
