@@ -63,7 +63,15 @@ export class UnixHciSocket extends EventEmitter {
     const socket = connect(this.path)
     this.socket = socket
     socket.on('data', (chunk: Buffer) => this.onChunk(chunk))
-    socket.on('error', (err) => this.emit('error', err))
+    let connected = false
+    socket.once('connect', () => {
+      connected = true
+    })
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // Before the connection, say it as the kernel socket would: no controller there, or no permission.
+      if (!connected) Object.assign(err, err.code === 'EACCES' ? { code: 'EPERM' } : { syscall: 'socket creation failed' })
+      this.emit('error', err)
+    })
     socket.on('close', () => {
       if (this.socket !== socket) return
       this.up = false
@@ -76,6 +84,14 @@ export class UnixHciSocket extends EventEmitter {
     let buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk
     for (;;) {
       const size = packetSize(buf)
+      if (size === -1) {
+        this.emit(
+          'error',
+          new Error(`HCI transport: unknown H4 packet type 0x${(buf[0] as number).toString(16)} from ${this.path}`),
+        )
+        this.stop()
+        return
+      }
       if (size === undefined || buf.length < size) break
       this.emit('data', buf.subarray(0, size))
       buf = buf.subarray(size)
@@ -84,7 +100,7 @@ export class UnixHciSocket extends EventEmitter {
   }
 }
 
-/** Size of the H4 packet at the start of buf, or undefined while its header is incomplete. */
+/** Size of the H4 packet at the start of buf, undefined while its header is incomplete, -1 if it is not H4. */
 function packetSize(buf: Buffer): number | undefined {
   if (buf.length < 1) return undefined
   switch (buf[0]) {
@@ -95,6 +111,6 @@ function packetSize(buf: Buffer): number | undefined {
     case H4_COMMAND:
       return buf.length < 4 ? undefined : 4 + (buf[3] as number)
     default:
-      throw new Error(`HCI transport: unknown H4 packet type 0x${(buf[0] as number).toString(16)}`)
+      return -1
   }
 }

@@ -1,5 +1,6 @@
 import type { RegisterCommand } from '../registry.js'
 import { register as agent } from './agent.js'
+import { register as ble } from './ble.js'
 import { register as didcomm } from './didcomm.js'
 import { register as loopback } from './loopback.js'
 import { register as mqtt } from './mqtt.js'
@@ -7,4 +8,4 @@ import { register as nfc } from './nfc.js'
 import { register as qr } from './qr.js'
 
 /** Every subcommand of `carrier`, in the order --help lists them. */
-export const COMMANDS: RegisterCommand[] = [agent, didcomm, loopback, mqtt, nfc, qr]
+export const COMMANDS: RegisterCommand[] = [agent, ble, didcomm, loopback, mqtt, nfc, qr]

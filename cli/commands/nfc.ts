@@ -1,16 +1,12 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { CardApplet, PcscReader, Type4Tag, VpcdCard } from '../../adapters/nfc/index.js'
-import { createTransport, type Received } from '../../src/index.js'
+import { createTransport } from '../../src/index.js'
+import { receiveToFolder } from '../folder-inbox.js'
 import type { CliContext } from '../registry.js'
 import { untilSignal } from '../signals.js'
 
 const int = (v: string) => Number.parseInt(v, 10)
-
-function extensionFor(r: Received): string {
-  return r.mediaType.includes('json') ? 'json' : 'bin'
-}
 
 export function register(program: Command, ctx: CliContext): void {
   const nfc = program.command('nfc').description('hand envelopes over NFC: a PC/SC reader, a virtual card for vpcd, an NDEF tag')
@@ -80,35 +76,13 @@ export function register(program: Command, ctx: CliContext): void {
         vpcdPort: number
         extended?: boolean
       }) => {
-        await mkdir(o.out, { recursive: true })
         const reply = o.reply ? new Uint8Array(await readFile(o.reply)) : undefined
         const applet = new CardApplet(o.extended ? { maxCommandData: 4096, maxResponseData: 4096, mtu: 8192 } : {})
         const card = new VpcdCard(applet, { host: o.vpcdHost, port: o.vpcdPort })
         await card.insert()
         const transport = createTransport(applet)
         ctx.out.info(`card in the field of vpcd ${o.vpcdHost}:${o.vpcdPort}; waiting for messages (Ctrl-C to stop)`)
-        let n = 0
-        const done = (async () => {
-          for await (const r of transport.receive()) {
-            n++
-            const path = join(o.out, `message-${String(n).padStart(4, '0')}.${extensionFor(r)}`)
-            await writeFile(path, r.data)
-            ctx.out.result(`received ${r.data.length} bytes → ${path}`, {
-              command: 'nfc card',
-              path,
-              bytes: r.data.length,
-              mediaType: r.mediaType,
-            })
-            const answer = o.echo ? r.data : reply
-            if (answer) {
-              // the reader may leave the field as soon as it has the answer: an unconfirmed answer is not a failure
-              await transport
-                .send(answer, { signal: AbortSignal.timeout(10_000) })
-                .catch((err: Error) => ctx.out.info(`answer not confirmed by the reader: ${err.message}`))
-            }
-            if (o.count && n >= o.count) return
-          }
-        })()
+        const done = receiveToFolder(transport, { out: o.out, reply, echo: o.echo, count: o.count }, ctx, 'nfc card')
         try {
           await Promise.race([done, untilSignal()])
         } finally {

@@ -1,11 +1,19 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BleCentralLink } from '../../adapters/ble/central.js'
 import { BlePeripheralLink } from '../../adapters/ble/peripheral.js'
+import { conformanceSuite } from '../../src/testing/conformance.js'
 import { seededBytes } from '../../src/testing/prng.js'
 import { createTransport } from '../../src/wire/create-transport.js'
 import { Btvirt, haveBtvirt } from '../support/btvirt.js'
+import { startCarrier } from '../support/run.js'
+import { bleExchange, blePair } from './pair.js'
 
-describe.skipIf(!haveBtvirt())('BLE over the emulated controller', () => {
+const available = haveBtvirt()
+
+describe.skipIf(!available)('BLE GATT over the emulated controller (btvirt)', () => {
   let bt: Btvirt
   beforeAll(async () => {
     bt = await Btvirt.start()
@@ -14,27 +22,172 @@ describe.skipIf(!haveBtvirt())('BLE over the emulated controller', () => {
     await bt?.stop()
   })
 
-  it('discovers, connects with MTU 517 and moves 100 KB each way byte-exact', { timeout: 60_000 }, async () => {
-    const peripheral = await BlePeripheralLink.start({ hci: bt.hci, token: 'tok1' })
-    const central = await BleCentralLink.connect({ hci: bt.hci, token: 'tok1' })
-    await peripheral.waitUp()
-    expect(central.negotiatedMtu).toBe(517)
-    expect(peripheral.negotiatedMtu).toBe(517)
-    const a = createTransport(central)
-    const b = createTransport(peripheral)
-    const up = seededBytes(100 * 1024, 1)
-    const down = seededBytes(100 * 1024, 2)
-    const inB = b.receive()[Symbol.asyncIterator]()
-    const inA = a.receive()[Symbol.asyncIterator]()
-    const t0 = Date.now()
-    const r1 = await a.send(up)
-    const got1 = await inB.next()
-    const r2 = await b.send(down)
-    const got2 = await inA.next()
-    console.log('ms', Date.now() - t0, r1.frames, r2.frames)
-    expect(Buffer.from(got1.value.data).equals(Buffer.from(up))).toBe(true)
-    expect(Buffer.from(got2.value.data).equals(Buffer.from(down))).toBe(true)
-    await a.close()
-    await b.close()
+  it('discovers, connects with ATT MTU 517 and moves 100 KB each way byte-exact', { timeout: 60_000 }, async () => {
+    const pair = await blePair(bt.hci, { token: 'tok100' })
+    try {
+      expect(pair.central.negotiatedMtu).toBe(517)
+      expect(pair.peripheral.negotiatedMtu).toBe(517)
+      expect(pair.central.mtu).toBe(514)
+      await bleExchange(pair, 100 * 1024)
+    } finally {
+      await pair.close()
+    }
   })
+
+  it('picks the peripheral advertising its invitation token among several', { timeout: 30_000 }, async () => {
+    const others = [await BlePeripheralLink.start({ hci: bt.hci, token: 'other1' })]
+    const pair = await blePair(bt.hci, { token: 'mine' })
+    others.push(await BlePeripheralLink.start({ hci: bt.hci, token: 'other2' }))
+    try {
+      const seen: string[] = []
+      for (const [i, o] of others.entries()) o.onFrame(() => seen.push(`other${i}`))
+      const b = createTransport(pair.peripheral)
+      const a = createTransport(pair.central)
+      const inbox = b.receive()[Symbol.asyncIterator]()
+      await a.send('{"protected":"p","ciphertext":"for the right peer"}')
+      expect(new TextDecoder().decode((await inbox.next()).value?.data)).toContain('for the right peer')
+      expect(seen).toEqual([])
+      await a.close()
+      await b.close()
+    } finally {
+      await pair.close()
+      for (const o of others) await o.close()
+    }
+  })
+
+  it('a receiver that stalls for 1 s mid-transfer (SIGSTOP) loses nothing', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carrier-ble-stall-'))
+    const rx = startCarrier('--json', 'ble', 'peripheral', '--hci', bt.hci, '--token', 'stall', '--out', dir, '--count', '1')
+    const central = await BleCentralLink.connect({ hci: bt.hci, token: 'stall' })
+    const a = createTransport(central)
+    try {
+      const data = seededBytes(200 * 1024, 5)
+      let stalled: Promise<void> | undefined
+      const report = await a.send(data, {
+        onProgress: (p) => {
+          if (stalled || p.sentBytes < p.totalBytes / 2) return
+          process.kill(rx.pid, 'SIGSTOP')
+          stalled = new Promise((r) =>
+            setTimeout(() => {
+              process.kill(rx.pid, 'SIGCONT')
+              r()
+            }, 1000),
+          )
+        },
+      })
+      await stalled
+      expect(stalled).toBeDefined()
+      expect(report.confirmed).toBe(true)
+      expect(await rx.exited).toBe(0)
+      const files = readdirSync(dir)
+      expect(files).toHaveLength(1)
+      expect(Buffer.compare(readFileSync(join(dir, files[0] as string)), Buffer.from(data))).toBe(0)
+    } finally {
+      rx.kill('SIGCONT')
+      rx.kill()
+      await a.close()
+    }
+  })
+
+  it('the link dropped at 50 % of a 200 KB transfer: reconnects, completes, exactly once', { timeout: 60_000 }, async () => {
+    const pair = await blePair(bt.hci, { token: 'drop' })
+    const a = createTransport(pair.central)
+    const received: Uint8Array[] = []
+    const b = createTransport(pair.peripheral, { onMessage: (m) => void received.push(m.data) })
+    try {
+      const downs: string[] = []
+      pair.central.on('down', (why: string) => downs.push(why))
+      const data = seededBytes(200 * 1024, 6)
+      let dropped = false
+      const report = await a.send(data, {
+        onProgress: (p) => {
+          if (dropped || p.sentBytes < p.totalBytes / 2) return
+          dropped = true
+          pair.peripheral.disconnect()
+        },
+      })
+      expect(dropped).toBe(true)
+      expect(downs).toHaveLength(1)
+      expect(report.confirmed).toBe(true)
+      await new Promise((r) => setTimeout(r, 300))
+      expect(received).toHaveLength(1)
+      expect(Buffer.compare(Buffer.from(received[0] as Uint8Array), Buffer.from(data))).toBe(0)
+    } finally {
+      await a.close()
+      await b.close()
+      await pair.close()
+    }
+  })
+
+  it('carrier ble peripheral / central: a file there and its echo back, through the CLI', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carrier-ble-cli-'))
+    const file = join(dir, 'msg.json')
+    writeFileSync(file, JSON.stringify({ protected: 'p', ciphertext: 'x'.repeat(20_000) }))
+    const rx = startCarrier(
+      '--json',
+      'ble',
+      'peripheral',
+      '--hci',
+      bt.hci,
+      '--token',
+      'cli',
+      '--out',
+      join(dir, 'in'),
+      '--echo',
+      '--count',
+      '1',
+    )
+    const tx = startCarrier('--json', 'ble', 'central', file, '--hci', bt.hci, '--token', 'cli', '--out', join(dir, 'echo.json'))
+    try {
+      expect(await tx.exited, tx.stderr()).toBe(0)
+      expect(JSON.parse(tx.stdout())).toMatchObject({ command: 'ble central', confirmed: true, mtu: 517, answerBytes: 20_033 })
+      expect(await rx.exited, rx.stderr()).toBe(0)
+      expect(readFileSync(join(dir, 'echo.json'), 'utf8')).toBe(readFileSync(file, 'utf8'))
+      expect(readdirSync(join(dir, 'in'))).toEqual(['message-0001.json'])
+    } finally {
+      rx.kill()
+      tx.kill()
+    }
+  })
+
+  it('clear errors: no adapter on a missing controller, no peer within the scan time', { timeout: 30_000 }, async () => {
+    await expect(BleCentralLink.connect({ hci: 'unix:/nonexistent/bt-server-le' })).rejects.toMatchObject({
+      code: 'ERR_BLE_NO_ADAPTER',
+    })
+    await expect(BleCentralLink.connect({ hci: bt.hci, token: 'nobody', scanTimeoutMs: 500 })).rejects.toMatchObject({
+      code: 'ERR_BLE_PEER_NOT_FOUND',
+    })
+    const r = startCarrier('ble', 'central', 'package.json', '--hci', 'bogus')
+    expect(await r.exited).toBe(1)
+    expect(r.stderr().trim()).toMatch(/^carrier: ERR_INVALID_HCI: /)
+  })
+})
+
+describe.skipIf(!available)('BLE conformance', () => {
+  let bt: Btvirt
+  beforeAll(async () => {
+    bt = await Btvirt.start()
+  })
+  afterAll(async () => {
+    await bt?.stop()
+  })
+  let n = 0
+  conformanceSuite(
+    'BLE GATT (noble central ↔ bleno peripheral, emulated controllers)',
+    async () => {
+      const pair = await blePair(bt.hci, { token: `c${++n}` })
+      return {
+        a: pair.central,
+        b: pair.peripheral,
+        interrupt: async () => {
+          pair.peripheral.disconnect()
+          await new Promise((r) => setTimeout(r, 50))
+          await pair.central.waitUp()
+          await pair.peripheral.waitUp()
+        },
+        close: pair.close,
+      }
+    },
+    { largeMessageBytes: 2 * 1024 * 1024 },
+  )
 })

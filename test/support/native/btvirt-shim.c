@@ -7,7 +7,8 @@
  *    dummy socket and accept its bind(); only LE pairing/encryption then fails, which we do not use.
  * 2. Flow control: btvirt writes to clients with MSG_DONTWAIT and silently discards what does not fit
  *    in the socket buffer, while the sending controller has already been acknowledged. A slow reader
- *    loses ACL data. Writes to clients are made blocking (and their SO_SNDBUF raised).
+ *    loses ACL data. Writes to clients are made blocking (and their SO_SNDBUF raised), and never
+ *    raise SIGPIPE: a client that went away must not take the emulator down with it.
  * 3. Framing: btvirt's reader mishandles an H4 header split across two reads. recv() on a client
  *    returns exactly one whole H4 packet.
  * 4. The socket folder is hard-coded (/tmp/bt-server-*); CARRIER_BTVIRT_DIR moves it, so parallel
@@ -108,13 +109,13 @@ static int is_client(int fd) { return fd >= 0 && fd < MAX_FD && client_fd[fd]; }
 
 ssize_t send(int fd, const void *buf, size_t n, int flags) {
   REAL(send);
-  if (is_client(fd)) flags &= ~MSG_DONTWAIT;
+  if (is_client(fd)) flags = (flags & ~MSG_DONTWAIT) | MSG_NOSIGNAL;
   return real_send(fd, buf, n, flags);
 }
 
 ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
   REAL(sendmsg);
-  if (is_client(fd)) flags &= ~MSG_DONTWAIT;
+  if (is_client(fd)) flags = (flags & ~MSG_DONTWAIT) | MSG_NOSIGNAL;
   return real_sendmsg(fd, msg, flags);
 }
 

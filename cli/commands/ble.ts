@@ -1,0 +1,85 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import type { Command } from 'commander'
+import { BleCentralLink, BlePeripheralLink, HCI_ENV } from '../../adapters/ble/index.js'
+import { createTransport } from '../../src/index.js'
+import { receiveToFolder } from '../folder-inbox.js'
+import type { CliContext } from '../registry.js'
+import { untilSignal } from '../signals.js'
+
+const int = (v: string) => Number.parseInt(v, 10)
+const HCI_HELP = `HCI transport: hci:N, uart:PATH[@BAUD] or unix:PATH (default $${HCI_ENV}, else the system's adapter)`
+
+export function register(program: Command, ctx: CliContext): void {
+  const ble = program.command('ble').description('exchange envelopes over Bluetooth LE GATT (no network needed)')
+
+  ble
+    .command('peripheral')
+    .description('advertise the carrier service and receive envelope files; optionally answer each')
+    .requiredOption('--out <dir>', 'folder for received messages')
+    .option('--reply <file>', 'answer each message with this file')
+    .option('--echo', 'answer each message with itself')
+    .option('--count <n>', 'exit after this many messages', int)
+    .option('--token <token>', 'advertise this invitation token (so the right central connects)')
+    .option('--hci <spec>', HCI_HELP)
+    .action(async (o: { out: string; reply?: string; echo?: boolean; count?: number; token?: string; hci?: string }) => {
+      const reply = o.reply ? new Uint8Array(await readFile(o.reply)) : undefined
+      const link = await BlePeripheralLink.start({ hci: o.hci, token: o.token })
+      const transport = createTransport(link)
+      link.on('up', (mtu: number) => ctx.out.info(`central connected (ATT MTU ${mtu})`))
+      link.on('down', (why: string) => ctx.out.info(`central gone: ${why}`))
+      ctx.out.info(`advertising${o.token ? ` with token ${o.token}` : ''}; waiting for messages (Ctrl-C to stop)`)
+      const done = receiveToFolder(transport, { out: o.out, reply, echo: o.echo, count: o.count }, ctx, 'ble peripheral')
+      try {
+        await Promise.race([done, untilSignal()])
+        // let the receipt of the last message reach the central before the radio goes
+        await new Promise((r) => setTimeout(r, 200))
+      } finally {
+        await transport.close()
+      }
+    })
+
+  ble
+    .command('central')
+    .description('scan for a carrier peripheral, connect, send a file and print what it answers')
+    .argument('<file>', 'file or envelope')
+    .option('--token <token>', 'connect only to the peripheral advertising this token')
+    .option('--hci <spec>', HCI_HELP)
+    .option('--wait <ms>', 'how long to scan, then how long the send may take', int, 30_000)
+    .option('--answer-wait <ms>', 'how long to wait for an answer after the send', int, 2000)
+    .option('--out <file>', 'write the answer here instead of printing it')
+    .action(async (file: string, o: { token?: string; hci?: string; wait: number; answerWait: number; out?: string }) => {
+      const data = new Uint8Array(await readFile(file))
+      const link = await BleCentralLink.connect({ hci: o.hci, token: o.token, scanTimeoutMs: o.wait })
+      ctx.out.info(`connected (ATT MTU ${link.negotiatedMtu})`)
+      const transport = createTransport(link)
+      try {
+        const answer = (async () => {
+          for await (const r of transport.receive()) return r
+        })()
+        const bar = ctx.out.progress('send', data.length)
+        const report = await transport.send(data, {
+          signal: AbortSignal.timeout(o.wait),
+          onProgress: (p) => bar.update(p.sentBytes),
+        })
+        bar.stop()
+        const got = await Promise.race([answer, new Promise<undefined>((r) => setTimeout(r, o.answerWait))])
+        if (got) await new Promise((r) => setTimeout(r, 100))
+        if (got && o.out) await writeFile(o.out, got.data)
+        const text = got && !o.out ? new TextDecoder().decode(got.data) : undefined
+        ctx.out.result(
+          `sent ${data.length} bytes in ${report.durationMs} ms; ${got ? `the peripheral answered ${got.data.length} bytes${text ? `:\n${text}` : ''}` : 'no answer'}`,
+          {
+            command: 'ble central',
+            bytes: report.envelopeBytes,
+            confirmed: report.confirmed,
+            mtu: link.negotiatedMtu,
+            durationMs: report.durationMs,
+            answerBytes: got?.data.length ?? 0,
+            answer: text,
+          },
+        )
+      } finally {
+        await transport.close()
+      }
+    })
+}
