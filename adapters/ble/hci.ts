@@ -7,7 +7,7 @@ export const HCI_ENV = 'CARRIER_BLE_HCI'
 
 /**
  * Where the Bluetooth controller is:
- * - `hci:N`: the kernel's HCI device N (Linux; needs CAP_NET_RAW/CAP_NET_ADMIN or root),
+ * - `hci:N` (or `hciN`): the kernel's HCI device N (Linux; needs CAP_NET_RAW/CAP_NET_ADMIN or root),
  * - `uart:PATH[@BAUD]`: a controller speaking H4 on a serial port (default 1000000 baud),
  * - `unix:PATH`: H4 over a unix stream socket, e.g. BlueZ's emulator `btvirt -s`.
  */
@@ -25,6 +25,8 @@ export class InvalidHciSpecError extends CarrierError {
 }
 
 export function parseHci(spec: string): HciSpec {
+  const bare = /^hci(\d+)$/.exec(spec.trim()) // hciconfig's name for it
+  if (bare) return { kind: 'hci', deviceId: Number(bare[1]) }
   const m = /^(hci|uart|unix):(.+)$/.exec(spec.trim())
   if (!m) throw new InvalidHciSpecError(spec)
   const [, kind, rest] = m as unknown as [string, string, string]
