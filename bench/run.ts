@@ -1,3 +1,4 @@
+import { bleBench } from './ble.js'
 import { didcommBench } from './didcomm.js'
 import { efficiencyBench } from './efficiency.js'
 import { fountainBench } from './fountain.js'
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   didcomm: didcommBench,
   qr: qrBench,
   nfc: nfcBench,
+  ble: bleBench,
 }
 
 const only = process.argv.slice(2)
