@@ -10,7 +10,8 @@ import { MEDIA_ENCRYPTED } from './wire/media.js'
 export interface EndpointTransport {
   /** URI schemes handled, with the colon: 'mqtt:', 'ble:', … */
   readonly schemes: readonly string[]
-  send(uri: string, envelope: string, options?: SendOptions): Promise<SendReport>
+  /** `options.to` is the recipient DID (a bridge needs it for the forward's `next`). */
+  send(uri: string, envelope: string, options?: SendOptions & { to?: string }): Promise<SendReport>
   incoming(): AsyncIterable<Received>
   close(): Promise<void>
 }
@@ -96,6 +97,7 @@ export class Agent {
       mediaType: MEDIA_ENCRYPTED,
       signal: o.signal,
       onProgress: o.onProgress,
+      to: o.to,
     })
     return { uri, packed, report }
   }

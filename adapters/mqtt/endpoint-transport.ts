@@ -15,6 +15,8 @@ export async function mqttEndpointTransport(o: {
   endpoint: string
   clientId?: string
   options?: MqttNodeOptions
+  /** Share our inbox with other instances (MQTT shared subscription $share/group/…). */
+  group?: string
 }): Promise<EndpointTransport> {
   const home = parseMqttEndpoint(o.endpoint)
   const nodes = new Map<string, Promise<{ node: MqttNode; transport: MqttTransport }>>()
@@ -27,7 +29,9 @@ export async function mqttEndpointTransport(o: {
           clientId: o.clientId ? `${o.clientId}@${broker}` : undefined,
           ...o.options,
         })
-        const transport = new MqttTransport(await node.openInbox(home.rk))
+        const transport = new MqttTransport(
+          await node.openInbox(home.rk, broker === home.broker && o.group ? { group: o.group } : {}),
+        )
         void (async () => {
           for await (const m of transport.receive()) incoming.push(m)
         })()

@@ -11,7 +11,7 @@ import { createMessage } from '../../src/didcomm/message.js'
 import type { Message } from '../../src/didcomm/pack.js'
 import type { CliContext } from '../registry.js'
 
-async function loadIdentity(file: string): Promise<PeerIdentity> {
+export async function loadIdentity(file: string): Promise<PeerIdentity> {
   const id = JSON.parse(await readFile(file, 'utf8')) as PeerIdentity
   if (typeof id.did !== 'string' || !Array.isArray(id.secrets))
     throw new Error(`${file} is not an identity file (carrier keys new)`)
@@ -19,7 +19,7 @@ async function loadIdentity(file: string): Promise<PeerIdentity> {
 }
 
 /** The identity's own endpoint: --via, or the first DIDCommMessaging service of its document. */
-function ownEndpoint(id: PeerIdentity, via?: string): string {
+export function ownEndpoint(id: PeerIdentity, via?: string): string {
   if (via) return via
   const svc = id.document.service?.find((s) => (Array.isArray(s.type) ? s.type : [s.type]).includes('DIDCommMessaging'))
   const ep = Array.isArray(svc?.serviceEndpoint) ? svc?.serviceEndpoint[0] : svc?.serviceEndpoint

@@ -5,7 +5,7 @@ import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
 import { chainResolvers, type DIDDocument, type Resolver, staticResolver, staticSecrets } from '../../src/did/document.js'
 import { didKeyResolver } from '../../src/did/key.js'
 import { createPeerDid, didPeerResolver, type PeerIdentity } from '../../src/did/peer.js'
-import { type Message, packEncrypted, packSigned, unpack } from '../../src/didcomm/pack.js'
+import { endpointOf, type Message, packEncrypted, packSigned, unpack } from '../../src/didcomm/pack.js'
 import type { CliContext } from '../registry.js'
 
 /** An MQTT broker URL without an inbox gets a fresh one: mqtt://host:1883 → mqtt://host:1883/didcomm/v2/<rk>/in. */
@@ -13,6 +13,17 @@ function inboxEndpoint(uri: string): string {
   const u = new URL(uri)
   if (!(MQTT_SCHEMES as readonly string[]).includes(u.protocol) || u.pathname.includes('/didcomm/v2/')) return uri
   return makeMqttEndpoint(uri, newInboxKey())
+}
+
+/** A service that says "through this mediator": its endpoint, its first key agreement key as routing key. */
+async function throughMediator(did: string): Promise<{ uri: string; routingKeys: string[] }> {
+  const resolver = chainResolvers(didPeerResolver, didKeyResolver)
+  const doc = await resolver.resolve(did)
+  const uri = doc ? await endpointOf(did, resolver) : undefined
+  const ka = doc?.keyAgreement?.[0]
+  const kid = typeof ka === 'string' ? ka : ka?.id
+  if (!uri || !kid) throw new Error(`${did} has no endpoint and key agreement key to mediate through`)
+  return { uri, routingKeys: [kid.startsWith('#') ? `${did}${kid}` : kid] }
 }
 
 async function readInput(file: string | undefined): Promise<string> {
@@ -45,8 +56,16 @@ export function register(program: Command, ctx: CliContext): void {
     .description('create a did:peer:2 identity (X25519 key agreement, Ed25519 signing) with its secrets')
     .requiredOption('--out <file>', 'identity file to write (keep it private: it holds the private keys)')
     .option('--service <uri>', 'DIDCommMessaging service endpoint (an MQTT broker URL gets an inbox of its own)')
-    .action(async (o: { out: string; service?: string }) => {
-      const id = createPeerDid(o.service ? { service: { uri: inboxEndpoint(o.service) } } : {})
+    .option('--mediator <did>', 'reachable through this mediator or bridge: its endpoint, and its key as routing key')
+    .action(async (o: { out: string; service?: string; mediator?: string }) => {
+      if (o.service && o.mediator) throw new Error('give --service or --mediator, not both')
+      const id = createPeerDid(
+        o.mediator
+          ? { service: await throughMediator(o.mediator) }
+          : o.service
+            ? { service: { uri: inboxEndpoint(o.service) } }
+            : {},
+      )
       await writeFile(o.out, `${JSON.stringify(id, null, 2)}\n`, { mode: 0o600 })
       ctx.out.result(`${id.did}\n(identity written to ${o.out})`, { command: 'keys new', did: id.did, file: o.out })
     })

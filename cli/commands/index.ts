@@ -1,6 +1,7 @@
 import type { RegisterCommand } from '../registry.js'
 import { register as agent } from './agent.js'
 import { register as ble } from './ble.js'
+import { register as bridge } from './bridge.js'
 import { register as didcomm } from './didcomm.js'
 import { register as loopback } from './loopback.js'
 import { register as mqtt } from './mqtt.js'
@@ -8,4 +9,4 @@ import { register as nfc } from './nfc.js'
 import { register as qr } from './qr.js'
 
 /** Every subcommand of `carrier`, in the order --help lists them. */
-export const COMMANDS: RegisterCommand[] = [agent, ble, didcomm, loopback, mqtt, nfc, qr]
+export const COMMANDS: RegisterCommand[] = [agent, ble, bridge, didcomm, loopback, mqtt, nfc, qr]

@@ -6,6 +6,7 @@ export { attachmentBytes, base64Attachment, contentHash, createMessage, jsonAtta
 export { createInvitation, invitationUrl, OOB_INVITATION_TYPE, parseInvitationUrl } from './oob.js'
 export {
   type Attachment,
+  endpointOf,
   FORWARD_TYPE,
   forwardPayload,
   type Message,
@@ -18,4 +19,5 @@ export {
   type UnpackMetadata,
   type UnpackOptions,
   unpack,
+  wrapForward,
 } from './pack.js'

@@ -228,6 +228,29 @@ async function forwardTo(inner: GeneralJwe, next: string, hop: string, o: PackEn
   return JSON.parse(packed.packed) as GeneralJwe
 }
 
+/**
+ * Wraps an envelope in a routing 2.0 forward for `hop` (a mediator's DID or key id), saying it goes
+ * on to `next` — what a device behind a bridge does for each envelope it hands to the bridge.
+ */
+export async function wrapForward(
+  envelope: string,
+  o: { next: string; hop: string; resolver: PackEncryptedOptions['resolver']; secrets?: PackEncryptedOptions['secrets'] },
+): Promise<string> {
+  const jwe = await forwardTo(JSON.parse(envelope) as GeneralJwe, o.next, o.hop, {
+    to: o.hop,
+    resolver: o.resolver,
+    secrets: o.secrets ?? { get: async () => null }, // anoncrypt: no sender key
+  })
+  return JSON.stringify(jwe)
+}
+
+/** Where envelopes for `did` go: its DIDCommMessaging service URI (a DID as URI is followed once). */
+export async function endpointOf(did: string, resolver: PackEncryptedOptions['resolver']): Promise<string | undefined> {
+  const svc = messagingService(await resolveOrThrow(resolver, didOf(did)))
+  if (svc?.uri.startsWith('did:')) return messagingService(await resolveOrThrow(resolver, didOf(svc.uri)))?.uri
+  return svc?.uri
+}
+
 /** For a mediator: the next hop and the envelope to pass on, from an unpacked forward message. */
 export function forwardPayload(message: Message): { next: string; envelope: string } {
   if (message.type !== FORWARD_TYPE) throw err.malformed('not a forward message')

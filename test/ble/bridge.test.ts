@@ -1,0 +1,113 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BleCentralLink } from '../../adapters/ble/central.js'
+import {
+  type EmbeddedBroker,
+  makeMqttEndpoint,
+  mqttEndpointTransport,
+  newInboxKey,
+  startEmbeddedBroker,
+} from '../../adapters/mqtt/index.js'
+import { createAgent } from '../../src/agent.js'
+import { bridgedTransport } from '../../src/bridge.js'
+import { createPeerDid, didPeerResolver } from '../../src/did/peer.js'
+import { createMessage } from '../../src/didcomm/message.js'
+import { createTransport } from '../../src/wire/create-transport.js'
+import { Btvirt, haveBtvirt } from '../support/btvirt.js'
+import { startCarrier } from '../support/run.js'
+
+describe.skipIf(!haveBtvirt())('carrier bridge --from ble: a device with no network reaches an agent behind MQTT', () => {
+  let bt: Btvirt
+  let broker: EmbeddedBroker
+  beforeAll(async () => {
+    bt = await Btvirt.start()
+    broker = await startEmbeddedBroker()
+  })
+  afterAll(async () => {
+    await broker?.close()
+    await bt?.stop()
+  })
+
+  it('BLE central → bridge → MQTT → agent, and the reply back; the bridge opens only its forward', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carrier-bridge-'))
+    const bridgeId = createPeerDid({ service: { uri: makeMqttEndpoint(broker.url, newInboxKey()) } })
+    writeFileSync(join(dir, 'bridge.json'), JSON.stringify(bridgeId))
+    // the device is reachable through the bridge: the bridge's inbox, the bridge's key as routing key
+    const bridgeEndpoint = (bridgeId.document.service?.[0]?.serviceEndpoint as { uri: string }).uri
+    const deviceId = createPeerDid({ service: { uri: bridgeEndpoint, routingKeys: [`${bridgeId.did}#key-1`] } })
+    const agentEndpoint = makeMqttEndpoint(broker.url, newInboxKey())
+    const agentId = createPeerDid({ service: { uri: agentEndpoint } })
+
+    const bridge = startCarrier(
+      '--json',
+      'bridge',
+      '--from',
+      'ble',
+      '--identity',
+      join(dir, 'bridge.json'),
+      '--hci',
+      bt.hci,
+      '--token',
+      'brg',
+    )
+    const agent = createAgent({
+      identity: agentId,
+      resolver: didPeerResolver,
+      transports: [await mqttEndpointTransport({ endpoint: agentEndpoint })],
+      policy: { requireAuthenticated: true },
+    })
+    const central = await BleCentralLink.connect({ hci: bt.hci, token: 'brg' })
+    const device = createAgent({
+      identity: deviceId,
+      resolver: didPeerResolver,
+      transports: [bridgedTransport({ local: createTransport(central), bridge: bridgeId.did, resolver: didPeerResolver })],
+      policy: { requireAuthenticated: true },
+    })
+    try {
+      const atAgent = agent.messages()[Symbol.asyncIterator]()
+      const atDevice = device.messages()[Symbol.asyncIterator]()
+      const sent = await device.send(
+        createMessage({ type: 'https://didcomm.org/basicmessage/2.0/message', body: { content: 'temperature 21.5' } }),
+        {
+          to: agentId.did,
+        },
+      )
+      expect(sent.uri).toBe(agentEndpoint)
+      const got = (await atAgent.next()).value
+      expect(got?.message.body).toEqual({ content: 'temperature 21.5' })
+      expect(got?.message.from).toBe(deviceId.did)
+      expect(got?.metadata.authenticated).toBe(true)
+
+      const reply = await agent.send(
+        createMessage({ type: 'https://didcomm.org/basicmessage/2.0/message', body: { content: 'ack' } }),
+        {
+          to: deviceId.did,
+        },
+      )
+      expect(reply.uri).toBe(bridgeEndpoint)
+      expect(reply.packed.forwardedThrough).toEqual([`${bridgeId.did}#key-1`])
+      const back = (await atDevice.next()).value
+      expect(back?.message.body).toEqual({ content: 'ack' })
+      expect(back?.message.from).toBe(agentId.did)
+
+      await bridge.line(/"direction":"toLocal"/)
+      const relayed = bridge
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { direction: string; next: string })
+      expect(relayed.map((r) => [r.direction, r.next])).toEqual([
+        ['toRemote', agentId.did],
+        ['toLocal', deviceId.did],
+      ])
+    } finally {
+      bridge.kill()
+      await device.close()
+      await agent.close()
+    }
+  })
+})
