@@ -6,10 +6,15 @@ import { buildShim } from './shim.js'
 
 const BTVIRT = ['/usr/bin/btvirt', '/usr/lib/bluetooth/btvirt'].find(existsSync)
 
+/** btvirt and a C compiler for its shim are there (no prerequisite banner: for the demo). */
+export function btvirtAvailable(): boolean {
+  return BTVIRT !== undefined && commandExists('cc')
+}
+
 export function haveBtvirt(): boolean {
   return prerequisite(
     'BlueZ btvirt (emulated Bluetooth controllers) and a C compiler',
-    BTVIRT !== undefined && commandExists('cc'),
+    btvirtAvailable(),
     'apt-get install bluez-test-tools gcc (bash .ci/run does it)',
   )
 }
