@@ -47,7 +47,7 @@ async function agentFor(identityFile: string, via: string | undefined, policy = 
 }
 
 /** An agent for one command, closed whatever happens. */
-async function withAgent(o: { identity: string; via?: string }, run: (agent: Agent) => Promise<void>): Promise<void> {
+export async function withAgent(o: { identity: string; via?: string }, run: (agent: Agent) => Promise<void>): Promise<void> {
   const agent = await agentFor(o.identity, o.via)
   try {
     await run(agent)

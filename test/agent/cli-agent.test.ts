@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
-import { runCarrier as carrier } from '../support/run.js'
+import { runCarrier as carrier, startCarrier } from '../support/run.js'
 
 let broker: EmbeddedBroker
 beforeAll(async () => {
@@ -16,7 +16,7 @@ afterAll(async () => {
 })
 
 describe('carrier send / send-file / listen over MQTT', () => {
-  it('a text message and a 2 MB file reach the listener, authcrypted, the file hash-checked', async () => {
+  it('a text message and a 20 MB file reach the listener, authcrypted, the file hash-checked', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'carrier-agent-cli-'))
     const alice = join(dir, 'alice.json')
     const bob = join(dir, 'bob.json')
@@ -30,7 +30,7 @@ describe('carrier send / send-file / listen over MQTT', () => {
     expect(sent.code, sent.stderr).toBe(0)
     expect(JSON.parse(sent.stdout)).toMatchObject({ command: 'send', confirmed: true })
     const file = join(dir, 'big.bin')
-    const bytes = seededBytes(2 * 1024 * 1024, 7)
+    const bytes = seededBytes(20 * 1024 * 1024, 7)
     writeFileSync(file, bytes)
     const sentFile = await carrier('--json', 'send-file', file, '--identity', alice, '--to', bobDid)
     expect(sentFile.code, sentFile.stderr).toBe(0)
@@ -47,6 +47,26 @@ describe('carrier send / send-file / listen over MQTT', () => {
     expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'))
     const first = JSON.parse(readFileSync(join(out, `${lines[0].id}.json`), 'utf8'))
     expect(first.body).toEqual({ content: 'hello bob' })
+  }, 180_000)
+
+  it('invite → QR image → accept from the image → both ends report the connection', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carrier-invite-'))
+    const alice = join(dir, 'alice.json')
+    const bob = join(dir, 'bob.json')
+    const aliceDid = JSON.parse((await carrier('--json', 'keys', 'new', '--out', alice, '--service', broker.url)).stdout).did
+    const bobDid = JSON.parse((await carrier('--json', 'keys', 'new', '--out', bob, '--service', broker.url)).stdout).did
+    const png = join(dir, 'invitation.png')
+    const inviting = startCarrier('--json', 'invite', '--identity', alice, '--goal', 'say hello', '--png', png, '--wait', '60000')
+    const first = JSON.parse(await inviting.line(/"url"/))
+    expect(first.url).toMatch(/^https:\/\/didcomm\.org\/\?_oob=/)
+    const accepted = await carrier('--json', 'accept', png, '--identity', bob)
+    expect(accepted.code, accepted.stderr).toBe(0)
+    expect(JSON.parse(accepted.stdout)).toMatchObject({ command: 'accept', connected: aliceDid, goal: 'say hello' })
+    expect(await inviting.exited).toBe(0)
+    expect(JSON.parse(await inviting.line(/"connected"/))).toMatchObject({ connected: bobDid, invitation: first.id })
+    const bad = await carrier('accept', 'https://didcomm.org/?_oob=bm90LWpzb24', '--identity', bob)
+    expect(bad.code).toBe(1)
+    expect(bad.stderr.trim()).toMatch(/^carrier: ERR_DIDCOMM_MALFORMED: .*base64url JSON/)
   }, 90_000)
 
   it('send fails with a one-line typed error for a DID that does not resolve', async () => {

@@ -1,0 +1,80 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import type { Command } from 'commander'
+import { decodePng, decodeQrTextWasm, encodePng, modulesToImage, textToModules } from '../../adapters/qr/index.js'
+import type { Agent } from '../../src/agent.js'
+import { createInvitation, invitationUrl, parseInvitationUrl } from '../../src/didcomm/oob.js'
+import type { Message } from '../../src/didcomm/pack.js'
+import type { CliContext } from '../registry.js'
+import { withAgent } from './agent.js'
+
+const PING = 'https://didcomm.org/trust-ping/2.0/ping'
+const PING_RESPONSE = 'https://didcomm.org/trust-ping/2.0/ping-response'
+const int = (v: string) => Number.parseInt(v, 10)
+
+/** The first message matching `want`, or an error after `ms`. */
+async function waitFor(agent: Agent, want: (m: Message) => boolean, ms: number, what: string): Promise<Message> {
+  const signal = AbortSignal.timeout(ms)
+  try {
+    for await (const { message } of agent.messages({ signal })) if (want(message)) return message
+  } catch (err) {
+    if (!signal.aborted) throw err
+  }
+  throw new Error(`no ${what} within ${ms} ms`)
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('invite')
+    .description('make an out-of-band invitation (URL, QR image), then wait for the invitee to connect back and answer it')
+    .requiredOption('--identity <file>', 'our identity (carrier keys new)')
+    .option('--via <uri>', 'our endpoint, when the identity has none')
+    .option('--goal <text>', 'what the connection is for')
+    .option('--png <file>', 'also write the invitation as one QR code image')
+    .option('--wait <ms>', 'how long to wait for the invitee', int, 120_000)
+    .action(async (o: { identity: string; via?: string; goal?: string; png?: string; wait: number }) => {
+      await withAgent(o, async (agent) => {
+        const invitation = createInvitation({ from: agent.did, goalCode: 'connect', goal: o.goal })
+        const url = invitationUrl(invitation)
+        if (o.png) {
+          const code = textToModules(url, { ecc: 'L' })
+          await writeFile(o.png, encodePng(modulesToImage(code, { scale: 4 })))
+        }
+        ctx.out.result(o.png ? `${url}\n(QR code v${textToModules(url).version} in ${o.png})` : url, {
+          command: 'invite',
+          url,
+          id: invitation.id,
+          png: o.png,
+        })
+        const ping = await waitFor(agent, (m) => m.type === PING && m.pthid === invitation.id, o.wait, 'answer to the invitation')
+        await agent.send({ id: crypto.randomUUID(), type: PING_RESPONSE, thid: ping.id, body: {} }, { to: ping.from as string })
+        ctx.out.result(`connected: ${ping.from}`, { command: 'invite', connected: ping.from, invitation: invitation.id })
+      })
+    })
+
+  program
+    .command('accept')
+    .description('accept an out-of-band invitation (URL or QR image): connect back to the inviter and wait for its answer')
+    .argument('<invitation>', 'the invitation URL, or a PNG image of its QR code')
+    .requiredOption('--identity <file>', 'our identity (carrier keys new)')
+    .option('--via <uri>', 'our endpoint, when the identity has none')
+    .option('--wait <ms>', 'how long to wait for the inviter’s answer', int, 30_000)
+    .action(async (source: string, o: { identity: string; via?: string; wait: number }) => {
+      const url = /^[a-z][a-z0-9+.-]*:/i.test(source) ? source : await decodeQrTextWasm(decodePng(await readFile(source)))
+      if (!url) throw new Error(`no QR code found in ${source}`)
+      const invitation = parseInvitationUrl(url)
+      await withAgent(o, async (agent) => {
+        const id = crypto.randomUUID()
+        const sent = await agent.send(
+          { id, type: PING, pthid: invitation.id, body: { response_requested: true } },
+          { to: invitation.from as string },
+        )
+        await waitFor(agent, (m) => m.type === PING_RESPONSE && m.thid === id, o.wait, 'answer from the inviter')
+        ctx.out.result(`connected to ${invitation.from} over ${sent.uri}`, {
+          command: 'accept',
+          connected: invitation.from,
+          uri: sent.uri,
+          goal: invitation.body?.goal,
+        })
+      })
+    })
+}
