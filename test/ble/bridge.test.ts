@@ -34,10 +34,10 @@ describe.skipIf(!haveBtvirt())('carrier bridge --from ble: a device with no netw
     timeout: 60_000,
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'carrier-bridge-'))
-    const bridgeId = createPeerDid({ service: { uri: makeMqttEndpoint(broker.url, newInboxKey()) } })
+    const bridgeEndpoint = makeMqttEndpoint(broker.url, newInboxKey())
+    const bridgeId = createPeerDid({ service: { uri: bridgeEndpoint } })
     writeFileSync(join(dir, 'bridge.json'), JSON.stringify(bridgeId))
     // the device is reachable through the bridge: the bridge's inbox, the bridge's key as routing key
-    const bridgeEndpoint = (bridgeId.document.service?.[0]?.serviceEndpoint as { uri: string }).uri
     const deviceId = createPeerDid({ service: { uri: bridgeEndpoint, routingKeys: [`${bridgeId.did}#key-1`] } })
     const agentEndpoint = makeMqttEndpoint(broker.url, newInboxKey())
     const agentId = createPeerDid({ service: { uri: agentEndpoint } })
