@@ -18,12 +18,17 @@ function version(): string {
 
 /** Runs the CLI; resolves to the exit code. Failures print one line on stderr. */
 export async function main(argv: string[]): Promise<number> {
+  // `--version` alone is the program's; after a subcommand it is that command's option (qr --version 25)
+  if (argv.length === 1 && argv[0] === '--version') {
+    process.stdout.write(`${version()}\n`)
+    return 0
+  }
   const json = argv.includes('--json')
   const ctx: CliContext = { out: createOutput(json) }
   const program = new Command()
     .name('carrier')
     .description('DIDComm v2 over Bluetooth LE, animated QR, NFC and MQTT')
-    .version(version(), '-V, --version')
+    .version(version(), '-V', 'output the version number (also: carrier --version)')
     .option('--json', 'print results as JSON lines (no progress bars)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
