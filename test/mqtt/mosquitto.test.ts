@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectMqtt, MqttNode, MqttTransport } from '../../adapters/mqtt/index.js'
 import { conformanceSuite, seededBytes } from '../../src/testing/index.js'
 import { haveMosquitto, haveOpenssl, Mosquitto, makeCertificates } from '../support/mosquitto.js'
+import { runCarrier, startCarrier } from '../support/run.js'
 
 const ok = haveMosquitto()
 let seq = 0
@@ -353,5 +354,42 @@ describe.skipIf(!ok || !haveOpenssl())('mosquitto with TLS client certificates a
     // the same broker spoken to without TLS: the TLS listener does not answer plain MQTT
     const plain = await connectMqtt(m.url, { connectTimeoutMs: 2000 }).catch((e: unknown) => e)
     expect(plain).toMatchObject({ code: expect.stringMatching(/ERR_BROKER_UNREACHABLE|ERR_BROKER_REFUSED/) })
+  })
+})
+
+describe.skipIf(!ok)('carrier send / listen through mosquitto', () => {
+  let m: Mosquitto
+  beforeAll(async () => {
+    m = await Mosquitto.start()
+  })
+  afterAll(async () => {
+    await m?.stop()
+  })
+
+  it('a message from the real binary reaches the real listener, authcrypted', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carrier-mosq-cli-'))
+    const alice = join(dir, 'alice.json')
+    const bob = join(dir, 'bob.json')
+    expect((await runCarrier('keys', 'new', '--out', alice, '--service', m.url)).code).toBe(0)
+    const bobDid = JSON.parse((await runCarrier('--json', 'keys', 'new', '--out', bob, '--service', m.url)).stdout).did
+    const listening = startCarrier(
+      '--json',
+      'listen',
+      '--identity',
+      bob,
+      '--out',
+      join(dir, 'inbox'),
+      '--count',
+      '1',
+      '--require-auth',
+    )
+    await new Promise((r) => setTimeout(r, 1500)) // let it subscribe
+    const sent = await runCarrier('--json', 'send', '--identity', alice, '--to', bobDid, '--text', 'through mosquitto')
+    expect(sent.code, sent.stderr).toBe(0)
+    expect(JSON.parse(sent.stdout)).toMatchObject({ command: 'send', confirmed: true })
+    expect(await listening.exited, listening.stderr()).toBe(0)
+    const line = JSON.parse(listening.stdout().trim())
+    expect(line).toMatchObject({ command: 'listen', authenticated: true })
+    expect(JSON.parse(readFileSync(join(dir, 'inbox', `${line.id}.json`), 'utf8')).body).toEqual({ content: 'through mosquitto' })
   })
 })
