@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { btvirtAvailable } from './support/btvirt.js'
+import { btvirtAvailable, haveBtvirt } from './support/btvirt.js'
 import { runTsx as run } from './support/run.js'
 
 describe('the README stays true', () => {
@@ -10,6 +10,18 @@ describe('the README stays true', () => {
     // BLE on the emulated controllers where btvirt is installed (CI), else the memory link
     expect(rows.map((l) => l.split(' ')[0])).toEqual([btvirtAvailable() ? 'BLE' : 'BLE-like', 'QR', 'MQTT'])
     for (const row of rows) expect(row.trim().endsWith('yes')).toBe(true)
+  })
+
+  it.skipIf(!haveBtvirt())('examples/ble-chat: two ends chat authcrypted over emulated Bluetooth', async () => {
+    const r = await run(['examples/ble-chat/run.ts'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('done: alice heard ["hi alice","only Bluetooth"], bob heard ["hi bob","no network here"]')
+  })
+
+  it('examples/qr-handoff: a file through PNG codes with a third lost, SHA-256 matching', async () => {
+    const r = await run(['examples/qr-handoff/run.ts'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/camera: 40042 bytes decoded, SHA-256 matches/)
   })
 
   it('examples/mqtt-iot-bridge runs a device and an agent through a broker', async () => {

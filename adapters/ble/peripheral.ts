@@ -126,7 +126,13 @@ export class BlePeripheralLink extends GattLink {
     try {
       this.stack.stopAdvertising?.()
       this.stack.disconnect?.()
-      if (this.ownsStack) this.stack.stop?.()
+      if (this.ownsStack) {
+        this.stack.stop?.()
+        // bleno's HCI polls "is the device up?" every second forever, even after stop(): the
+        // process would never exit. The poll already scheduled runs once more and ends there.
+        const hci = this.stack._bindings?._hci
+        if (hci) hci.pollIsDevUp = () => {}
+      }
     } catch {
       // the adapter may already be gone
     }
