@@ -1,6 +1,14 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { decodePng, decodeQrTextWasm, encodePng, modulesToImage, textToModules } from '../../adapters/qr/index.js'
+import {
+  decodeFramesFrom,
+  decodePng,
+  decodeQrTextWasm,
+  encodeFramesToDir,
+  encodePng,
+  modulesToImage,
+  textToModules,
+} from '../../adapters/qr/index.js'
 import type { Agent } from '../../src/agent.js'
 import { createInvitation, invitationUrl, parseInvitationUrl } from '../../src/didcomm/oob.js'
 import type { Message } from '../../src/didcomm/pack.js'
@@ -22,6 +30,32 @@ async function waitFor(agent: Agent, want: (m: Message) => boolean, ms: number, 
   throw new Error(`no ${what} within ${ms} ms`)
 }
 
+/** One QR code when the URL fits (v40-L at most), else a folder of fountain-coded frames beside it. */
+async function renderInvitation(url: string, png: string): Promise<{ png?: string; frames?: string }> {
+  let code: ReturnType<typeof textToModules> | undefined
+  try {
+    code = textToModules(url, { ecc: 'L' })
+  } catch {
+    // too long for one code
+  }
+  if (code) {
+    await writeFile(png, encodePng(modulesToImage(code, { scale: 4 })))
+    return { png }
+  }
+  const frames = `${png.replace(/\.png$/i, '')}-frames`
+  await encodeFramesToDir(new TextEncoder().encode(url), frames, { scale: 4 })
+  return { frames }
+}
+
+/** The invitation URL: given, or read from a QR image, or decoded from a folder of animated frames. */
+async function invitationSource(source: string): Promise<string> {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(source)) return source
+  if ((await stat(source)).isDirectory()) return new TextDecoder().decode((await decodeFramesFrom([source])).data)
+  const url = await decodeQrTextWasm(decodePng(await readFile(source)))
+  if (!url) throw new Error(`no QR code found in ${source}`)
+  return url
+}
+
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('invite')
@@ -29,22 +63,23 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('--identity <file>', 'our identity (carrier keys new)')
     .option('--via <uri>', 'our endpoint, when the identity has none')
     .option('--goal <text>', 'what the connection is for')
-    .option('--png <file>', 'also write the invitation as one QR code image')
+    .option(
+      '--png <file>',
+      'also write the invitation as one QR code image (animated frames in a folder beside it when too long)',
+    )
     .option('--wait <ms>', 'how long to wait for the invitee', int, 120_000)
     .action(async (o: { identity: string; via?: string; goal?: string; png?: string; wait: number }) => {
       await withAgent(o, async (agent) => {
         const invitation = createInvitation({ from: agent.did, goalCode: 'connect', goal: o.goal })
         const url = invitationUrl(invitation)
-        if (o.png) {
-          const code = textToModules(url, { ecc: 'L' })
-          await writeFile(o.png, encodePng(modulesToImage(code, { scale: 4 })))
-        }
-        ctx.out.result(o.png ? `${url}\n(QR code v${textToModules(url).version} in ${o.png})` : url, {
-          command: 'invite',
-          url,
-          id: invitation.id,
-          png: o.png,
-        })
+        let where: { png?: string; frames?: string } = {}
+        if (o.png) where = await renderInvitation(url, o.png)
+        const shown = where.png
+          ? ` (one QR code in ${where.png})`
+          : where.frames
+            ? ` (too long for one code: animated QR frames in ${where.frames}/)`
+            : ''
+        ctx.out.result(`${url}${shown}`, { command: 'invite', url, id: invitation.id, ...where })
         const ping = await waitFor(agent, (m) => m.type === PING && m.pthid === invitation.id, o.wait, 'answer to the invitation')
         await agent.send({ id: crypto.randomUUID(), type: PING_RESPONSE, thid: ping.id, body: {} }, { to: ping.from as string })
         ctx.out.result(`connected: ${ping.from}`, { command: 'invite', connected: ping.from, invitation: invitation.id })
@@ -54,14 +89,12 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('accept')
     .description('accept an out-of-band invitation (URL or QR image): connect back to the inviter and wait for its answer')
-    .argument('<invitation>', 'the invitation URL, or a PNG image of its QR code')
+    .argument('<invitation>', 'the invitation URL, a PNG image of its QR code, or a folder of its animated frames')
     .requiredOption('--identity <file>', 'our identity (carrier keys new)')
     .option('--via <uri>', 'our endpoint, when the identity has none')
     .option('--wait <ms>', 'how long to wait for the inviter’s answer', int, 30_000)
     .action(async (source: string, o: { identity: string; via?: string; wait: number }) => {
-      const url = /^[a-z][a-z0-9+.-]*:/i.test(source) ? source : await decodeQrTextWasm(decodePng(await readFile(source)))
-      if (!url) throw new Error(`no QR code found in ${source}`)
-      const invitation = parseInvitationUrl(url)
+      const invitation = parseInvitationUrl(await invitationSource(source))
       await withAgent(o, async (agent) => {
         const id = crypto.randomUUID()
         const sent = await agent.send(

@@ -1,37 +1,10 @@
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import {
-  byteCapacity,
-  decodePng,
-  defaultVersion,
-  type Ecc,
-  encodePng,
-  modulesToImage,
-  modulesToTerminal,
-  QrCameraLink,
-  QrDisplayLink,
-} from '../../adapters/qr/index.js'
+import { decodeFramesFrom, type Ecc, encodeFramesToDir, modulesToTerminal, QrDisplayLink } from '../../adapters/qr/index.js'
 import { serveQrPages } from '../../adapters/qr/web/serve.js'
 import { createTransport } from '../../src/wire/create-transport.js'
-import { SYMBOL_OVERHEAD } from '../../src/wire/frame.js'
 import type { CliContext } from '../registry.js'
 import { untilSignal } from '../signals.js'
-
-async function imagesIn(paths: string[]): Promise<string[]> {
-  const out: string[] = []
-  for (const p of paths) {
-    if ((await stat(p)).isDirectory())
-      out.push(
-        ...(await readdir(p))
-          .filter((f) => f.endsWith('.png'))
-          .sort()
-          .map((f) => join(p, f)),
-      )
-    else out.push(p)
-  }
-  return out
-}
 
 export function register(program: Command, ctx: CliContext): void {
   const qr = program.command('qr').description('hand a file or envelope over animated QR codes')
@@ -47,35 +20,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--scale <px>', 'pixels per module', (v) => Number.parseInt(v, 10), 4)
     .action(async (file: string, o: { out: string; frames?: number; version?: number; ecc: Ecc; scale: number }) => {
       const data = new Uint8Array(await readFile(file))
-      const version = o.version ?? defaultVersion(data.length)
-      const k = Math.ceil((data.length + 300) / (byteCapacity(version, o.ecc) - SYMBOL_OVERHEAD))
-      const frames = o.frames ?? 2 * k + 20
-      await mkdir(o.out, { recursive: true })
-      let n = 0
-      const writes: Promise<void>[] = []
-      const link = new QrDisplayLink({
-        version,
-        ecc: o.ecc,
-        show: (code) => {
-          n++
-          writes.push(
-            writeFile(
-              join(o.out, `frame-${String(n).padStart(5, '0')}.png`),
-              encodePng(modulesToImage(code, { scale: o.scale })),
-            ),
-          )
-        },
-      })
-      const bar = ctx.out.progress('encode', frames, 'frames')
-      const report = await createTransport(link).send(data, { frameBudget: frames, onProgress: () => bar.update(n) })
-      await Promise.all(writes)
+      const bar = ctx.out.progress('encode', o.frames ?? 1, 'frames')
+      const r = await encodeFramesToDir(data, o.out, { ...o, onFrame: (n) => bar.update(n) })
       bar.stop()
-      ctx.out.result(`${report.frames} QR v${version}-${o.ecc} frames in ${o.out} (a receiver needs about ${k})`, {
+      ctx.out.result(`${r.frames} QR v${r.version}-${r.ecc} frames in ${o.out} (a receiver needs about ${r.symbolsNeeded})`, {
         command: 'qr encode',
-        frames: report.frames,
-        version,
-        ecc: o.ecc,
-        symbolsNeeded: k,
+        ...r,
       })
     })
 
@@ -127,38 +77,14 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<images...>', 'PNG files or folders')
     .requiredOption('--out <file>', 'where to write what was received')
     .action(async (paths: string[], o: { out: string }) => {
-      const camera = new QrCameraLink()
-      let rank = 0
-      let k = 0
       const bar = ctx.out.progress('decode', 1, 'symbols')
-      const transport = createTransport(camera, {
-        onProgress: (p) => {
-          rank = p.received
-          k = p.total
-          bar.update(p.received, p.total)
-        },
-      })
-      const it = transport.receive()[Symbol.asyncIterator]()
-      const done = it.next()
-      let finished = false
-      void done.then(() => (finished = true))
-      for (const image of await imagesIn(paths)) {
-        await camera.feed(decodePng(new Uint8Array(await readFile(image))))
-        await new Promise((r) => setImmediate(r))
-        if (finished) break
-      }
-      await Promise.race([done, new Promise((r) => setTimeout(r, 200))])
-      bar.stop()
-      if (!finished)
-        throw new Error(`not enough frames to decode: ${rank}/${k || '?'} independent symbols from ${camera.decoded} codes`)
-      const r = (await done).value as { data: Uint8Array; mediaType: string }
+      const r = await decodeFramesFrom(paths, { onProgress: (rank, k) => bar.update(rank, k) }).finally(() => bar.stop())
       await writeFile(o.out, r.data)
-      await transport.close()
-      ctx.out.result(`decoded ${r.data.length} bytes (${r.mediaType}) from ${camera.decoded} codes into ${o.out}`, {
+      ctx.out.result(`decoded ${r.data.length} bytes (${r.mediaType}) from ${r.codes} codes into ${o.out}`, {
         command: 'qr decode',
         bytes: r.data.length,
         mediaType: r.mediaType,
-        codes: camera.decoded,
+        codes: r.codes,
       })
     })
 }

@@ -64,6 +64,25 @@ describe('carrier send / send-file / listen over MQTT', () => {
     expect(JSON.parse(accepted.stdout)).toMatchObject({ command: 'accept', connected: aliceDid, goal: 'say hello' })
     expect(await inviting.exited).toBe(0)
     expect(JSON.parse(await inviting.line(/"connected"/))).toMatchObject({ connected: bobDid, invitation: first.id })
+    // an invitation too long for one code goes out as animated frames, and is accepted from them
+    const long = startCarrier(
+      '--json',
+      'invite',
+      '--identity',
+      alice,
+      '--goal',
+      'g'.repeat(4000),
+      '--png',
+      png,
+      '--wait',
+      '60000',
+    )
+    const longFirst = JSON.parse(await long.line(/"url"/))
+    expect(longFirst.frames).toBe(join(dir, 'invitation-frames'))
+    const acceptedLong = await carrier('--json', 'accept', longFirst.frames, '--identity', bob)
+    expect(acceptedLong.code, acceptedLong.stderr).toBe(0)
+    expect(JSON.parse(acceptedLong.stdout).goal).toBe('g'.repeat(4000))
+    expect(await long.exited).toBe(0)
     const bad = await carrier('accept', 'https://didcomm.org/?_oob=bm90LWpzb24', '--identity', bob)
     expect(bad.code).toBe(1)
     expect(bad.stderr.trim()).toMatch(/^carrier: ERR_DIDCOMM_MALFORMED: .*base64url JSON/)
