@@ -1,6 +1,7 @@
 // The card of the NFC bench in its own process, as a phone is its own device: it runs our applet
 // and a receiving transport ('applet'), or answers each APDU with a response of a recorded size
-// ('replay', the raw baseline). Talks to the bench over IPC.
+// ('replay', the raw baseline). Talks to the bench over IPC. The applet's process is warmed up by a
+// first transfer, as a phone's app is running before the tap.
 import { type ApduResponder, CardApplet, encodeResponse, VpcdCard } from '../adapters/nfc/index.js'
 import { createTransport } from '../src/index.js'
 
@@ -24,8 +25,13 @@ if (mode === 'applet') {
   })()
   await card.insert()
   send({ ready: true })
-  process.on('message', (m: { log?: boolean; exit?: boolean }) => {
-    if (m.log) send({ log: log.slice(1) })
+  process.on('message', (m: { log?: boolean; resetLog?: boolean; exit?: boolean }) => {
+    // after the warm-up transfer: only the timed one is replayed (the card is already selected)
+    if (m.resetLog) {
+      log.length = 0
+      send({ reset: true })
+    }
+    if (m.log) send({ log })
     if (m.exit) {
       card.remove()
       process.exit(0)
