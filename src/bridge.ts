@@ -4,15 +4,6 @@ import { endpointOf, FORWARD_TYPE, forwardPayload, unpack, wrapForward } from '.
 import { CarrierError, type Received, type SendOptions, type SendReport, type Transport } from './transport.js'
 import { MEDIA_ENCRYPTED } from './wire/media.js'
 
-export interface BridgeStats {
-  /** Envelopes from the local device(s) passed on to their remote endpoint. */
-  toRemote: number
-  /** Envelopes from the remote side passed down to the local link. */
-  toLocal: number
-  /** Envelopes refused (not a forward for us, unknown next hop, send failed). */
-  refused: number
-}
-
 /**
  * Relays envelopes between a local link (a device on BLE or NFC, as a Transport) and remote
  * endpoints (MQTT inboxes, through an EndpointTransport) without reading them: it unwraps only the
@@ -21,7 +12,6 @@ export interface BridgeStats {
  * anything else goes to that DID's endpoint.
  */
 export class Bridge {
-  readonly stats: BridgeStats = { toRemote: 0, toLocal: 0, refused: 0 }
   private readonly secrets
   private running: Promise<unknown> | undefined
 
@@ -35,6 +25,7 @@ export class Bridge {
       remote: EndpointTransport
       /** The bridge's own inbox endpoint (its DID document's service URI). */
       ownEndpoint: string
+      /** An envelope refused (not a forward for us, no route, the send failed); the bridge goes on. */
       onError?: (error: unknown) => void
       /** Called after each relayed envelope. */
       onRelay?: (direction: 'toRemote' | 'toLocal', next: string, bytes: number) => void
@@ -58,7 +49,6 @@ export class Bridge {
       try {
         await this.relay(r.data)
       } catch (err) {
-        this.stats.refused++
         this.o.onError?.(err)
       }
     }
@@ -74,11 +64,9 @@ export class Bridge {
     const bytes = new TextEncoder().encode(envelope)
     if (uri === this.o.ownEndpoint) {
       await this.o.local.send(bytes, { mediaType: MEDIA_ENCRYPTED })
-      this.stats.toLocal++
       this.o.onRelay?.('toLocal', next, bytes.length)
     } else {
       await this.o.remote.send(uri, envelope, { mediaType: MEDIA_ENCRYPTED })
-      this.stats.toRemote++
       this.o.onRelay?.('toRemote', next, bytes.length)
     }
   }

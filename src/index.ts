@@ -9,7 +9,7 @@ export {
   NoTransportError,
   receivedFiles,
 } from './agent.js'
-export { Bridge, type BridgeStats, bridgedTransport } from './bridge.js'
+export { Bridge, bridgedTransport } from './bridge.js'
 export * from './did/document.js'
 export { createDidKey, didKeyDocument, didKeyResolver } from './did/key.js'
 export { createPeerDid, didPeer2Document, didPeerResolver, type PeerIdentity } from './did/peer.js'

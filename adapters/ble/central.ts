@@ -105,13 +105,6 @@ export class BleCentralLink extends GattLink {
   private async attach(): Promise<void> {
     const p = this.peripheral
     const mtu = this.o.mtu ?? CARRIER_PROFILE.requestedMtu
-    const negotiated = new Promise<number>((resolve) => {
-      const t = setTimeout(() => resolve(p.mtu ?? 23), 2000)
-      p.once('mtu', (m: number) => {
-        clearTimeout(t)
-        resolve(m)
-      })
-    })
     await new Promise<void>((resolve, reject) =>
       p.connect({ mtu }, (err?: Error) =>
         err ? reject(new CarrierError('ERR_BLE_CONNECT', String(err), { cause: err })) : resolve(),
@@ -132,9 +125,9 @@ export class BleCentralLink extends GattLink {
     this.reader.removeAllListeners('data')
     this.reader.on('data', (data: Buffer) => this.received(data))
     await new Promise<void>((resolve, reject) => this.reader.subscribe((err?: Error) => (err ? reject(err) : resolve())))
-    const attMtu = p.mtu ?? (await negotiated)
+    // the MTU exchange is the first ATT request after connecting: done before discovery answered
     p.once('disconnect', this.onDisconnect)
-    this.setUp(attMtu)
+    this.setUp(p.mtu ?? 23)
   }
 
   private readonly onDisconnect = () => {

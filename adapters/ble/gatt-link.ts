@@ -59,17 +59,20 @@ export abstract class GattLink extends EventEmitter implements Link {
   }
 
   async send(frame: Uint8Array): Promise<void> {
-    if (this.closed) throw new LinkClosedError()
-    if (!this.up) throw new LinkDownError('the Bluetooth connection is down')
-    if (this.profile === 'carrier') return this.writeChunk(Buffer.from(frame.buffer, frame.byteOffset, frame.length))
-    for (const chunk of eomChunks(frame, this.attMtu - 3)) this.writeChunk(chunk)
+    if (this.profile === 'dif') return this.sendMessage(frame)
+    this.checkUp()
+    this.writeChunk(Buffer.from(frame.buffer, frame.byteOffset, frame.length))
   }
 
   /** dif profile: sends one whole message (any size) as the DIF text says. */
   async sendMessage(message: Uint8Array): Promise<void> {
+    this.checkUp()
+    for (const chunk of eomChunks(message, this.attMtu - 3)) this.writeChunk(chunk)
+  }
+
+  private checkUp(): void {
     if (this.closed) throw new LinkClosedError()
     if (!this.up) throw new LinkDownError('the Bluetooth connection is down')
-    for (const chunk of eomChunks(message, this.attMtu - 3)) this.writeChunk(chunk)
   }
 
   onFrame(handler: (frame: Uint8Array) => void): () => void {

@@ -4,29 +4,11 @@ import type { Command } from 'commander'
 import { mqttEndpointTransport } from '../../adapters/mqtt/index.js'
 import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
 import { type Agent, createAgent, type EndpointTransport, receivedFiles } from '../../src/agent.js'
-import { chainResolvers, type DIDDocument, staticResolver } from '../../src/did/document.js'
-import { didKeyResolver } from '../../src/did/key.js'
-import { didPeerResolver, type PeerIdentity } from '../../src/did/peer.js'
+import type { DIDDocument } from '../../src/did/document.js'
 import { createMessage } from '../../src/didcomm/message.js'
 import type { Message } from '../../src/didcomm/pack.js'
+import { loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
 import type { CliContext } from '../registry.js'
-
-export async function loadIdentity(file: string): Promise<PeerIdentity> {
-  const id = JSON.parse(await readFile(file, 'utf8')) as PeerIdentity
-  if (typeof id.did !== 'string' || !Array.isArray(id.secrets))
-    throw new Error(`${file} is not an identity file (carrier keys new)`)
-  return id
-}
-
-/** The identity's own endpoint: --via, or the first DIDCommMessaging service of its document. */
-export function ownEndpoint(id: PeerIdentity, via?: string): string {
-  if (via) return via
-  const svc = id.document.service?.find((s) => (Array.isArray(s.type) ? s.type : [s.type]).includes('DIDCommMessaging'))
-  const ep = Array.isArray(svc?.serviceEndpoint) ? svc?.serviceEndpoint[0] : svc?.serviceEndpoint
-  const uri = typeof ep === 'string' ? ep : ep?.uri
-  if (!uri) throw new Error(`${id.did} has no service endpoint: make it with carrier keys new --service URI, or pass --via URI`)
-  return uri
-}
 
 async function transportsFor(endpoint: string, clientId: string): Promise<EndpointTransport[]> {
   const scheme = new URL(endpoint).protocol
@@ -36,7 +18,7 @@ async function transportsFor(endpoint: string, clientId: string): Promise<Endpoi
 
 async function agentFor(identityFile: string, via: string | undefined, policy = {}): Promise<Agent> {
   const identity = await loadIdentity(identityFile)
-  const resolver = chainResolvers(didPeerResolver, didKeyResolver, staticResolver([identity.document as DIDDocument]))
+  const resolver = resolverWith(identity.document as DIDDocument)
   const endpoint = ownEndpoint(identity, via)
   return createAgent({
     identity,

@@ -1,9 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { BleCentralLink, BlePeripheralLink, HCI_ENV } from '../../adapters/ble/index.js'
 import { createTransport } from '../../src/index.js'
 import { receiveToFolder } from '../folder-inbox.js'
 import type { CliContext } from '../registry.js'
+import { sendAndAwaitAnswer } from '../send-answer.js'
 import { untilSignal } from '../signals.js'
 
 const int = (v: string) => Number.parseInt(v, 10)
@@ -53,31 +54,17 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.out.info(`connected (ATT MTU ${link.negotiatedMtu})`)
       const transport = createTransport(link)
       try {
-        const answer = (async () => {
-          for await (const r of transport.receive()) return r
-        })()
-        const bar = ctx.out.progress('send', data.length)
-        const report = await transport.send(data, {
-          signal: AbortSignal.timeout(o.wait),
-          onProgress: (p) => bar.update(p.sentBytes),
+        const { report, answer, text } = await sendAndAwaitAnswer(transport, data, o, ctx)
+        const said = answer ? `the peripheral answered ${answer.data.length} bytes${text ? `:\n${text}` : ''}` : 'no answer'
+        ctx.out.result(`sent ${data.length} bytes in ${report.durationMs} ms; ${said}`, {
+          command: 'ble central',
+          bytes: report.envelopeBytes,
+          confirmed: report.confirmed,
+          mtu: link.negotiatedMtu,
+          durationMs: report.durationMs,
+          answerBytes: answer?.data.length ?? 0,
+          answer: text,
         })
-        bar.stop()
-        const got = await Promise.race([answer, new Promise<undefined>((r) => setTimeout(r, o.answerWait))])
-        if (got) await new Promise((r) => setTimeout(r, 100))
-        if (got && o.out) await writeFile(o.out, got.data)
-        const text = got && !o.out ? new TextDecoder().decode(got.data) : undefined
-        ctx.out.result(
-          `sent ${data.length} bytes in ${report.durationMs} ms; ${got ? `the peripheral answered ${got.data.length} bytes${text ? `:\n${text}` : ''}` : 'no answer'}`,
-          {
-            command: 'ble central',
-            bytes: report.envelopeBytes,
-            confirmed: report.confirmed,
-            mtu: link.negotiatedMtu,
-            durationMs: report.durationMs,
-            answerBytes: got?.data.length ?? 0,
-            answer: text,
-          },
-        )
       } finally {
         await transport.close()
       }

@@ -2,13 +2,11 @@ import type { Command } from 'commander'
 import { BlePeripheralLink, HCI_ENV } from '../../adapters/ble/index.js'
 import { mqttEndpointTransport } from '../../adapters/mqtt/index.js'
 import { Bridge } from '../../src/bridge.js'
-import { chainResolvers, type DIDDocument, staticResolver } from '../../src/did/document.js'
-import { didKeyResolver } from '../../src/did/key.js'
-import { didPeerResolver } from '../../src/did/peer.js'
-import { createTransport } from '../../src/index.js'
+import type { DIDDocument } from '../../src/did/document.js'
+import { CarrierError, createTransport } from '../../src/index.js'
+import { loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
 import type { CliContext } from '../registry.js'
 import { untilSignal } from '../signals.js'
-import { loadIdentity, ownEndpoint } from './agent.js'
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -29,7 +27,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (o.from !== 'ble') throw new Error(`--from ${o.from}: only ble is bridged so far`)
       const identity = await loadIdentity(o.identity)
       const endpoint = ownEndpoint(identity, o.to)
-      const resolver = chainResolvers(didPeerResolver, didKeyResolver, staticResolver([identity.document as DIDDocument]))
+      const resolver = resolverWith(identity.document as DIDDocument)
       const remote = await mqttEndpointTransport({
         endpoint,
         clientId: `carrier-bridge-${identity.did.slice(-12)}`,
@@ -43,7 +41,10 @@ export function register(program: Command, ctx: CliContext): void {
         local: createTransport(link),
         remote,
         ownEndpoint: endpoint,
-        onError: (err) => ctx.out.info(`refused: ${(err as Error).message}`),
+        onError: (err) => {
+          const reason = err instanceof CarrierError ? `${err.code}: ${err.message}` : String((err as Error).message ?? err)
+          ctx.out.result(`refused: ${reason}`, { command: 'bridge', refused: reason })
+        },
         onRelay: (direction, next, bytes) =>
           ctx.out.result(`${direction === 'toRemote' ? 'ble → mqtt' : 'mqtt → ble'} ${bytes} bytes for ${next.slice(0, 40)}…`, {
             command: 'bridge',

@@ -2,10 +2,10 @@ import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { makeMqttEndpoint, newInboxKey } from '../../adapters/mqtt/index.js'
 import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
-import { chainResolvers, type DIDDocument, type Resolver, staticResolver, staticSecrets } from '../../src/did/document.js'
-import { didKeyResolver } from '../../src/did/key.js'
-import { createPeerDid, didPeerResolver, type PeerIdentity } from '../../src/did/peer.js'
+import { staticSecrets } from '../../src/did/document.js'
+import { createPeerDid } from '../../src/did/peer.js'
 import { endpointOf, type Message, packEncrypted, packSigned, unpack } from '../../src/didcomm/pack.js'
+import { loadIdentity, resolverWith } from '../identity.js'
 import type { CliContext } from '../registry.js'
 
 /** An MQTT broker URL without an inbox gets a fresh one: mqtt://host:1883 → mqtt://host:1883/didcomm/v2/<rk>/in. */
@@ -17,7 +17,7 @@ function inboxEndpoint(uri: string): string {
 
 /** A service that says "through this mediator": its endpoint, its first key agreement key as routing key. */
 async function throughMediator(did: string): Promise<{ uri: string; routingKeys: string[] }> {
-  const resolver = chainResolvers(didPeerResolver, didKeyResolver)
+  const resolver = resolverWith()
   const doc = await resolver.resolve(did)
   const uri = doc ? await endpointOf(did, resolver) : undefined
   const ka = doc?.keyAgreement?.[0]
@@ -31,17 +31,6 @@ async function readInput(file: string | undefined): Promise<string> {
   const chunks: Buffer[] = []
   for await (const c of process.stdin) chunks.push(c as Buffer)
   return Buffer.concat(chunks).toString('utf8')
-}
-
-async function loadIdentity(file: string): Promise<PeerIdentity> {
-  const id = JSON.parse(await readFile(file, 'utf8')) as PeerIdentity
-  if (typeof id.did !== 'string' || !Array.isArray(id.secrets))
-    throw new Error(`${file} is not an identity file (carrier keys new)`)
-  return id
-}
-
-function resolverWith(...docs: DIDDocument[]): Resolver {
-  return chainResolvers(didPeerResolver, didKeyResolver, staticResolver(docs))
 }
 
 async function output(text: string, out: string | undefined): Promise<void> {

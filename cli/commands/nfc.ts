@@ -1,9 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { CardApplet, PcscReader, Type4Tag, VpcdCard } from '../../adapters/nfc/index.js'
 import { createTransport } from '../../src/index.js'
 import { receiveToFolder } from '../folder-inbox.js'
 import type { CliContext } from '../registry.js'
+import { sendAndAwaitAnswer } from '../send-answer.js'
 import { untilSignal } from '../signals.js'
 
 const int = (v: string) => Number.parseInt(v, 10)
@@ -27,29 +28,16 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.out.info(`tap a card or phone on ${reader.name}…`)
         await reader.waitForCard(o.wait)
         const transport = createTransport(reader.link({ extended: o.extended, pollMs: 10 }))
-        const answer = (async () => {
-          for await (const r of transport.receive()) return r
-        })()
-        const bar = ctx.out.progress('send', data.length)
-        const report = await transport.send(data, {
-          signal: AbortSignal.timeout(o.wait),
-          onProgress: (p) => bar.update(p.sentBytes),
-        })
-        bar.stop()
-        const got = await Promise.race([answer, new Promise<undefined>((r) => setTimeout(r, o.answerWait))])
-        // the receipt of the answer goes out with the next APDU exchange: give it one before closing
-        if (got) await new Promise((r) => setTimeout(r, 100))
+        const { report, answer, text } = await sendAndAwaitAnswer(transport, data, o, ctx)
         await transport.close()
-        if (got && o.out) await writeFile(o.out, got.data)
-        const shown = got && !o.out ? `:\n${new TextDecoder().decode(got.data)}` : ''
-        const text = `sent ${data.length} bytes to the card; ${got ? `it answered ${got.data.length} bytes${shown}` : 'no answer'}`
-        ctx.out.result(text, {
+        const said = answer ? `it answered ${answer.data.length} bytes${text ? `:\n${text}` : ''}` : 'no answer'
+        ctx.out.result(`sent ${data.length} bytes to the card; ${said}`, {
           command: 'nfc reader',
           reader: reader.name,
           bytes: report.envelopeBytes,
           confirmed: report.confirmed,
-          answerBytes: got?.data.length ?? 0,
-          answer: got && !o.out ? new TextDecoder().decode(got.data) : undefined,
+          answerBytes: answer?.data.length ?? 0,
+          answer: text,
         })
       } finally {
         await reader.close()

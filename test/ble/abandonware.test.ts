@@ -1,11 +1,12 @@
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { BleCentralLink } from '../../adapters/ble/central.js'
 import type { Stack } from '../../adapters/ble/hci.js'
 import { BlePeripheralLink } from '../../adapters/ble/peripheral.js'
 import { UnixHciSocket } from '../../adapters/ble/unix-hci-socket.js'
-import { Btvirt, haveBtvirt } from '../support/btvirt.js'
+import { haveBtvirt } from '../support/btvirt.js'
+import { useBtvirt } from '../support/use-btvirt.js'
 import { bleExchange } from './pair.js'
 
 const require = createRequire(import.meta.url)
@@ -32,13 +33,7 @@ function loadAbandonware(socketPath: string): { noble: Stack; bleno: Stack } {
 }
 
 describe.skipIf(!haveBtvirt())('BLE with injected @abandonware/noble and @abandonware/bleno', () => {
-  let bt: Btvirt
-  beforeAll(async () => {
-    bt = await Btvirt.start()
-  })
-  afterAll(async () => {
-    await bt?.stop()
-  })
+  const bt = useBtvirt()
 
   it('passes the 100 KB case each way', { timeout: 60_000 }, async () => {
     const { noble, bleno } = loadAbandonware(bt.socket)

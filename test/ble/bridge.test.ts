@@ -12,22 +12,23 @@ import {
 } from '../../adapters/mqtt/index.js'
 import { createAgent } from '../../src/agent.js'
 import { bridgedTransport } from '../../src/bridge.js'
+import { chainResolvers, staticResolver, staticSecrets } from '../../src/did/document.js'
 import { createPeerDid, didPeerResolver } from '../../src/did/peer.js'
 import { createMessage } from '../../src/didcomm/message.js'
+import { packEncrypted, wrapForward } from '../../src/didcomm/pack.js'
 import { createTransport } from '../../src/wire/create-transport.js'
-import { Btvirt, haveBtvirt } from '../support/btvirt.js'
+import { haveBtvirt } from '../support/btvirt.js'
 import { startCarrier } from '../support/run.js'
+import { useBtvirt } from '../support/use-btvirt.js'
 
 describe.skipIf(!haveBtvirt())('carrier bridge --from ble: a device with no network reaches an agent behind MQTT', () => {
-  let bt: Btvirt
+  const bt = useBtvirt()
   let broker: EmbeddedBroker
   beforeAll(async () => {
-    bt = await Btvirt.start()
     broker = await startEmbeddedBroker()
   })
   afterAll(async () => {
     await broker?.close()
-    await bt?.stop()
   })
 
   it('BLE central → bridge → MQTT → agent, and the reply back; the bridge opens only its forward', {
@@ -61,10 +62,11 @@ describe.skipIf(!haveBtvirt())('carrier bridge --from ble: a device with no netw
       policy: { requireAuthenticated: true },
     })
     const central = await BleCentralLink.connect({ hci: bt.hci, token: 'brg' })
+    const toBridge = createTransport(central)
     const device = createAgent({
       identity: deviceId,
       resolver: didPeerResolver,
-      transports: [bridgedTransport({ local: createTransport(central), bridge: bridgeId.did, resolver: didPeerResolver })],
+      transports: [bridgedTransport({ local: toBridge, bridge: bridgeId.did, resolver: didPeerResolver })],
       policy: { requireAuthenticated: true },
     })
     try {
@@ -104,6 +106,45 @@ describe.skipIf(!haveBtvirt())('carrier bridge --from ble: a device with no netw
         ['toRemote', agentId.did],
         ['toLocal', deviceId.did],
       ])
+
+      // bad input on the BLE side: each refused with its reason, and the bridge goes on
+      const notAForward = await packEncrypted(createMessage({ type: 'https://didcomm.org/basicmessage/2.0/message', body: {} }), {
+        to: bridgeId.did,
+        resolver: didPeerResolver,
+        secrets: staticSecrets([]),
+      })
+      await toBridge.send(notAForward.packed)
+      const inner = await packEncrypted(createMessage({ type: 'https://didcomm.org/basicmessage/2.0/message', body: {} }), {
+        to: agentId.did,
+        resolver: didPeerResolver,
+        secrets: staticSecrets([]),
+      })
+      const nowhere = createPeerDid() // no service endpoint
+      const noRoute = await wrapForward(inner.packed, {
+        next: nowhere.did,
+        hop: bridgeId.did,
+        resolver: chainResolvers(didPeerResolver, staticResolver([nowhere.document])),
+      })
+      await toBridge.send(noRoute)
+      await toBridge.send('{"protected":"eyJ0eXAiOiJKV00ifQ","ciphertext":"not a JWE"}')
+      await bridge.line(/"refused":"ERR_DIDCOMM_UNSUPPORTED_ALGORITHM/)
+      const refused = bridge
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { refused?: string })
+        .flatMap((r) => (r.refused ? [r.refused] : []))
+      expect(refused).toHaveLength(3)
+      expect(refused[0]).toMatch(/^ERR_NOT_A_FORWARD: /)
+      expect(refused[1]).toMatch(/^ERR_NO_ROUTE: did:peer:2\..* has no DIDCommMessaging endpoint/)
+      expect(refused[2]).toMatch(/^ERR_DIDCOMM_UNSUPPORTED_ALGORITHM: key management undefined/) // a JWE without recipients
+      await device.send(
+        createMessage({ type: 'https://didcomm.org/basicmessage/2.0/message', body: { content: 'still here' } }),
+        {
+          to: agentId.did,
+        },
+      )
+      expect((await atAgent.next()).value?.message.body).toEqual({ content: 'still here' })
     } finally {
       bridge.kill()
       await device.close()

@@ -1,9 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { BleCentralLink } from '../../adapters/ble/central.js'
 import { createStack, type Stack, waitPoweredOn } from '../../adapters/ble/hci.js'
 import { BlePeripheralLink } from '../../adapters/ble/peripheral.js'
+import { CARRIER_PROFILE } from '../../adapters/ble/profile.js'
 import { createTransport } from '../../src/wire/create-transport.js'
-import { Btvirt, haveBtvirt } from '../support/btvirt.js'
+import { haveBtvirt } from '../support/btvirt.js'
+import { useBtvirt } from '../support/use-btvirt.js'
 
 /**
  * Peers written here from the DIF "DIDComm over Bluetooth" text alone, with the bare stacks:
@@ -34,13 +36,7 @@ const envelope = (text: string) =>
   JSON.stringify({ protected: 'eyJ0eXAiOiJhcHBsaWNhdGlvbi9kaWRjb21tLWVuY3J5cHRlZCtqc29uIn0', ciphertext: text.repeat(200) })
 
 describe.skipIf(!haveBtvirt())('BLE compatibility profile (DIF/Animo layout)', () => {
-  let bt: Btvirt
-  beforeAll(async () => {
-    bt = await Btvirt.start()
-  })
-  afterAll(async () => {
-    await bt?.stop()
-  })
+  const bt = useBtvirt()
 
   it('our central ↔ a DIF peripheral written from the text: a message each way', { timeout: 30_000 }, async () => {
     const bleno: Stack = await createStack('bleno', bt.hci)
@@ -124,6 +120,29 @@ describe.skipIf(!haveBtvirt())('BLE compatibility profile (DIF/Animo layout)', (
     } finally {
       noble.stop()
       await transport.close()
+    }
+  })
+
+  it('a peripheral with the service but not its characteristics: ERR_BLE_PROFILE, not a hang', { timeout: 30_000 }, async () => {
+    const bleno: Stack = await createStack('bleno', bt.hci)
+    await waitPoweredOn(bleno)
+    const service = CARRIER_PROFILE.service.replace(/-/g, '')
+    bleno.setServices([
+      new bleno.PrimaryService({
+        uuid: service,
+        characteristics: [
+          new bleno.Characteristic({ uuid: CARRIER_PROFILE.write.replace(/-/g, ''), properties: ['writeWithoutResponse'] }),
+        ],
+      }),
+    ])
+    bleno.startAdvertising('half', [service])
+    try {
+      await expect(BleCentralLink.connect({ hci: bt.hci })).rejects.toMatchObject({
+        code: 'ERR_BLE_PROFILE',
+        message: expect.stringContaining("lacks the carrier profile's characteristics"),
+      })
+    } finally {
+      bleno.stop()
     }
   })
 })

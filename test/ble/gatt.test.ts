@@ -1,26 +1,21 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { BleCentralLink } from '../../adapters/ble/central.js'
 import { BlePeripheralLink } from '../../adapters/ble/peripheral.js'
 import { conformanceSuite } from '../../src/testing/conformance.js'
 import { seededBytes } from '../../src/testing/prng.js'
 import { createTransport } from '../../src/wire/create-transport.js'
-import { Btvirt, haveBtvirt } from '../support/btvirt.js'
+import { haveBtvirt } from '../support/btvirt.js'
 import { startCarrier } from '../support/run.js'
+import { useBtvirt } from '../support/use-btvirt.js'
 import { bleExchange, blePair } from './pair.js'
 
 const available = haveBtvirt()
 
 describe.skipIf(!available)('BLE GATT over the emulated controller (btvirt)', () => {
-  let bt: Btvirt
-  beforeAll(async () => {
-    bt = await Btvirt.start()
-  })
-  afterAll(async () => {
-    await bt?.stop()
-  })
+  const bt = useBtvirt()
 
   it('discovers, connects with ATT MTU 517 and moves 100 KB each way byte-exact', { timeout: 60_000 }, async () => {
     const pair = await blePair(bt.hci, { token: 'tok100' })
@@ -136,13 +131,7 @@ describe.skipIf(!available)('BLE GATT over the emulated controller (btvirt)', ()
 })
 
 describe.skipIf(!available)('BLE conformance', () => {
-  let bt: Btvirt
-  beforeAll(async () => {
-    bt = await Btvirt.start()
-  })
-  afterAll(async () => {
-    await bt?.stop()
-  })
+  const bt = useBtvirt()
   let n = 0
   conformanceSuite(
     'BLE GATT (noble central ↔ bleno peripheral, emulated controllers)',

@@ -1,14 +1,18 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { stopChild } from './child.js'
 import { prerequisite } from './prerequisites.js'
 import { buildShim } from './shim.js'
 
 const BTVIRT = ['/usr/bin/btvirt', '/usr/lib/bluetooth/btvirt'].find(existsSync)
 
-/** btvirt and a C compiler for its shim are there (no prerequisite banner: for the demo). */
+let available: boolean | undefined
+
+/** btvirt and a C compiler for its shim are there (no prerequisite banner: for the demo). Checked once. */
 export function btvirtAvailable(): boolean {
-  return BTVIRT !== undefined && commandExists('cc')
+  available ??= BTVIRT !== undefined && commandExists('cc')
+  return available
 }
 
 export function haveBtvirt(): boolean {
@@ -67,12 +71,7 @@ export class Btvirt {
   }
 
   async stop(): Promise<void> {
-    if (this.proc.exitCode === null) {
-      const exited = new Promise((r) => this.proc.once('exit', r))
-      this.proc.kill('SIGTERM')
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))])
-      if (this.proc.exitCode === null) this.proc.kill('SIGKILL')
-    }
+    await stopChild(this.proc)
     rmSync(this.dir, { recursive: true, force: true })
   }
 }

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { stopChild } from './child.js'
 import { freePort } from './mosquitto.js'
 import { isCI, prerequisite } from './prerequisites.js'
 import { buildShim } from './shim.js'
@@ -78,12 +79,7 @@ export class Pcscd {
   }
 
   async stop(): Promise<void> {
-    if (this.proc.exitCode === null) {
-      const exited = new Promise((r) => this.proc.once('exit', r))
-      this.proc.kill('SIGTERM')
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))])
-      if (this.proc.exitCode === null) this.proc.kill('SIGKILL')
-    }
+    await stopChild(this.proc)
     rmSync(this.dir, { recursive: true, force: true })
   }
 }
