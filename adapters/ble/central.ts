@@ -2,7 +2,7 @@ import { AbortError, CarrierError } from '../../src/transport.js'
 import { advertisesToken, stackUuid } from './advertising.js'
 import { GattLink, type GattLinkOptions } from './gatt-link.js'
 import { createStack, type HciSpec, type Stack, waitPoweredOn } from './hci.js'
-import { CARRIER_PROFILE, DIF_PROFILE } from './profile.js'
+import { CARRIER_PROFILE, profileUuids } from './profile.js'
 
 export interface CentralOptions extends GattLinkOptions {
   /** An HCI transport (`hci:0`, `uart:/dev/ttyACM0`, `unix:/path`); default $CARRIER_BLE_HCI, else the platform's. */
@@ -61,14 +61,8 @@ export class BleCentralLink extends GattLink {
     return link
   }
 
-  private get uuids() {
-    return this.profile === 'dif'
-      ? { service: DIF_PROFILE.service, write: DIF_PROFILE.write, in: DIF_PROFILE.indicate }
-      : { service: CARRIER_PROFILE.service, write: CARRIER_PROFILE.write, in: CARRIER_PROFILE.notify }
-  }
-
   private scan(): Promise<Stack> {
-    const { service } = this.uuids
+    const { service } = profileUuids(this.profile)
     const token = this.o.token
     const ms = this.o.scanTimeoutMs ?? 15_000
     return new Promise((resolve, reject) => {
@@ -110,7 +104,7 @@ export class BleCentralLink extends GattLink {
         err ? reject(new CarrierError('ERR_BLE_CONNECT', String(err), { cause: err })) : resolve(),
       ),
     )
-    const { service, write, in: incoming } = this.uuids
+    const { service, write, toCentral: incoming } = profileUuids(this.profile)
     const chars: Stack[] = await new Promise((resolve, reject) =>
       p.discoverSomeServicesAndCharacteristics(
         [stackUuid(service)],

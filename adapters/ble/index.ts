@@ -21,5 +21,6 @@ export {
   InvalidBleEndpointError,
   makeBleEndpoint,
   parseBleEndpoint,
+  profileUuids,
 } from './profile.js'
 export { UnixHciSocket } from './unix-hci-socket.js'

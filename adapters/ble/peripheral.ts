@@ -1,7 +1,7 @@
 import { advertisementData, scanResponseData, stackUuid } from './advertising.js'
 import { GattLink, type GattLinkOptions } from './gatt-link.js'
 import { createStack, type HciSpec, type Stack, waitPoweredOn } from './hci.js'
-import { CARRIER_PROFILE, DIF_PROFILE } from './profile.js'
+import { CARRIER_PROFILE, profileUuids } from './profile.js'
 
 export interface PeripheralOptions extends GattLinkOptions {
   /** An HCI transport (`hci:0`, `uart:/dev/ttyACM0`, `unix:/path`); default $CARRIER_BLE_HCI, else the platform's. */
@@ -50,9 +50,7 @@ export class BlePeripheralLink extends GattLink {
     await waitPoweredOn(stack)
     if (stack._bindings?._gatt) stack._bindings._gatt.maxMtu = o.maxMtu ?? CARRIER_PROFILE.requestedMtu
     const dif = this.profile === 'dif'
-    const uuids = dif
-      ? { service: DIF_PROFILE.service, write: DIF_PROFILE.write, out: DIF_PROFILE.indicate }
-      : { service: CARRIER_PROFILE.service, write: CARRIER_PROFILE.write, out: CARRIER_PROFILE.notify }
+    const uuids = profileUuids(this.profile)
     // bleno ≥ 0.12 passes the connection first; the older API (and @abandonware/bleno) does not.
     const onWriteRequest = (...args: unknown[]) => {
       const withConn = Buffer.isBuffer(args[1])
@@ -80,7 +78,7 @@ export class BlePeripheralLink extends GattLink {
           onWriteRequest,
         }),
         new Characteristic({
-          uuid: stackUuid(uuids.out),
+          uuid: stackUuid(uuids.toCentral),
           properties: dif ? ['read', 'notify', 'indicate'] : ['notify'],
           onSubscribe,
           onUnsubscribe,

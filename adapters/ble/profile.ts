@@ -20,6 +20,13 @@ export const DIF_PROFILE = {
   endOfMessage: 'EOM',
 } as const
 
+/** The three UUIDs of a profile: the service, central → peripheral, peripheral → central. */
+export function profileUuids(profile: 'carrier' | 'dif'): { service: string; write: string; toCentral: string } {
+  return profile === 'dif'
+    ? { service: DIF_PROFILE.service, write: DIF_PROFILE.write, toCentral: DIF_PROFILE.indicate }
+    : { service: CARRIER_PROFILE.service, write: CARRIER_PROFILE.write, toCentral: CARRIER_PROFILE.notify }
+}
+
 export class InvalidBleEndpointError extends CarrierError {
   constructor(message: string) {
     super('ERR_INVALID_ENDPOINT', message)
