@@ -10,6 +10,7 @@ import {
   TransferTimeoutError,
 } from '../../transport.js'
 import { toHex32 } from '../bytes.js'
+import { createSha256 } from '../digest.js'
 import {
   COMPACT_MAX_SEGMENT,
   type ControlFrame,
@@ -153,7 +154,7 @@ export class ReliableReceiver {
     try {
       // verify after the frame handler has returned: the link's read loop goes on meanwhile
       await Promise.resolve()
-      const opened = await openStream(buf, t.flags, this.options.maxMessageBytes)
+      const opened = await openStream(buf, t.flags, this.options.maxMessageBytes, t.contentDigest())
       if (this.closed) return
       try {
         await this.deliver({ data: opened.data, mediaType: opened.mediaType, transferId: toHex32(t.tid) })
@@ -272,6 +273,9 @@ class IncomingTransfer {
   readonly ackEvery: number
   private buf: Uint8Array | undefined
   private readonly have: Uint8Array
+  /** The content (all but the trailing digest) is hashed in order as segments arrive. */
+  private readonly hasher = createSha256()
+  private hashed = 0
   count = 0
   base = 0
   private highest = -1
@@ -310,8 +314,19 @@ class IncomingTransfer {
     this.count++
     this.sinceReport++
     if (seq > this.highest) this.highest = seq
+    const base = this.base
     while (this.base < this.nSegs && this.have[this.base]) this.base++
+    if (this.base > base) {
+      const upTo = Math.min(this.base * this.segmentSize, this.total - DIGEST_BYTES)
+      if (upTo > this.hashed) this.hasher.update(this.buf.subarray(this.hashed, upTo))
+      this.hashed = Math.max(this.hashed, upTo)
+    }
     return true
+  }
+
+  /** SHA-256 of the content, when every byte of it has been hashed on arrival. */
+  contentDigest(): Uint8Array | undefined {
+    return this.hashed === this.total - DIGEST_BYTES ? this.hasher.digest() : undefined
   }
 
   /** Bit i = segment base+1+i received. */
