@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stopChild } from './child.js'
@@ -13,12 +13,70 @@ const VPCD_DRIVER = ['/usr/lib/pcsc/drivers/serial/libifdvpcd.so', '/usr/lib/pcs
 )
 const SOCKET = '/run/pcscd/pcscd.comm'
 
+export const PCSCD_HOW_TO = 'apt-get install pcscd libpcsclite-dev vsmartcard-vpcd (bash .ci/run does it)'
+
+/** pcscd and the vpcd driver are installed (quietly: the demo words its own note). */
+export function pcscdInstalled(): boolean {
+  return existsSync(PCSCD) && VPCD_DRIVER !== undefined
+}
+
 export function havePcscd(): boolean {
-  return prerequisite(
-    'pcscd + vpcd',
-    existsSync(PCSCD) && VPCD_DRIVER !== undefined,
-    'apt-get install pcscd libpcsclite-dev vsmartcard-vpcd (bash .ci/run does it)',
-  )
+  return prerequisite('pcscd + vpcd', pcscdInstalled(), PCSCD_HOW_TO)
+}
+
+const LOCK = join(tmpdir(), 'carrier-pcscd.lock')
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * pcscd's socket is one per machine, so whoever starts it — an NFC test file, the demo, the NFC
+ * example, the bench — takes this lock first and the others wait their turn (vitest runs files in
+ * parallel). The lock is a directory holding the owner's pid; a dead owner's lock is taken over.
+ */
+async function lockPcscd(timeoutMs: number): Promise<void> {
+  const started = Date.now()
+  let told = false
+  for (;;) {
+    try {
+      mkdirSync(LOCK)
+      writeFileSync(join(LOCK, 'pid'), String(process.pid))
+      return
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    let owner = Number.NaN
+    try {
+      owner = Number(readFileSync(join(LOCK, 'pid'), 'utf8'))
+    } catch {
+      // between the owner's mkdir and its write; or a lock left without a pid long ago
+      const made = statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? 0
+      if (Date.now() - made > 5000) rmSync(LOCK, { recursive: true, force: true })
+    }
+    if (Number.isInteger(owner) && !alive(owner)) {
+      rmSync(LOCK, { recursive: true, force: true })
+      continue
+    }
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`pcscd is in use by process ${owner} (lock ${LOCK}) for over ${timeoutMs} ms`)
+    if (!told) console.error(`waiting for pcscd: in use by process ${owner}`)
+    told = true
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+function unlockPcscd(): void {
+  try {
+    if (Number(readFileSync(join(LOCK, 'pid'), 'utf8')) === process.pid) rmSync(LOCK, { recursive: true, force: true })
+  } catch {
+    // not ours, or gone
+  }
 }
 
 /**
@@ -43,7 +101,7 @@ async function clearOtherPcscd(): Promise<void> {
 /**
  * pcscd in the foreground, with its own reader.conf.d holding one vpcd reader on a free port
  * ("Virtual PCD 00 00"), and the TCP_NODELAY shim preloaded. pcscd's client socket path is fixed, so
- * one runs per machine: the NFC suites live in one test file.
+ * one runs per machine: its users take turns through a lock (lockPcscd).
  */
 export class Pcscd {
   private constructor(
@@ -53,7 +111,17 @@ export class Pcscd {
     readonly log: () => string,
   ) {}
 
-  static async start(o: { nodelay?: boolean } = {}): Promise<Pcscd> {
+  static async start(o: { nodelay?: boolean; lockTimeoutMs?: number } = {}): Promise<Pcscd> {
+    await lockPcscd(o.lockTimeoutMs ?? 10 * 60_000)
+    try {
+      return await Pcscd.spawn(o)
+    } catch (err) {
+      unlockPcscd()
+      throw err
+    }
+  }
+
+  private static async spawn(o: { nodelay?: boolean }): Promise<Pcscd> {
     if (existsSync(SOCKET)) await clearOtherPcscd()
     const dir = mkdtempSync(join(tmpdir(), 'carrier-pcscd-'))
     const port = await freePort()
@@ -81,5 +149,6 @@ export class Pcscd {
   async stop(): Promise<void> {
     await stopChild(this.proc)
     rmSync(this.dir, { recursive: true, force: true })
+    unlockPcscd()
   }
 }
