@@ -1,9 +1,10 @@
 import type { Command } from 'commander'
 import { BlePeripheralLink, HCI_ENV } from '../../adapters/ble/index.js'
 import { mqttEndpointTransport } from '../../adapters/mqtt/index.js'
+import { PcscReader } from '../../adapters/nfc/index.js'
 import { Bridge } from '../../src/bridge.js'
 import type { DIDDocument } from '../../src/did/document.js'
-import { CarrierError, createTransport } from '../../src/index.js'
+import { CarrierError, createTransport, type Link } from '../../src/index.js'
 import { loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
 import type { CliContext } from '../registry.js'
 import { untilSignal } from '../signals.js'
@@ -12,19 +13,21 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('bridge')
     .description(
-      'relay envelopes between a device on Bluetooth LE and MQTT inboxes, without decrypting them (only the forward to the bridge is opened)',
+      'relay envelopes between a device on Bluetooth LE or NFC and MQTT inboxes, without decrypting them (only the forward to the bridge is opened)',
     )
     .requiredOption(
       '--identity <file>',
       'the bridge identity; its service endpoint is its MQTT inbox (carrier keys new --service mqtt://…)',
     )
-    .option('--from <channel>', 'the device side: ble', 'ble')
+    .option('--from <channel>', 'the device side: ble (we are the peripheral) or nfc (we are the PC/SC reader)', 'ble')
     .option('--to <uri>', 'the bridge inbox endpoint, when the identity has none (mqtt://host:port/didcomm/v2/<rk>/in)')
     .option('--token <token>', 'advertise this invitation token')
     .option('--hci <spec>', `HCI transport: hci:N, uart:PATH or unix:PATH (default $${HCI_ENV})`)
+    .option('--reader <name>', 'nfc: part of the PC/SC reader name (default: the first reader)')
+    .option('--extended', 'nfc: extended APDUs when the phone announces them')
     .option('--group <name>', 'share the inbox with other bridge instances (MQTT shared subscription)')
-    .action(async (o: { identity: string; from: string; to?: string; token?: string; hci?: string; group?: string }) => {
-      if (o.from !== 'ble') throw new Error(`--from ${o.from}: only ble is bridged so far`)
+    .action(async (o: BridgeOptions) => {
+      if (o.from !== 'ble' && o.from !== 'nfc') throw new Error(`--from ${o.from}: ble or nfc`)
       const identity = await loadIdentity(o.identity)
       const endpoint = ownEndpoint(identity, o.to)
       const resolver = resolverWith(identity.document as DIDDocument)
@@ -33,12 +36,11 @@ export function register(program: Command, ctx: CliContext): void {
         clientId: `carrier-bridge-${identity.did.slice(-12)}`,
         ...(o.group ? { group: o.group } : {}),
       })
-      const link = await BlePeripheralLink.start({ hci: o.hci, token: o.token, name: 'carrier-bridge' })
-      link.on('up', (mtu: number) => ctx.out.info(`device connected (ATT MTU ${mtu})`))
+      const device = await openDevice(o, ctx)
       const bridge = new Bridge({
         identity,
         resolver,
-        local: createTransport(link),
+        local: createTransport(device.link),
         remote,
         ownEndpoint: endpoint,
         onError: (err) => {
@@ -46,16 +48,49 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.out.result(`refused: ${reason}`, { command: 'bridge', refused: reason })
         },
         onRelay: (direction, next, bytes) =>
-          ctx.out.result(`${direction === 'toRemote' ? 'ble → mqtt' : 'mqtt → ble'} ${bytes} bytes for ${next.slice(0, 40)}…`, {
-            command: 'bridge',
-            direction,
-            next,
-            bytes,
-          }),
+          ctx.out.result(
+            `${direction === 'toRemote' ? `${o.from} → mqtt` : `mqtt → ${o.from}`} ${bytes} bytes for ${next.slice(0, 40)}…`,
+            {
+              command: 'bridge',
+              direction,
+              next,
+              bytes,
+            },
+          ),
       })
       bridge.start()
-      ctx.out.info(`bridging BLE ↔ ${endpoint} as ${identity.did.slice(0, 40)}… (Ctrl-C to stop)`)
+      ctx.out.info(`bridging ${o.from} ↔ ${endpoint} as ${identity.did.slice(0, 40)}… (Ctrl-C to stop)`)
       await untilSignal()
       await bridge.close()
+      await device.close()
     })
+}
+
+interface BridgeOptions {
+  identity: string
+  from: string
+  to?: string
+  token?: string
+  hci?: string
+  reader?: string
+  extended?: boolean
+  group?: string
+}
+
+/**
+ * The device side. BLE: we advertise as a peripheral and the device connects. NFC: we are the
+ * reader and the phone taps; frames for it wait (up to the transfer time-out) until it is in the
+ * field, and a transfer cut by lifting the phone resumes at the next tap.
+ */
+async function openDevice(o: BridgeOptions, ctx: CliContext): Promise<{ link: Link; close(): Promise<void> }> {
+  if (o.from === 'nfc') {
+    const reader = await PcscReader.open({ name: o.reader, timeoutMs: 10_000 })
+    reader.on('card', () => ctx.out.info('device tapped'))
+    reader.on('card.off', () => ctx.out.info('device left the field'))
+    ctx.out.info(`reader ${reader.name}: waiting for a tap`)
+    return { link: reader.link({ extended: o.extended, pollMs: 10 }), close: () => reader.close() }
+  }
+  const link = await BlePeripheralLink.start({ hci: o.hci, token: o.token, name: 'carrier-bridge' })
+  link.on('up', (mtu: number) => ctx.out.info(`device connected (ATT MTU ${mtu})`))
+  return { link, close: async () => {} }
 }

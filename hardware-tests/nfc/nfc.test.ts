@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeMqttEndpoint, mqttEndpointTransport, newInboxKey, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
 import {
   CardApplet,
   CardDispatcher,
@@ -17,12 +18,16 @@ import {
   VpcdCard,
   writeType4Ndef,
 } from '../../adapters/nfc/index.js'
+import { createAgent } from '../../src/agent.js'
+import { bridgedTransport } from '../../src/bridge.js'
+import { createPeerDid, didPeerResolver } from '../../src/did/peer.js'
+import { createMessage } from '../../src/didcomm/message.js'
 import { createTransport, type Received } from '../../src/index.js'
 import { conformanceSuite } from '../../src/testing/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
 import { havePcscd, Pcscd } from '../../test/support/pcscd.js'
 import { prerequisite } from '../../test/support/prerequisites.js'
-import { runCarrier } from '../../test/support/run.js'
+import { runCarrier, startCarrier } from '../../test/support/run.js'
 
 /*
  * NFC end to end through the real PC/SC stack: pcscd + the vpcd driver (Debian), nfc-pcsc on the
@@ -90,7 +95,7 @@ describe.skipIf(!ready)('NFC over PC/SC', () => {
   beforeAll(async () => {
     if (virtual) pcscd = await Pcscd.start()
     reader = await PcscReader.open({ name: hardwareReader ?? 'Virtual PCD 00 00', timeoutMs: 10_000 })
-  }, 30_000)
+  }, 11 * 60_000) // pcscd is one per machine: this waits while another test file (the demo) holds it
 
   afterAll(async () => {
     await reader?.close()
@@ -314,6 +319,91 @@ describe.skipIf(!ready)('NFC over PC/SC', () => {
         await off
       }
     }, 30_000)
+
+    it('carrier bridge --from nfc: a phone tapped on the reader reaches an agent behind MQTT, and the reply waits for the next tap', async () => {
+      const broker = await startEmbeddedBroker()
+      const bridgeEndpoint = makeMqttEndpoint(broker.url, newInboxKey())
+      const bridgeId = createPeerDid({ service: { uri: bridgeEndpoint } })
+      await writeFile(join(dir, 'bridge.json'), JSON.stringify(bridgeId))
+      // the phone is reachable through the bridge: the bridge's inbox, the bridge's key as routing key
+      const phoneId = createPeerDid({ service: { uri: bridgeEndpoint, routingKeys: [`${bridgeId.did}#key-1`] } })
+      const agentEndpoint = makeMqttEndpoint(broker.url, newInboxKey())
+      const agentId = createPeerDid({ service: { uri: agentEndpoint } })
+      const bridge = startCarrier(
+        '--json',
+        'bridge',
+        '--from',
+        'nfc',
+        '--reader',
+        'Virtual PCD 00 00',
+        '--identity',
+        join(dir, 'bridge.json'),
+      )
+      const agent = createAgent({
+        identity: agentId,
+        resolver: didPeerResolver,
+        transports: [await mqttEndpointTransport({ endpoint: agentEndpoint })],
+        policy: { requireAuthenticated: true },
+      })
+      // the phone: our applet (what the HCE service runs) in the virtual reader's field
+      const applet = new CardApplet({ mtu: 4096 })
+      const card = new VpcdCard(applet, { port: pcscd?.vpcdPort })
+      const phone = createAgent({
+        identity: phoneId,
+        resolver: didPeerResolver,
+        transports: [bridgedTransport({ local: createTransport(applet), bridge: bridgeId.did, resolver: didPeerResolver })],
+        policy: { requireAuthenticated: true },
+      })
+      const basic = (content: string) =>
+        createMessage({ type: 'https://didcomm.org/basicmessage/2.0/message', body: { content } })
+      try {
+        await card.insert()
+        await reader.waitForCard(10_000)
+        const atAgent = agent.messages()[Symbol.asyncIterator]()
+        const atPhone = phone.messages()[Symbol.asyncIterator]()
+        const sent = await phone.send(basic('ticket 42, please'), { to: agentId.did })
+        expect(sent.uri).toBe(agentEndpoint)
+        const got = (await atAgent.next()).value
+        expect(got?.message.body).toEqual({ content: 'ticket 42, please' })
+        expect(got?.message.from).toBe(phoneId.did)
+        expect(got?.metadata.authenticated).toBe(true)
+
+        // the phone leaves the field; the agent's answer waits in the bridge for the next tap
+        const off = new Promise((r) => reader.once('card.off', r))
+        card.remove()
+        await off
+        const reply = await agent.send(basic('ticket 42 is valid'), { to: phoneId.did })
+        expect(reply.uri).toBe(bridgeEndpoint)
+        expect(reply.packed.forwardedThrough).toEqual([`${bridgeId.did}#key-1`])
+        await new Promise((r) => setTimeout(r, 1000))
+        await card.insert()
+        const back = (await atPhone.next()).value
+        expect(back?.message.body).toEqual({ content: 'ticket 42 is valid' })
+        expect(back?.message.from).toBe(agentId.did)
+
+        await bridge.line(/"direction":"toLocal"/)
+        const relayed = bridge
+          .stdout()
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { direction: string; next: string })
+        expect(relayed.map((r) => [r.direction, r.next])).toEqual([
+          ['toRemote', agentId.did],
+          ['toLocal', phoneId.did],
+        ])
+      } finally {
+        bridge.kill()
+        await bridge.exited
+        await phone.close()
+        await agent.close()
+        if (card.inField) {
+          const off = new Promise((r) => reader.once('card.off', r))
+          card.remove()
+          await off
+        }
+        await broker.close()
+      }
+    }, 90_000)
   })
 
   if (virtual && ready) {
