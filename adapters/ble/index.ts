@@ -1,5 +1,6 @@
 export { advertisementData, scanResponseData } from './advertising.js'
 export { BleCentralLink, type CentralOptions, PeerNotFoundError } from './central.js'
+export { type BleEndpointTransportOptions, bleEndpointTransport } from './endpoint-transport.js'
 export { EomAssembler, eomChunks } from './eom.js'
 export { type BleProfileName, GattLink, type GattLinkOptions } from './gatt-link.js'
 export {

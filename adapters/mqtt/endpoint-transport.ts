@@ -1,5 +1,5 @@
-import type { EndpointTransport } from '../../src/agent.js'
-import type { Received, SendOptions, SendReport } from '../../src/transport.js'
+import type { EndpointTransport, IncomingEnvelope } from '../../src/agent.js'
+import type { SendOptions, SendReport } from '../../src/transport.js'
 import { AsyncQueue } from '../../src/wire/async-queue.js'
 import { MqttNode, type MqttNodeOptions } from './node.js'
 import { MqttTransport } from './transport.js'
@@ -20,7 +20,7 @@ export async function mqttEndpointTransport(o: {
 }): Promise<EndpointTransport> {
   const home = parseMqttEndpoint(o.endpoint)
   const nodes = new Map<string, Promise<{ node: MqttNode; transport: MqttTransport }>>()
-  const incoming = new AsyncQueue<Received>()
+  const incoming = new AsyncQueue<IncomingEnvelope>()
   const open = (broker: string) => {
     let p = nodes.get(broker)
     if (!p) {
@@ -33,7 +33,11 @@ export async function mqttEndpointTransport(o: {
           await node.openInbox(home.rk, broker === home.broker && o.group ? { group: o.group } : {}),
         )
         void (async () => {
-          for await (const m of transport.receive()) incoming.push(m)
+          for await (const m of transport.receive()) {
+            const from = m.from
+            // return_route: an answer goes to the inbox the message came from, through this broker
+            incoming.push(from ? { ...m, reply: (envelope, options) => transport.send(from, envelope, options) } : m)
+          }
         })()
         return { node, transport }
       })()

@@ -96,15 +96,15 @@ export interface PeerIdentity {
 
 /**
  * A new did:peer:2 identity: an X25519 key agreement key (#key-1), an Ed25519 authentication key
- * (#key-2) and, when given, a DIDCommMessaging service (uri, accept, routingKeys).
+ * (#key-2) and, when given, DIDCommMessaging services (uri, accept, routingKeys), in order of preference.
  */
-export function createPeerDid(o: { service?: ServiceEndpoint } = {}): PeerIdentity {
+export function createPeerDid(o: { service?: ServiceEndpoint | ServiceEndpoint[] } = {}): PeerIdentity {
   const agreement = generateAgreementKey('X25519')
   const signing = generateSigningKey('Ed25519')
   const parts = [`E${jwkToMultikey(agreement)}`, `V${jwkToMultikey(signing)}`]
-  if (o.service) {
+  for (const service of o.service === undefined ? [] : Array.isArray(o.service) ? o.service : [o.service]) {
     parts.push(
-      `S${b64u.encodeJson(abbreviate({ type: 'DIDCommMessaging', serviceEndpoint: { accept: ['didcomm/v2'], ...o.service } }))}`,
+      `S${b64u.encodeJson(abbreviate({ type: 'DIDCommMessaging', serviceEndpoint: { accept: ['didcomm/v2'], ...service } }))}`,
     )
   }
   const did = `did:peer:2.${parts.join('.')}`

@@ -68,6 +68,12 @@ export interface PackEncryptedOptions {
   enc?: Enc
   /** Wrap in routing 2.0 forwards for the recipient's mediators. Default true. */
   forward?: boolean
+  /**
+   * The service endpoints the sender can reach (say, by URI scheme): the first acceptable one of the
+   * recipient's DIDCommMessaging services is used. Default: the first. A DID (a mediator) is always
+   * acceptable; its own endpoints are then chosen the same way.
+   */
+  acceptUri?: (uri: string) => boolean
   resolver: Resolver
   secrets: Secrets
 }
@@ -133,7 +139,9 @@ export async function packEncrypted(message: Message, o: PackEncryptedOptions): 
   }
 
   const forwarded =
-    o.forward === false ? { jwe, through: [] as string[], uri: serviceUri(toDoc) } : await wrapForwards(jwe, toDoc.id, o)
+    o.forward === false
+      ? { jwe, through: [] as string[], uri: messagingService(toDoc, o.acceptUri)?.uri }
+      : await wrapForwards(jwe, toDoc.id, o)
   return {
     packed: JSON.stringify(forwarded.jwe),
     toKids: recipients.map((r) => r.kid),
@@ -156,25 +164,27 @@ interface ServiceInfo {
   routingKeys: string[]
 }
 
-function messagingService(doc: { service?: { type: string | string[]; serviceEndpoint: unknown }[] }): ServiceInfo | undefined {
+/** The first DIDCommMessaging endpoint of a DID document that `accept` takes (a DID always). */
+function messagingService(
+  doc: { service?: { type: string | string[]; serviceEndpoint: unknown }[] },
+  accept: (uri: string) => boolean = () => true,
+): ServiceInfo | undefined {
   for (const s of doc.service ?? []) {
     const types = Array.isArray(s.type) ? s.type : [s.type]
     if (!types.includes('DIDCommMessaging')) continue
     const eps = Array.isArray(s.serviceEndpoint) ? s.serviceEndpoint : [s.serviceEndpoint]
     for (const ep of eps) {
+      let found: ServiceInfo | undefined
       // DIDComm v2.0 style: a string endpoint with routingKeys beside it
       if (typeof ep === 'string')
-        return { uri: ep, routingKeys: ((s as { routingKeys?: string[] }).routingKeys ?? []) as string[] }
-      if (ep && typeof ep === 'object' && typeof (ep as ServiceInfo).uri === 'string') {
-        return { uri: (ep as ServiceInfo).uri, routingKeys: (ep as ServiceInfo).routingKeys ?? [] }
+        found = { uri: ep, routingKeys: ((s as { routingKeys?: string[] }).routingKeys ?? []) as string[] }
+      else if (ep && typeof ep === 'object' && typeof (ep as ServiceInfo).uri === 'string') {
+        found = { uri: (ep as ServiceInfo).uri, routingKeys: (ep as ServiceInfo).routingKeys ?? [] }
       }
+      if (found && (found.uri.startsWith('did:') || accept(found.uri))) return found
     }
   }
   return undefined
-}
-
-function serviceUri(doc: { service?: { type: string | string[]; serviceEndpoint: unknown }[] }): string | undefined {
-  return messagingService(doc)?.uri
 }
 
 /**
@@ -189,12 +199,12 @@ async function wrapForwards(
   o: PackEncryptedOptions,
 ): Promise<{ jwe: GeneralJwe; through: string[]; uri?: string }> {
   const doc = await resolveOrThrow(o.resolver, recipientDid)
-  const svc = messagingService(doc)
+  const svc = messagingService(doc, o.acceptUri)
   if (!svc) return { jwe, through: [], uri: undefined }
   let keys = svc.routingKeys
   let uri: string | undefined = svc.uri
   if (uri.startsWith('did:')) {
-    const mediator = messagingService(await resolveOrThrow(o.resolver, didOf(uri)))
+    const mediator = messagingService(await resolveOrThrow(o.resolver, didOf(uri)), o.acceptUri)
     keys = [...(mediator?.routingKeys ?? []), ...keys]
     uri = mediator?.uri
   }

@@ -114,6 +114,35 @@ describe('agents over MQTT', () => {
 })
 
 describe('out-of-band invitations', () => {
+  it('return_route: an answer goes back to the inbox the question came from, in its thread only for "thread"', async () => {
+    const alice = await agentOnMqtt('alice-rr')
+    const bob = await agentOnMqtt('bob-rr')
+    const atAlice = alice.messages()[Symbol.asyncIterator]()
+    const atBob = bob.messages()[Symbol.asyncIterator]()
+    try {
+      const basic = (content: string, thid?: string) => ({
+        id: `m-${content}`,
+        type: 'https://didcomm.org/basicmessage/2.0/message',
+        body: { content },
+        ...(thid ? { thid } : {}),
+      })
+      await alice.send(basic('q1'), { to: bob.did, returnRoute: 'thread' })
+      const q1 = (await atBob.next()).value
+      expect(q1?.message.return_route).toBe('thread')
+      // in the thread: over the link; outside it: by Alice's DID document
+      const inThread = await bob.send(basic('a1', q1?.message.id), { to: alice.did })
+      expect(inThread.uri).toBe('return_route')
+      expect(inThread.packed.forwardedThrough).toEqual([])
+      expect((await atAlice.next()).value?.message.body).toEqual({ content: 'a1' })
+      const elsewhere = await bob.send(basic('other'), { to: alice.did })
+      expect(elsewhere.uri).toMatch(/^mqtt:/)
+      expect((await atAlice.next()).value?.message.body).toEqual({ content: 'other' })
+    } finally {
+      await alice.close()
+      await bob.close()
+    }
+  })
+
   it('invitation → URL → parsed → the invitee connects back over MQTT and the inviter answers', async () => {
     const inviter = await agentOnMqtt('inviter')
     const invitee = await agentOnMqtt('invitee')
