@@ -3,10 +3,13 @@ export {
   type AgentIdentity,
   type AgentMessage,
   type AgentPolicy,
+  type AgentSendOptions,
   type AgentSendResult,
   createAgent,
   type EndpointTransport,
+  type IncomingEnvelope,
   NoTransportError,
+  type ReplyOnLink,
   receivedFiles,
 } from './agent.js'
 export { Bridge, bridgedTransport } from './bridge.js'
@@ -14,5 +17,6 @@ export * from './did/document.js'
 export { createDidKey, didKeyDocument, didKeyResolver } from './did/key.js'
 export { createPeerDid, didPeer2Document, didPeerResolver, type PeerIdentity } from './did/peer.js'
 export * from './didcomm/index.js'
+export { LinkInbox, oneLinkEndpointTransport } from './link-endpoint.js'
 export * from './transport.js'
 export * from './wire/index.js'

@@ -1,6 +1,6 @@
-import type { EndpointTransport, IncomingEnvelope } from '../../src/agent.js'
+import type { EndpointTransport } from '../../src/agent.js'
+import { LinkInbox } from '../../src/link-endpoint.js'
 import type { SendOptions, SendReport, Transport } from '../../src/transport.js'
-import { AsyncQueue } from '../../src/wire/async-queue.js'
 import { createTransport } from '../../src/wire/create-transport.js'
 import type { TransportOptions } from '../../src/wire/options.js'
 import { BleCentralLink } from './central.js'
@@ -25,21 +25,11 @@ export interface BleEndpointTransportOptions {
  * central with no endpoint of its own hears back.
  */
 export async function bleEndpointTransport(o: BleEndpointTransportOptions = {}): Promise<EndpointTransport> {
-  const incoming = new AsyncQueue<IncomingEnvelope>()
-  const transports: Transport[] = []
+  const inbox = new LinkInbox()
   const centrals = new Map<string, Promise<Transport>>()
-  const serve = (t: Transport) => {
-    transports.push(t)
-    void (async () => {
-      for await (const r of t.receive()) {
-        incoming.push({ ...r, reply: (envelope: string, options?: SendOptions) => t.send(envelope, options) })
-      }
-    })()
-    return t
-  }
   if (o.listen) {
     const link = await BlePeripheralLink.start({ hci: o.hci, token: o.listen.token, name: o.listen.name })
-    serve(createTransport(link, o.transport))
+    inbox.serve(createTransport(link, o.transport))
   }
   return {
     schemes: ['ble:'],
@@ -51,7 +41,7 @@ export async function bleEndpointTransport(o: BleEndpointTransportOptions = {}):
       let t = centrals.get(key)
       if (!t) {
         t = BleCentralLink.connect({ hci: o.hci, token: endpoint.token }).then((link) =>
-          serve(createTransport(link, o.transport)),
+          inbox.serve(createTransport(link, o.transport)),
         )
         // a failed connection is not kept: the next send scans again
         t.catch(() => centrals.delete(key))
@@ -59,11 +49,10 @@ export async function bleEndpointTransport(o: BleEndpointTransportOptions = {}):
       }
       return (await t).send(envelope, options)
     },
-    incoming: () => incoming.iterate(),
+    incoming: () => inbox.incoming(),
     async close() {
       await Promise.allSettled([...centrals.values()])
-      await Promise.all(transports.map((t) => t.close()))
-      incoming.close()
+      await inbox.close()
     },
   }
 }

@@ -20,6 +20,7 @@ export {
   INS_GET_RESPONSE,
   INS_SELECT,
 } from './applet.js'
+export { NFC_SCHEMES, nfcEndpointTransport } from './endpoint-transport.js'
 export { decodeNdef, encodeNdef, NdefError, type NdefRecord, recordUri, uriRecord } from './ndef.js'
 export { NoReaderError, PcscReader } from './pcsc.js'
 export { ApduReaderLink, CardStatusError, type Transmit } from './reader-link.js'

@@ -8,6 +8,7 @@ import {
   CardApplet,
   CardDispatcher,
   encodeCommand,
+  nfcEndpointTransport,
   PcscReader,
   parseResponse,
   readType4Ndef,
@@ -22,7 +23,7 @@ import { createAgent } from '../../src/agent.js'
 import { bridgedTransport } from '../../src/bridge.js'
 import { createPeerDid, didPeerResolver } from '../../src/did/peer.js'
 import { createMessage } from '../../src/didcomm/message.js'
-import { createTransport, type Received } from '../../src/index.js'
+import { createTransport, type Received, receivedFiles } from '../../src/index.js'
 import { conformanceSuite } from '../../src/testing/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
 import { havePcscd, Pcscd } from '../../test/support/pcscd.js'
@@ -124,6 +125,52 @@ describe.skipIf(!ready)('NFC over PC/SC', () => {
         }
       }, 60_000)
     }
+
+    it('agents on both sides of a tap: the phone (no endpoint) sends a 1 MB file to an nfc: agent and hears back on the same tap', async () => {
+      const t = await tap({ extended: true })
+      const readerId = createPeerDid({ service: { uri: 'nfc:' } })
+      const phoneId = createPeerDid()
+      const kiosk = createAgent({
+        identity: readerId,
+        resolver: didPeerResolver,
+        transports: [nfcEndpointTransport(reader.link({ extended: true, mtu: 8192, pollMs: 5 }))],
+        policy: { requireAuthenticated: true },
+      })
+      const phone = createAgent({
+        identity: phoneId,
+        resolver: didPeerResolver,
+        transports: [nfcEndpointTransport(t.applet)],
+        policy: { requireAuthenticated: true },
+      })
+      try {
+        const atKiosk = kiosk.messages()[Symbol.asyncIterator]()
+        const atPhone = phone.messages()[Symbol.asyncIterator]()
+        const file = seededBytes(1024 * 1024, 71)
+        const sent = await phone.sendFile(file, { to: readerId.did, filename: 'ticket.pdf', returnRoute: 'all' })
+        expect(sent.uri).toBe('nfc:')
+        const got = (await atKiosk.next()).value
+        expect(got?.message.from).toBe(phoneId.did)
+        expect(got?.metadata.authenticated).toBe(true)
+        const [saved] = receivedFiles(got?.message ?? { id: '', type: '' })
+        expect(Buffer.from(saved?.bytes ?? []).equals(Buffer.from(file))).toBe(true)
+        const reply = await kiosk.send(
+          createMessage({
+            type: 'https://didcomm.org/basicmessage/2.0/message',
+            body: { content: 'gate 3' },
+            thid: got?.message.id,
+          }),
+          { to: phoneId.did },
+        )
+        expect(reply.uri).toBe('return_route')
+        const back = (await atPhone.next()).value
+        expect(back?.message.body).toEqual({ content: 'gate 3' })
+        expect(back?.message.from).toBe(readerId.did)
+      } finally {
+        await phone.close()
+        await kiosk.close()
+        if (t.card.inField) await t.lift()
+      }
+    }, 90_000)
 
     it('card lifted mid-transfer and tapped again: the transfer resumes and is delivered exactly once', async () => {
       const { t, atReader, atCard, end } = await session()
