@@ -17,6 +17,10 @@ export function resolverWith(...docs: DIDDocument[]): Resolver {
 }
 
 /** The identity's own endpoint: --via, or the first DIDCommMessaging service of its document. */
+export function hasEndpoint(id: PeerIdentity): boolean {
+  return (id.document.service ?? []).some((s) => (Array.isArray(s.type) ? s.type : [s.type]).includes('DIDCommMessaging'))
+}
+
 export function ownEndpoint(id: PeerIdentity, via?: string): string {
   if (via) return via
   const svc = id.document.service?.find((s) => (Array.isArray(s.type) ? s.type : [s.type]).includes('DIDCommMessaging'))

@@ -1,30 +1,47 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import type { Command } from 'commander'
+import { bleEndpointTransport, parseBleEndpoint } from '../../adapters/ble/index.js'
 import { mqttEndpointTransport } from '../../adapters/mqtt/index.js'
 import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
-import { type Agent, createAgent, type EndpointTransport, receivedFiles } from '../../src/agent.js'
+import { type Agent, type AgentPolicy, createAgent, type EndpointTransport, receivedFiles } from '../../src/agent.js'
 import type { DIDDocument } from '../../src/did/document.js'
 import { createMessage } from '../../src/didcomm/message.js'
 import type { Message } from '../../src/didcomm/pack.js'
-import { loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
+import { hasEndpoint, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
 import type { CliContext } from '../registry.js'
 
-async function transportsFor(endpoint: string, clientId: string): Promise<EndpointTransport[]> {
+/**
+ * A CLI agent's transports: its own endpoint's (an MQTT inbox, or a BLE peripheral at its
+ * ble://…?token=), and a BLE central for ble:// recipients. An identity with no endpoint (a
+ * phone-like sender) has the central alone.
+ */
+async function transportsFor(endpoint: string | undefined, clientId: string): Promise<EndpointTransport[]> {
+  if (!endpoint) return [await bleEndpointTransport()]
   const scheme = new URL(endpoint).protocol
-  if ((MQTT_SCHEMES as readonly string[]).includes(scheme)) return [await mqttEndpointTransport({ endpoint, clientId })]
-  throw new Error(`no transport for ${scheme} endpoints yet (MQTT: mqtt://, mqtts://, ws://, wss://)`)
+  if ((MQTT_SCHEMES as readonly string[]).includes(scheme))
+    return [await mqttEndpointTransport({ endpoint, clientId }), await bleEndpointTransport()]
+  if (scheme === 'ble:') {
+    const { token } = parseBleEndpoint(endpoint)
+    if (!token) throw new Error(`${endpoint}: a ble:// endpoint we listen at needs its ?token=`)
+    return [await bleEndpointTransport({ listen: { token } })]
+  }
+  throw new Error(`no transport for ${scheme} endpoints (mqtt://, mqtts://, ws://, wss://, ble://)`)
 }
 
-async function agentFor(identityFile: string, via: string | undefined, policy = {}): Promise<Agent> {
+async function agentFor(
+  identityFile: string,
+  via: string | undefined,
+  o: { policy?: AgentPolicy; endpointRequired?: boolean } = {},
+): Promise<Agent> {
   const identity = await loadIdentity(identityFile)
   const resolver = resolverWith(identity.document as DIDDocument)
-  const endpoint = ownEndpoint(identity, via)
+  const endpoint = o.endpointRequired || via || hasEndpoint(identity) ? ownEndpoint(identity, via) : undefined
   return createAgent({
     identity,
     resolver,
     transports: await transportsFor(endpoint, `carrier-${identity.did.slice(-12)}`),
-    policy,
+    policy: o.policy,
   })
 }
 
@@ -42,7 +59,10 @@ export function register(program: Command, ctx: CliContext): void {
   const common = (c: Command) =>
     c
       .requiredOption('--identity <file>', 'our identity (carrier keys new)')
-      .option('--via <uri>', 'our endpoint, when the identity has none (mqtt://host:port/didcomm/v2/<rk>/in)')
+      .option(
+        '--via <uri>',
+        'our endpoint, when the identity has none (mqtt://host:port/didcomm/v2/<rk>/in, ble://<uuid>?token=T)',
+      )
 
   common(
     program
@@ -111,7 +131,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--require-auth', 'refuse anonymous (anoncrypt, unsigned) messages', false),
   ).action(async (o: { out: string; count?: number; requireAuth: boolean; identity: string; via?: string }) => {
     await mkdir(o.out, { recursive: true })
-    const agent = await agentFor(o.identity, o.via, { requireAuthenticated: o.requireAuth })
+    const agent = await agentFor(o.identity, o.via, { policy: { requireAuthenticated: o.requireAuth }, endpointRequired: true })
     ctx.out.info(`listening as ${agent.did}`)
     const stop = () => void agent.close()
     process.once('SIGINT', stop)

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { bleEndpointTransport, CARRIER_PROFILE, makeBleEndpoint } from '../../adapters/ble/index.js'
 import { makeMqttEndpoint, newInboxKey } from '../../adapters/mqtt/index.js'
@@ -7,6 +10,7 @@ import { createMessage } from '../../src/didcomm/message.js'
 import { receivedFiles } from '../../src/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
 import { haveBtvirt } from '../support/btvirt.js'
+import { runCarrier, startCarrier } from '../support/run.js'
 import { useBtvirt } from '../support/use-btvirt.js'
 
 describe.skipIf(!haveBtvirt())('agents over Bluetooth LE (ble:// endpoints, return_route)', () => {
@@ -65,6 +69,49 @@ describe.skipIf(!haveBtvirt())('agents over Bluetooth LE (ble:// endpoints, retu
     } finally {
       await phone.close()
       await kiosk.close()
+    }
+  })
+
+  it('carrier listen --via ble:// and carrier send from an identity with no endpoint: a message over Bluetooth', {
+    timeout: 90_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carrier-ble-agent-'))
+    const endpoint = makeBleEndpoint({ service: CARRIER_PROFILE.service, token: 'clik' })
+    const kioskId = createPeerDid({ service: { uri: endpoint } })
+    writeFileSync(join(dir, 'kiosk.json'), JSON.stringify(kioskId))
+    writeFileSync(join(dir, 'phone.json'), JSON.stringify(createPeerDid()))
+    process.env.CARRIER_BLE_HCI = bt.hci // both children take their HCI transport from it
+    const listen = startCarrier(
+      '--json',
+      'listen',
+      '--identity',
+      join(dir, 'kiosk.json'),
+      '--out',
+      join(dir, 'in'),
+      '--count',
+      '1',
+    )
+    try {
+      const r = await runCarrier(
+        '--json',
+        'send',
+        '--identity',
+        join(dir, 'phone.json'),
+        '--to',
+        kioskId.did,
+        '--text',
+        'hello kiosk',
+      )
+      expect(r.code, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout.trim())).toMatchObject({ command: 'send', uri: endpoint, confirmed: true })
+      const heard = JSON.parse(await listen.line(/"command":"listen"/)) as { id: string; authenticated: boolean }
+      expect(heard.authenticated).toBe(true)
+      expect(await listen.exited).toBe(0)
+      const saved = JSON.parse(readFileSync(join(dir, 'in', `${heard.id}.json`), 'utf8')) as { body: unknown }
+      expect(saved.body).toEqual({ content: 'hello kiosk' })
+    } finally {
+      listen.kill()
+      delete process.env.CARRIER_BLE_HCI
     }
   })
 
