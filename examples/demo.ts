@@ -12,7 +12,15 @@ import { makeMqttEndpoint, mqttEndpointTransport, newInboxKey, startEmbeddedBrok
 import { CardApplet, PcscReader, VpcdCard } from '../adapters/nfc/index.js'
 import { decodePng, encodePng, modulesToImage, QrCameraLink, QrDisplayLink } from '../adapters/qr/index.js'
 import { loopback } from '../cli/loopback.js'
-import { createAgent, createPeerDid, createTransport, didPeerResolver, receivedFiles } from '../src/index.js'
+import {
+  createAgent,
+  createPeerDid,
+  createTransport,
+  didPeerResolver,
+  receivedFiles,
+  type SendReport,
+  type Transport,
+} from '../src/index.js'
 import { seededBytes, seededRandom } from '../src/testing/prng.js'
 import { Btvirt, btvirtAvailable } from '../test/support/btvirt.js'
 import { PCSCD_HOW_TO, Pcscd, pcscdInstalled } from '../test/support/pcscd.js'
@@ -34,6 +42,33 @@ function fakeJwe(bytes: number): Uint8Array {
 const rows: string[][] = []
 const notes: string[] = []
 
+/** One row of the table; an envelope that did not arrive byte-exact fails the demo. */
+function addRow(r: { name: string; bytes: number; frames: string; seconds: number; compressedTo: string; exact: boolean }) {
+  rows.push([
+    r.name,
+    String(r.bytes),
+    r.frames,
+    r.seconds.toFixed(2),
+    (r.bytes / 1024 / r.seconds).toFixed(0),
+    r.compressedTo,
+    r.exact ? 'yes' : 'NO',
+  ])
+  if (!r.exact) process.exitCode = 1
+}
+
+const compressedTo = (report: SendReport | undefined) => (!report ? 'n/a' : report.compressed ? String(report.streamBytes) : '-')
+const sameBytes = (a: Uint8Array | undefined, b: Uint8Array) =>
+  a !== undefined && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0
+
+/** An envelope from one end to the other, timed until it is delivered, checked byte for byte. */
+async function transfer(from: Transport, to: Transport, envelope: Uint8Array) {
+  const inbox = to.receive()[Symbol.asyncIterator]()
+  const started = performance.now()
+  const report = await from.send(envelope)
+  const got = await inbox.next()
+  return { report, seconds: (performance.now() - started) / 1000, exact: sameBytes(got.value?.data, envelope) }
+}
+
 if (btvirtAvailable()) {
   // BLE for real: both stacks on emulated controllers of one btvirt radio, ATT MTU 517
   const bt = await Btvirt.start()
@@ -43,22 +78,15 @@ if (btvirtAvailable()) {
   await peripheral.waitUp()
   const a = createTransport(central)
   const b = createTransport(peripheral)
-  const inbox = b.receive()[Symbol.asyncIterator]()
-  const started = performance.now()
-  const report = await a.send(envelope)
-  const got = await inbox.next()
-  const seconds = (performance.now() - started) / 1000
-  const exact = Buffer.compare(Buffer.from(got.value?.data ?? []), Buffer.from(envelope)) === 0
-  rows.push([
-    `BLE GATT (emulated, ATT MTU ${central.negotiatedMtu})`,
-    String(envelope.length),
-    String(report.frames),
-    seconds.toFixed(2),
-    (envelope.length / 1024 / seconds).toFixed(0),
-    report.compressed ? String(report.streamBytes) : '-',
-    exact ? 'yes' : 'NO',
-  ])
-  if (!exact) process.exitCode = 1
+  const { report, seconds, exact } = await transfer(a, b, envelope)
+  addRow({
+    name: `BLE GATT (emulated, ATT MTU ${central.negotiatedMtu})`,
+    bytes: envelope.length,
+    frames: String(report.frames),
+    seconds,
+    compressedTo: compressedTo(report),
+    exact,
+  })
   await a.close()
   await b.close()
   await bt.stop()
@@ -74,17 +102,14 @@ if (btvirtAvailable()) {
   const r = await loopback(envelope, { ...run, seed: 7, onProgress: (done, total) => bar.update(done / total) })
   bar.update(1)
   bar.stop()
-  const exact = Buffer.compare(Buffer.from(r.received.data), Buffer.from(envelope)) === 0
-  rows.push([
-    run.name,
-    String(envelope.length),
-    String(r.frames),
-    r.seconds.toFixed(2),
-    r.kbPerSecond.toFixed(0),
-    r.report ? (r.report.compressed ? `${r.report.streamBytes}` : '-') : 'n/a',
-    exact ? 'yes' : 'NO',
-  ])
-  if (!exact) process.exitCode = 1
+  addRow({
+    name: run.name,
+    bytes: envelope.length,
+    frames: String(r.frames),
+    seconds: r.seconds,
+    compressedTo: compressedTo(r.report),
+    exact: sameBytes(r.received.data, envelope),
+  })
   notes.push(
     'BLE ran over a memory link: for real Bluetooth stacks on emulated controllers, apt-get install bluez-test-tools gcc.',
   )
@@ -116,17 +141,14 @@ if (btvirtAvailable()) {
   ac.abort()
   await sending
   const seconds = (performance.now() - started) / 1000
-  const exact = Buffer.compare(Buffer.from(got.value?.data ?? []), Buffer.from(envelope)) === 0
-  rows.push([
-    'QR (v25-L PNG codes, 20 % unseen)',
-    String(envelope.length),
-    `${camera.decoded}/${shown}`,
-    seconds.toFixed(2),
-    (envelope.length / 1024 / seconds).toFixed(0),
-    'deflated',
-    exact ? 'yes' : 'NO',
-  ])
-  if (!exact) process.exitCode = 1
+  addRow({
+    name: 'QR (v25-L PNG codes, 20 % unseen)',
+    bytes: envelope.length,
+    frames: `${camera.decoded}/${shown}`,
+    seconds,
+    compressedTo: 'deflated',
+    exact: sameBytes(got.value?.data, envelope),
+  })
   await receiver.close()
 }
 
@@ -150,22 +172,15 @@ if (pcscdInstalled()) {
       await reader.waitForCard(10_000)
       const atReader = createTransport(reader.link({ extended: true, mtu: 8192, pollMs: 5 }))
       const atCard = createTransport(applet)
-      const inbox = atCard.receive()[Symbol.asyncIterator]()
-      const started = performance.now()
-      const report = await atReader.send(envelope)
-      const got = await inbox.next()
-      const seconds = (performance.now() - started) / 1000
-      const exact = Buffer.compare(Buffer.from(got.value?.data ?? []), Buffer.from(envelope)) === 0
-      rows.push([
-        'NFC (PC/SC, vpcd reader, extended APDUs)',
-        String(envelope.length),
-        String(report.frames),
-        seconds.toFixed(2),
-        (envelope.length / 1024 / seconds).toFixed(0),
-        report.compressed ? String(report.streamBytes) : '-',
-        exact ? 'yes' : 'NO',
-      ])
-      if (!exact) process.exitCode = 1
+      const { report, seconds, exact } = await transfer(atReader, atCard, envelope)
+      addRow({
+        name: 'NFC (PC/SC, vpcd reader, extended APDUs)',
+        bytes: envelope.length,
+        frames: String(report.frames),
+        seconds,
+        compressedTo: compressedTo(report),
+        exact,
+      })
       await atReader.close()
       await atCard.close()
       notes.push('NFC ran through pcscd with the vpcd virtual reader: no radio (a phone on a real reader does ~10–40 KB/s).')
@@ -202,20 +217,14 @@ if (pcscdInstalled()) {
   const got = (await inbox.next()).value
   const seconds = (performance.now() - started) / 1000
   const [received] = receivedFiles(got?.message ?? { id: '', type: '' })
-  const exact =
-    received !== undefined &&
-    Buffer.compare(Buffer.from(received.bytes), Buffer.from(file)) === 0 &&
-    got?.metadata.authenticated === true
-  rows.push([
-    'MQTT agents (authcrypt + 1 MB file, aedes)',
-    String(sent.packed.packed.length),
-    String(sent.report.frames),
-    seconds.toFixed(2),
-    (sent.packed.packed.length / 1024 / seconds).toFixed(0),
-    sent.report.compressed ? String(sent.report.streamBytes) : '-',
-    exact ? 'yes' : 'NO',
-  ])
-  if (!exact) process.exitCode = 1
+  addRow({
+    name: 'MQTT agents (authcrypt + 1 MB file, aedes)',
+    bytes: sent.packed.packed.length,
+    frames: String(sent.report.frames),
+    seconds,
+    compressedTo: compressedTo(sent.report),
+    exact: sameBytes(received?.bytes, file) && got?.metadata.authenticated === true,
+  })
   await alice.close()
   await bob.close()
   await broker.close()

@@ -78,6 +78,11 @@ export function encodeCommand(c: Omit<CommandApdu, 'extended'> & { extended?: bo
 }
 
 /** Parses a C-APDU (all four ISO cases, short and extended); throws ApduError(6700) on bad lengths. */
+/** SELECT of our application by AID (short APDU, answer up to 256 bytes). */
+export function selectCarrierCommand(): Uint8Array {
+  return encodeCommand({ cla: 0x00, ins: 0xa4, p1: 0x04, p2: 0x00, data: CARRIER_AID, le: 256, extended: false })
+}
+
 export function parseCommand(b: Uint8Array): CommandApdu {
   if (b.length < 4) throw new ApduError('APDU shorter than its header', SW.WRONG_LENGTH)
   const [cla, ins, p1, p2] = b as unknown as [number, number, number, number]

@@ -9,6 +9,7 @@ export {
   parseCommand,
   parseResponse,
   SW,
+  selectCarrierCommand,
 } from './apdu.js'
 export {
   APPLET_VERSION,

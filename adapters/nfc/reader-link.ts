@@ -1,6 +1,6 @@
 import { CarrierError, type Link, LinkClosedError, LinkDownError } from '../../src/transport.js'
 import { concatBytes } from '../../src/wire/bytes.js'
-import { CARRIER_AID, encodeCommand, parseResponse, SW } from './apdu.js'
+import { encodeCommand, parseResponse, SW, selectCarrierCommand } from './apdu.js'
 import { CLA_CHAINING, CLA_PROPRIETARY, INS_ENVELOPE, INS_GET_RESPONSE } from './applet.js'
 
 /** One APDU exchange with the card in the field; throws when there is no card (or it left). */
@@ -157,11 +157,7 @@ export class ApduReaderLink implements Link {
   }
 
   private async select(): Promise<void> {
-    const r = parseResponse(
-      await this.transmit(
-        encodeCommand({ cla: 0x00, ins: 0xa4, p1: 0x04, p2: 0x00, data: CARRIER_AID, le: 256, extended: false }),
-      ),
-    )
+    const r = parseResponse(await this.transmit(selectCarrierCommand()))
     if (r.sw !== SW.OK || r.data.length < 6) throw new CardStatusError(r.sw, 'SELECT')
     const cardCommand = ((r.data[1] as number) << 8) | (r.data[2] as number)
     const cardResponse = ((r.data[3] as number) << 8) | (r.data[4] as number)

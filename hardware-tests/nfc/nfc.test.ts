@@ -14,6 +14,7 @@ import {
   readType4Ndef,
   recordUri,
   SW,
+  selectCarrierCommand,
   Type4Tag,
   uriRecord,
   VpcdCard,
@@ -23,12 +24,13 @@ import { createAgent } from '../../src/agent.js'
 import { bridgedTransport } from '../../src/bridge.js'
 import { createPeerDid, didPeerResolver } from '../../src/did/peer.js'
 import { createMessage } from '../../src/didcomm/message.js'
-import { createTransport, type Received, receivedFiles } from '../../src/index.js'
+import { createTransport, type Received } from '../../src/index.js'
 import { conformanceSuite } from '../../src/testing/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
+import { fileThenAnswerOnTheLink } from '../../test/support/link-agents.js'
 import { havePcscd, Pcscd } from '../../test/support/pcscd.js'
 import { prerequisite } from '../../test/support/prerequisites.js'
-import { runCarrier, startCarrier } from '../../test/support/run.js'
+import { jsonLines, runCarrier, startCarrier } from '../../test/support/run.js'
 
 /*
  * NFC end to end through the real PC/SC stack: pcscd + the vpcd driver (Debian), nfc-pcsc on the
@@ -128,46 +130,18 @@ describe.skipIf(!ready)('NFC over PC/SC', () => {
 
     it('agents on both sides of a tap: the phone (no endpoint) sends a 1 MB file to an nfc: agent and hears back on the same tap', async () => {
       const t = await tap({ extended: true })
-      const readerId = createPeerDid({ service: { uri: 'nfc:' } })
-      const phoneId = createPeerDid()
-      const kiosk = createAgent({
-        identity: readerId,
-        resolver: didPeerResolver,
-        transports: [nfcEndpointTransport(reader.link({ extended: true, mtu: 8192, pollMs: 5 }))],
-        policy: { requireAuthenticated: true },
-      })
-      const phone = createAgent({
-        identity: phoneId,
-        resolver: didPeerResolver,
-        transports: [nfcEndpointTransport(t.applet)],
-        policy: { requireAuthenticated: true },
-      })
       try {
-        const atKiosk = kiosk.messages()[Symbol.asyncIterator]()
-        const atPhone = phone.messages()[Symbol.asyncIterator]()
-        const file = seededBytes(1024 * 1024, 71)
-        const sent = await phone.sendFile(file, { to: readerId.did, filename: 'ticket.pdf', returnRoute: 'all' })
-        expect(sent.uri).toBe('nfc:')
-        const got = (await atKiosk.next()).value
-        expect(got?.message.from).toBe(phoneId.did)
-        expect(got?.metadata.authenticated).toBe(true)
-        const [saved] = receivedFiles(got?.message ?? { id: '', type: '' })
-        expect(Buffer.from(saved?.bytes ?? []).equals(Buffer.from(file))).toBe(true)
-        const reply = await kiosk.send(
-          createMessage({
-            type: 'https://didcomm.org/basicmessage/2.0/message',
-            body: { content: 'gate 3' },
-            thid: got?.message.id,
-          }),
-          { to: phoneId.did },
-        )
-        expect(reply.uri).toBe('return_route')
-        const back = (await atPhone.next()).value
-        expect(back?.message.body).toEqual({ content: 'gate 3' })
-        expect(back?.message.from).toBe(readerId.did)
+        await fileThenAnswerOnTheLink({
+          kiosk: {
+            identity: createPeerDid({ service: { uri: 'nfc:' } }),
+            transport: nfcEndpointTransport(reader.link({ extended: true, mtu: 8192, pollMs: 5 })),
+            uri: 'nfc:',
+          },
+          phone: { identity: createPeerDid(), transport: nfcEndpointTransport(t.applet) },
+          file: seededBytes(1024 * 1024, 71),
+          filename: 'ticket.pdf',
+        })
       } finally {
-        await phone.close()
-        await kiosk.close()
         if (t.card.inField) await t.lift()
       }
     }, 90_000)
@@ -206,15 +180,7 @@ describe.skipIf(!ready)('NFC over PC/SC', () => {
       const t = await tap()
       try {
         const sw = async (capdu: Uint8Array) => parseResponse(await reader.transmit(capdu)).sw
-        const select = encodeCommand({
-          cla: 0,
-          ins: 0xa4,
-          p1: 4,
-          p2: 0,
-          data: Uint8Array.of(0xf0, 1, 0x44, 0x49, 0x44, 0x43, 0x4f, 0x4d, 0x4d),
-          le: 256,
-        })
-        expect(await sw(select)).toBe(SW.OK)
+        expect(await sw(selectCarrierCommand())).toBe(SW.OK)
         expect(await sw(Uint8Array.of(0x80, 0xc2, 0, 0, 10, 1, 2, 3))).toBe(SW.WRONG_LENGTH) // Lc 10, 3 bytes
         expect(await sw(Uint8Array.of(0x80, 0xc2, 0))).toBe(SW.WRONG_LENGTH) // truncated header
         expect(await sw(Uint8Array.of(0x40, 0xc2, 0, 0))).toBe(SW.CLA_NOT_SUPPORTED)
@@ -249,20 +215,7 @@ describe.skipIf(!ready)('NFC over PC/SC', () => {
         await writeType4Ndef(tx, [uriRecord('didcomm://example/other')])
         expect((await readType4Ndef(tx)).map(recordUri)).toEqual(['didcomm://example/other'])
         // the applet next to it still answers
-        expect(
-          parseResponse(
-            await tx(
-              encodeCommand({
-                cla: 0,
-                ins: 0xa4,
-                p1: 4,
-                p2: 0,
-                data: Uint8Array.of(0xf0, 1, 0x44, 0x49, 0x44, 0x43, 0x4f, 0x4d, 0x4d),
-                le: 256,
-              }),
-            ),
-          ).sw,
-        ).toBe(SW.OK)
+        expect(parseResponse(await tx(selectCarrierCommand())).sw).toBe(SW.OK)
         const readOnly = new Type4Tag({ uri: invitation, readOnly: true })
         await t.lift()
         const t2 = await tap({ tag: readOnly })
@@ -429,11 +382,7 @@ describe.skipIf(!ready)('NFC over PC/SC', () => {
         expect(back?.message.from).toBe(agentId.did)
 
         await bridge.line(/"direction":"toLocal"/)
-        const relayed = bridge
-          .stdout()
-          .trim()
-          .split('\n')
-          .map((l) => JSON.parse(l) as { direction: string; next: string })
+        const relayed = jsonLines<{ direction: string; next: string }>(bridge.stdout())
         expect(relayed.map((r) => [r.direction, r.next])).toEqual([
           ['toRemote', agentId.did],
           ['toLocal', phoneId.did],

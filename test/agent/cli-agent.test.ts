@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
-import { runCarrier as carrier, startCarrier } from '../support/run.js'
+import { runCarrier as carrier, jsonLines, startCarrier } from '../support/run.js'
 
 let broker: EmbeddedBroker
 beforeAll(async () => {
@@ -36,16 +36,13 @@ describe('carrier send / send-file / listen over MQTT', () => {
     expect(sentFile.code, sentFile.stderr).toBe(0)
     const l = await listening
     expect(l.code, l.stderr).toBe(0)
-    const lines = l.stdout
-      .trim()
-      .split('\n')
-      .map((x) => JSON.parse(x))
+    const lines = jsonLines<{ id: string; authenticated: boolean; files: string[] }>(l.stdout)
     expect(lines).toHaveLength(2)
     expect(lines.every((x) => x.authenticated)).toBe(true)
-    expect(lines[1].files).toEqual(['big.bin'])
+    expect(lines[1]?.files).toEqual(['big.bin'])
     const got = readFileSync(join(out, 'big.bin'))
     expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'))
-    const first = JSON.parse(readFileSync(join(out, `${lines[0].id}.json`), 'utf8'))
+    const first = JSON.parse(readFileSync(join(out, `${lines[0]?.id}.json`), 'utf8'))
     expect(first.body).toEqual({ content: 'hello bob' })
   }, 180_000)
 

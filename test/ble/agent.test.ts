@@ -7,9 +7,9 @@ import { makeMqttEndpoint, newInboxKey } from '../../adapters/mqtt/index.js'
 import { createAgent } from '../../src/agent.js'
 import { createPeerDid, didPeerResolver } from '../../src/did/peer.js'
 import { createMessage } from '../../src/didcomm/message.js'
-import { receivedFiles } from '../../src/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
 import { haveBtvirt } from '../support/btvirt.js'
+import { fileThenAnswerOnTheLink } from '../support/link-agents.js'
 import { runCarrier, startCarrier } from '../support/run.js'
 import { useBtvirt } from '../support/use-btvirt.js'
 
@@ -19,57 +19,18 @@ describe.skipIf(!haveBtvirt())('agents over Bluetooth LE (ble:// endpoints, retu
   it('a central with no endpoint of its own reaches a ble:// agent, sends it a 2 MB file, and hears back over the same link', {
     timeout: 120_000,
   }, async () => {
-    const endpoint = makeBleEndpoint({ service: CARRIER_PROFILE.service, token: 'kiosk1' })
-    // the kiosk lists an MQTT endpoint first, which the phone cannot reach: it picks the ble:// one
-    const kioskId = createPeerDid({
-      service: [{ uri: makeMqttEndpoint('mqtt://127.0.0.1:1', newInboxKey()) }, { uri: endpoint }],
+    const uri = makeBleEndpoint({ service: CARRIER_PROFILE.service, token: 'kiosk1' })
+    await fileThenAnswerOnTheLink({
+      // the kiosk lists an MQTT endpoint first, which the phone cannot reach: it picks the ble:// one
+      kiosk: {
+        identity: createPeerDid({ service: [{ uri: makeMqttEndpoint('mqtt://127.0.0.1:1', newInboxKey()) }, { uri }] }),
+        transport: await bleEndpointTransport({ hci: bt.hci, listen: { token: 'kiosk1' } }),
+        uri,
+      },
+      phone: { identity: createPeerDid(), transport: await bleEndpointTransport({ hci: bt.hci }) },
+      file: seededBytes(2 * 1024 * 1024, 61),
+      filename: 'scan.bin',
     })
-    const phoneId = createPeerDid() // no service endpoint at all
-    const kiosk = createAgent({
-      identity: kioskId,
-      resolver: didPeerResolver,
-      transports: [await bleEndpointTransport({ hci: bt.hci, listen: { token: 'kiosk1' } })],
-      policy: { requireAuthenticated: true },
-    })
-    const phone = createAgent({
-      identity: phoneId,
-      resolver: didPeerResolver,
-      transports: [await bleEndpointTransport({ hci: bt.hci })],
-      policy: { requireAuthenticated: true },
-    })
-    try {
-      const atKiosk = kiosk.messages()[Symbol.asyncIterator]()
-      const atPhone = phone.messages()[Symbol.asyncIterator]()
-      const file = seededBytes(2 * 1024 * 1024, 61)
-      const sent = await phone.sendFile(file, { to: kioskId.did, filename: 'scan.bin', returnRoute: 'all' })
-      expect(sent.uri).toBe(endpoint)
-      expect(sent.report.confirmed).toBe(true)
-      const got = (await atKiosk.next()).value
-      expect(got?.message.from).toBe(phoneId.did)
-      expect(got?.message.return_route).toBe('all')
-      expect(got?.metadata.authenticated).toBe(true)
-      const [saved] = receivedFiles(got?.message ?? { id: '', type: '' })
-      expect(saved?.filename).toBe('scan.bin')
-      expect(Buffer.from(saved?.bytes ?? []).equals(Buffer.from(file))).toBe(true)
-
-      // the phone has no endpoint: the answer can only go back over the link its message came by
-      const reply = await kiosk.send(
-        createMessage({
-          type: 'https://didcomm.org/basicmessage/2.0/message',
-          body: { content: 'received 2 MB' },
-          thid: got?.message.id,
-        }),
-        { to: phoneId.did },
-      )
-      expect(reply.uri).toBe('return_route')
-      const back = (await atPhone.next()).value
-      expect(back?.message.body).toEqual({ content: 'received 2 MB' })
-      expect(back?.message.from).toBe(kioskId.did)
-      expect(back?.metadata.authenticated).toBe(true)
-    } finally {
-      await phone.close()
-      await kiosk.close()
-    }
   })
 
   it('carrier listen --via ble:// and carrier send from an identity with no endpoint: a message over Bluetooth', {

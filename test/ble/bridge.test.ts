@@ -18,7 +18,7 @@ import { createMessage } from '../../src/didcomm/message.js'
 import { packEncrypted, wrapForward } from '../../src/didcomm/pack.js'
 import { createTransport } from '../../src/wire/create-transport.js'
 import { haveBtvirt } from '../support/btvirt.js'
-import { startCarrier } from '../support/run.js'
+import { jsonLines, startCarrier } from '../support/run.js'
 import { useBtvirt } from '../support/use-btvirt.js'
 
 describe.skipIf(!haveBtvirt())('carrier bridge --from ble: a device with no network reaches an agent behind MQTT', () => {
@@ -97,11 +97,7 @@ describe.skipIf(!haveBtvirt())('carrier bridge --from ble: a device with no netw
       expect(back?.message.from).toBe(agentId.did)
 
       await bridge.line(/"direction":"toLocal"/)
-      const relayed = bridge
-        .stdout()
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { direction: string; next: string })
+      const relayed = jsonLines<{ direction: string; next: string }>(bridge.stdout())
       expect(relayed.map((r) => [r.direction, r.next])).toEqual([
         ['toRemote', agentId.did],
         ['toLocal', deviceId.did],
@@ -128,12 +124,7 @@ describe.skipIf(!haveBtvirt())('carrier bridge --from ble: a device with no netw
       await toBridge.send(noRoute)
       await toBridge.send('{"protected":"eyJ0eXAiOiJKV00ifQ","ciphertext":"not a JWE"}')
       await bridge.line(/"refused":"ERR_DIDCOMM_UNSUPPORTED_ALGORITHM/)
-      const refused = bridge
-        .stdout()
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { refused?: string })
-        .flatMap((r) => (r.refused ? [r.refused] : []))
+      const refused = jsonLines<{ refused?: string }>(bridge.stdout()).flatMap((r) => (r.refused ? [r.refused] : []))
       expect(refused).toHaveLength(3)
       expect(refused[0]).toMatch(/^ERR_NOT_A_FORWARD: /)
       expect(refused[1]).toMatch(/^ERR_NO_ROUTE: did:peer:2\..* has no DIDCommMessaging endpoint/)

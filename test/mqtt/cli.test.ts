@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
-import { runCarrier } from '../support/run.js'
+import { jsonLines, runCarrier } from '../support/run.js'
 
 const cli = ['--import', 'tsx', 'cli/entry.ts']
 let broker: EmbeddedBroker
@@ -47,12 +47,7 @@ describe('carrier mqtt send / receive', () => {
     expect(files).toHaveLength(2)
     expect(Buffer.compare(readFileSync(join(out, files[0] as string)), Buffer.from(big))).toBe(0)
     expect(readFileSync(join(out, files[1] as string), 'utf8')).toBe('{"protected":"p","ciphertext":"c"}')
-    expect(
-      stdout
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l).bytes),
-    ).toEqual([300_000, 34])
+    expect(jsonLines<{ bytes: number }>(stdout).map((l) => l.bytes)).toEqual([300_000, 34])
   }, 60_000)
 
   it('fails with a one-line typed error when the broker is unreachable', () => {

@@ -25,6 +25,15 @@ export function runTsx(args: string[], timeoutMs = 60_000): Promise<RunResult> {
   })
 }
 
+/** The result lines `carrier --json …` printed, parsed. */
+export function jsonLines<T = Record<string, unknown>>(stdout: string): T[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as T)
+}
+
 /** The real `carrier` CLI. */
 export function runCarrier(...args: string[]): Promise<RunResult> {
   return runTsx(['cli/entry.ts', ...args])
