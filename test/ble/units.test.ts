@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { advertisementData, advertisesToken, scanResponseData } from '../../adapters/ble/advertising.js'
+import { bleEndpointTransport } from '../../adapters/ble/endpoint-transport.js'
 import { EomAssembler, eomChunks } from '../../adapters/ble/eom.js'
 import { parseHci, waitPoweredOn } from '../../adapters/ble/hci.js'
-import { CARRIER_PROFILE } from '../../adapters/ble/profile.js'
+import { CARRIER_PROFILE, DIF_PROFILE } from '../../adapters/ble/profile.js'
 
 /** A stack that only reports adapter states: what noble/bleno emit for each case. */
 function stackIn(...states: string[]) {
@@ -60,5 +61,21 @@ describe('BLE adapter states, HCI specs, advertising, EOM framing', () => {
     for (const c of eomChunks(new TextEncoder().encode('{"ok":1}'), 3)) asm.push(c)
     expect(refused).toEqual([150])
     expect(got).toEqual(['{"ok":1}'])
+  })
+
+  it('an agent refuses ble:// endpoints it cannot serve before touching the radio', async () => {
+    const t = await bleEndpointTransport()
+    try {
+      await expect(t.send(`ble://${DIF_PROFILE.service}?token=abc`, '{}')).rejects.toMatchObject({
+        code: 'ERR_INVALID_ENDPOINT',
+        message: expect.stringContaining('only the carrier GATT profile'),
+      })
+      await expect(t.send('ble://not-a-uuid', '{}')).rejects.toMatchObject({ code: 'ERR_INVALID_ENDPOINT' })
+      await expect(t.send(`ble://${CARRIER_PROFILE.service}?token=far-too-long-token`, '{}')).rejects.toMatchObject({
+        code: 'ERR_INVALID_ENDPOINT',
+      })
+    } finally {
+      await t.close()
+    }
   })
 })

@@ -29,6 +29,22 @@ describe('carrier CLI', () => {
     expect(r.stderr).toMatch(/^carrier: .*no such file/)
   })
 
+  it('carrier listen at an endpoint it cannot serve fails in one clear line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carrier-cli-'))
+    const id = join(dir, 'id.json')
+    expect(carrier('keys', 'new', '--out', id).code).toBe(0)
+    for (const [via, reason] of [
+      ['ble://8129adad-7895-4a7b-94ee-844ef3c54453', /a ble:\/\/ endpoint we listen at needs its \?token=/],
+      ['nfc:', /no transport for nfc: endpoints/],
+      ['ble://not-a-uuid?token=a', /not a 128-bit service UUID/],
+    ] as const) {
+      const r = carrier('listen', '--identity', id, '--via', via, '--out', join(dir, 'in'))
+      expect(r.code).toBe(1)
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+      expect(r.stderr).toMatch(reason)
+    }
+  })
+
   it('an unknown command exits non-zero', () => {
     const r = carrier('teleport')
     expect(r.code).not.toBe(0)

@@ -24,7 +24,7 @@ export function havePcscd(): boolean {
   return prerequisite('pcscd + vpcd', pcscdInstalled(), PCSCD_HOW_TO)
 }
 
-const LOCK = join(tmpdir(), 'carrier-pcscd.lock')
+export const PCSCD_LOCK = join(tmpdir(), 'carrier-pcscd.lock')
 
 function alive(pid: number): boolean {
   try {
@@ -40,40 +40,40 @@ function alive(pid: number): boolean {
  * example, the bench — takes this lock first and the others wait their turn (vitest runs files in
  * parallel). The lock is a directory holding the owner's pid; a dead owner's lock is taken over.
  */
-async function lockPcscd(timeoutMs: number): Promise<void> {
+export async function lockPcscd(timeoutMs: number, lock = PCSCD_LOCK): Promise<void> {
   const started = Date.now()
   let told = false
   for (;;) {
     try {
-      mkdirSync(LOCK)
-      writeFileSync(join(LOCK, 'pid'), String(process.pid))
+      mkdirSync(lock)
+      writeFileSync(join(lock, 'pid'), String(process.pid))
       return
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
     }
     let owner = Number.NaN
     try {
-      owner = Number(readFileSync(join(LOCK, 'pid'), 'utf8'))
+      owner = Number(readFileSync(join(lock, 'pid'), 'utf8'))
     } catch {
       // between the owner's mkdir and its write; or a lock left without a pid long ago
-      const made = statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? 0
-      if (Date.now() - made > 5000) rmSync(LOCK, { recursive: true, force: true })
+      const made = statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? 0
+      if (Date.now() - made > 5000) rmSync(lock, { recursive: true, force: true })
     }
     if (Number.isInteger(owner) && !alive(owner)) {
-      rmSync(LOCK, { recursive: true, force: true })
+      rmSync(lock, { recursive: true, force: true })
       continue
     }
     if (Date.now() - started > timeoutMs)
-      throw new Error(`pcscd is in use by process ${owner} (lock ${LOCK}) for over ${timeoutMs} ms`)
+      throw new Error(`pcscd is in use by process ${owner} (lock ${lock}) for over ${timeoutMs} ms`)
     if (!told) console.error(`waiting for pcscd: in use by process ${owner}`)
     told = true
     await new Promise((r) => setTimeout(r, 200))
   }
 }
 
-function unlockPcscd(): void {
+export function unlockPcscd(lock = PCSCD_LOCK): void {
   try {
-    if (Number(readFileSync(join(LOCK, 'pid'), 'utf8')) === process.pid) rmSync(LOCK, { recursive: true, force: true })
+    if (Number(readFileSync(join(lock, 'pid'), 'utf8')) === process.pid) rmSync(lock, { recursive: true, force: true })
   } catch {
     // not ours, or gone
   }
