@@ -11,7 +11,13 @@ export async function sendAndAwaitAnswer(
   data: Uint8Array,
   o: { wait: number; answerWait: number; out?: string },
   ctx: CliContext,
-): Promise<{ report: SendReport; answer?: Received; text?: string }> {
+): Promise<{
+  report: SendReport
+  answer?: Received
+  text?: string
+  said: string
+  answerFields: { answerBytes: number; answer?: string }
+}> {
   const answering = (async () => {
     for await (const r of transport.receive()) return r
   })()
@@ -26,5 +32,6 @@ export async function sendAndAwaitAnswer(
   if (answer) await new Promise((r) => setTimeout(r, 100))
   if (answer && o.out) await writeFile(o.out, answer.data)
   const text = answer && !o.out ? new TextDecoder().decode(answer.data) : undefined
-  return { report, answer, text }
+  const said = answer ? `it answered ${answer.data.length} bytes${text ? `:\n${text}` : ''}` : 'no answer'
+  return { report, answer, text, said, answerFields: { answerBytes: answer?.data.length ?? 0, answer: text } }
 }

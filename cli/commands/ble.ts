@@ -54,16 +54,14 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.out.info(`connected (ATT MTU ${link.negotiatedMtu})`)
       const transport = createTransport(link)
       try {
-        const { report, answer, text } = await sendAndAwaitAnswer(transport, data, o, ctx)
-        const said = answer ? `the peripheral answered ${answer.data.length} bytes${text ? `:\n${text}` : ''}` : 'no answer'
-        ctx.out.result(`sent ${data.length} bytes in ${report.durationMs} ms; ${said}`, {
+        const { report, said, answerFields } = await sendAndAwaitAnswer(transport, data, o, ctx)
+        ctx.out.result(`sent ${data.length} bytes in ${report.durationMs} ms; the peripheral: ${said}`, {
           command: 'ble central',
           bytes: report.envelopeBytes,
           confirmed: report.confirmed,
           mtu: link.negotiatedMtu,
           durationMs: report.durationMs,
-          answerBytes: answer?.data.length ?? 0,
-          answer: text,
+          ...answerFields,
         })
       } finally {
         await transport.close()

@@ -28,16 +28,14 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.out.info(`tap a card or phone on ${reader.name}…`)
         await reader.waitForCard(o.wait)
         const transport = createTransport(reader.link({ extended: o.extended, pollMs: 10 }))
-        const { report, answer, text } = await sendAndAwaitAnswer(transport, data, o, ctx)
+        const { report, said, answerFields } = await sendAndAwaitAnswer(transport, data, o, ctx)
         await transport.close()
-        const said = answer ? `it answered ${answer.data.length} bytes${text ? `:\n${text}` : ''}` : 'no answer'
         ctx.out.result(`sent ${data.length} bytes to the card; ${said}`, {
           command: 'nfc reader',
           reader: reader.name,
           bytes: report.envelopeBytes,
           confirmed: report.confirmed,
-          answerBytes: answer?.data.length ?? 0,
-          answer: text,
+          ...answerFields,
         })
       } finally {
         await reader.close()
