@@ -60,13 +60,20 @@ const compressedTo = (report: SendReport | undefined) => (!report ? 'n/a' : repo
 const sameBytes = (a: Uint8Array | undefined, b: Uint8Array) =>
   a !== undefined && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0
 
-/** An envelope from one end to the other, timed until it is delivered, checked byte for byte. */
-async function transfer(from: Transport, to: Transport, envelope: Uint8Array) {
+/** A row for an envelope sent from one end to the other, timed until delivered, checked byte for byte. */
+async function transferRow(name: string, from: Transport, to: Transport, envelope: Uint8Array) {
   const inbox = to.receive()[Symbol.asyncIterator]()
   const started = performance.now()
   const report = await from.send(envelope)
   const got = await inbox.next()
-  return { report, seconds: (performance.now() - started) / 1000, exact: sameBytes(got.value?.data, envelope) }
+  addRow({
+    name,
+    bytes: envelope.length,
+    frames: String(report.frames),
+    seconds: (performance.now() - started) / 1000,
+    compressedTo: compressedTo(report),
+    exact: sameBytes(got.value?.data, envelope),
+  })
 }
 
 if (btvirtAvailable()) {
@@ -78,15 +85,7 @@ if (btvirtAvailable()) {
   await peripheral.waitUp()
   const a = createTransport(central)
   const b = createTransport(peripheral)
-  const { report, seconds, exact } = await transfer(a, b, envelope)
-  addRow({
-    name: `BLE GATT (emulated, ATT MTU ${central.negotiatedMtu})`,
-    bytes: envelope.length,
-    frames: String(report.frames),
-    seconds,
-    compressedTo: compressedTo(report),
-    exact,
-  })
+  await transferRow(`BLE GATT (emulated, ATT MTU ${central.negotiatedMtu})`, a, b, envelope)
   await a.close()
   await b.close()
   await bt.stop()
@@ -172,15 +171,7 @@ if (pcscdInstalled()) {
       await reader.waitForCard(10_000)
       const atReader = createTransport(reader.link({ extended: true, mtu: 8192, pollMs: 5 }))
       const atCard = createTransport(applet)
-      const { report, seconds, exact } = await transfer(atReader, atCard, envelope)
-      addRow({
-        name: 'NFC (PC/SC, vpcd reader, extended APDUs)',
-        bytes: envelope.length,
-        frames: String(report.frames),
-        seconds,
-        compressedTo: compressedTo(report),
-        exact,
-      })
+      await transferRow('NFC (PC/SC, vpcd reader, extended APDUs)', atReader, atCard, envelope)
       await atReader.close()
       await atCard.close()
       notes.push('NFC ran through pcscd with the vpcd virtual reader: no radio (a phone on a real reader does ~10–40 KB/s).')
