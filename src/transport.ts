@@ -9,6 +9,12 @@ export interface Link {
   readonly mtu: number
   /** false for simplex channels (QR): no acks, the core switches to fountain coding. */
   readonly duplex: boolean
+  /**
+   * true when frames arrive whole and unaltered or not at all — a TCP or TLS stream underneath
+   * (MQTT). The core then checks only each DATA frame's header and ends the stream with XXH64
+   * instead of SHA-256 (docs/WIRE.md). Leave it unset for radio and optical channels.
+   */
+  readonly intact?: boolean
   /** Resolves when the channel took the frame (backpressure). Rejects with LinkDownError while down. */
   send(frame: Uint8Array, signal?: AbortSignal): Promise<void>
   onFrame(handler: (frame: Uint8Array) => void): () => void

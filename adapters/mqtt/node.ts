@@ -246,6 +246,8 @@ export class MqttInbox {
  */
 export class MqttPeerLink implements Link {
   readonly duplex = true
+  /** TCP (or TLS) to the broker and on to the peer: a frame arrives as it was published, or not. */
+  readonly intact = true
   /**
    * Unix time after which frames on this link are worthless (from the message's expires_time):
    * MQTT 5 brokers then drop them instead of queueing them for an absent peer.

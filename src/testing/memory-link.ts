@@ -16,6 +16,8 @@ export interface MemoryLinkOptions {
   seed?: number
   /** Frames queued in one direction before send() waits (backpressure). */
   capacity?: number
+  /** Declare both ends intact (Link.intact), as a TCP-backed link would. */
+  intact?: boolean
 }
 
 export interface MemoryLinkPair {
@@ -146,6 +148,7 @@ class Pipe {
 class MemoryLink implements Link {
   readonly mtu: number
   readonly duplex: boolean
+  readonly intact: boolean | undefined
 
   constructor(
     o: MemoryLinkOptions,
@@ -157,6 +160,7 @@ class MemoryLink implements Link {
   ) {
     this.mtu = o.mtu ?? 1024
     this.duplex = o.duplex ?? true
+    this.intact = o.intact
   }
 
   async send(frame: Uint8Array, signal?: AbortSignal): Promise<void> {

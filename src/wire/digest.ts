@@ -1,4 +1,5 @@
 import { sha256 as nobleSha256 } from '@noble/hashes/sha256'
+import { createXxh64 } from './xxh64.js'
 
 /**
  * SHA-256 of a whole message. Node's native hash (through process.getBuiltinModule, no import) is
@@ -22,13 +23,28 @@ export async function sha256(data: Uint8Array): Promise<Uint8Array> {
   return nobleSha256(data)
 }
 
-export interface IncrementalSha256 {
+export interface IncrementalDigest {
   update(data: Uint8Array): void
   digest(): Uint8Array
 }
 
+/**
+ * The digest that ends a stream: SHA-256, or XXH64 on links whose frames arrive intact (a TCP or
+ * TLS stream underneath), where it only has to catch misassembly — an unkeyed digest never stops
+ * an attacker who can rewrite frames; DIDComm's own encryption and signatures do that.
+ */
+export type DigestKind = 'sha256' | 'xxh64'
+
+export function digestLength(kind: DigestKind): number {
+  return kind === 'xxh64' ? 8 : 32
+}
+
+export function createDigest(kind: DigestKind): IncrementalDigest {
+  return kind === 'xxh64' ? createXxh64() : createSha256()
+}
+
 /** SHA-256 fed piece by piece, so a transfer hashes its bytes while it waits for the network. */
-export function createSha256(): IncrementalSha256 {
+export function createSha256(): IncrementalDigest {
   if (nodeCrypto) {
     const h = nodeCrypto.createHash('sha256')
     return {

@@ -13,13 +13,13 @@ import { crc8, crc32 } from './checksum.js'
  * full sequence number) followed by the frame — as TCP's checksum covers its pseudo-header — so a
  * stale frame of another transfer, or a sequence number resolved into the wrong window, fails the
  * check instead of being assembled. Compact transfers (segments ≤ 64 bytes) use a 1-byte
- * sequence and CRC-8; the others a 2-byte sequence and CRC-32.
+ * sequence and CRC-8; the others a 2-byte sequence and CRC-32. On intact links (FLAG_INTACT) the
+ * check leaves out the payload: TCP/TLS already verified it, and the stream digest covers it again.
  */
 export const VERSION_BITS = 0xa0
 export const DATA_BITS = 0xb0
 export const MAX_SLOTS = 16
 export const MIN_MTU = 20
-export const DIGEST_BYTES = 32
 
 export const T_START = 0
 export const T_REPORT = 1
@@ -31,6 +31,11 @@ export const T_SYMBOL = 5
 export const FLAG_MEDIA_MASK = 0b11
 export const FLAG_COMPRESSED = 0b100
 export const FLAG_COMPACT = 0b1000
+/**
+ * The sender's link delivers frames whole and unaltered or not at all (TCP/TLS underneath): DATA
+ * checks cover the pseudo-header and frame header only, and the stream digest is XXH64.
+ */
+export const FLAG_INTACT = 0b1_0000
 
 export const COMPACT_MAX_SEGMENT = 64
 
@@ -196,7 +201,14 @@ function pseudoCheck(tid: number, seq: number, compact: boolean): number {
   return compact ? crc8(pseudo) : crc32(pseudo, 0)
 }
 
-export function encodeData(slot: number, tid: number, seq: number, compact: boolean, payload: Uint8Array): Uint8Array {
+export function encodeData(
+  slot: number,
+  tid: number,
+  seq: number,
+  compact: boolean,
+  payload: Uint8Array,
+  headerOnly = false,
+): Uint8Array {
   const seqBytes = compact ? 1 : 2
   const buf = new Uint8Array(1 + seqBytes + payload.length + (compact ? 1 : 4))
   buf[0] = DATA_BITS | slot
@@ -208,8 +220,9 @@ export function encodeData(slot: number, tid: number, seq: number, compact: bool
   const end = 1 + seqBytes + payload.length
   buf.set(payload, 1 + seqBytes)
   const seed = pseudoCheck(tid, seq, compact)
-  if (compact) buf[end] = crc8(buf.subarray(0, end), seed)
-  else writeU32(buf, end, crc32(buf.subarray(0, end), seed))
+  const checked = buf.subarray(0, headerOnly ? 1 + seqBytes : end)
+  if (compact) buf[end] = crc8(checked, seed)
+  else writeU32(buf, end, crc32(checked, seed))
   return buf
 }
 
@@ -223,15 +236,25 @@ export function dataSeqLow(frame: Uint8Array, compact: boolean): number | undefi
   return compact ? (frame[1] as number) : ((frame[1] as number) << 8) | (frame[2] as number)
 }
 
-/** Verifies a DATA frame against the transfer and the resolved full sequence; returns its payload. */
-export function openData(frame: Uint8Array, tid: number, seq: number, compact: boolean): Uint8Array | undefined {
+/**
+ * Verifies a DATA frame against the transfer and the resolved full sequence; returns its payload.
+ * `headerOnly` for transfers flagged FLAG_INTACT.
+ */
+export function openData(
+  frame: Uint8Array,
+  tid: number,
+  seq: number,
+  compact: boolean,
+  headerOnly = false,
+): Uint8Array | undefined {
   const seed = pseudoCheck(tid, seq, compact)
+  const head = compact ? 2 : 3
   if (compact) {
     const end = frame.length - 1
-    if (crc8(frame.subarray(0, end), seed) !== frame[end]) return undefined
-    return frame.subarray(2, end)
+    if (crc8(frame.subarray(0, headerOnly ? head : end), seed) !== frame[end]) return undefined
+    return frame.subarray(head, end)
   }
   const end = frame.length - 4
-  if (crc32(frame.subarray(0, end), seed) !== readU32(frame, end)) return undefined
-  return frame.subarray(3, end)
+  if (crc32(frame.subarray(0, headerOnly ? head : end), seed) !== readU32(frame, end)) return undefined
+  return frame.subarray(head, end)
 }

@@ -1,27 +1,34 @@
 import { IntegrityError, MessageTooLargeError, RejectedError } from '../transport.js'
 import { concatBytes, readVarint, utf8, varintLength, writeVarint } from './bytes.js'
 import { deflateRaw, inflateRaw } from './compress.js'
-import { createSha256, equalBytes, sha256 } from './digest.js'
-import { DIGEST_BYTES, FLAG_COMPRESSED, FLAG_MEDIA_MASK } from './frame.js'
+import { createDigest, type DigestKind, digestLength, equalBytes, sha256 } from './digest.js'
+import { FLAG_COMPRESSED, FLAG_INTACT, FLAG_MEDIA_MASK } from './frame.js'
 import { isJsonLike, MEDIA_CODE_CUSTOM, mediaCode, mediaFromCode, sniffMediaType } from './media.js'
+import { xxh64, xxh64Ready } from './xxh64.js'
 
 /**
  * The bytes a transfer moves (the "stream"), the same for reliable and fountain sessions:
  *
  *   [varint length + UTF-8 media type, only when it is not one of DIDComm's three]
  *   [the envelope, deflate-raw compressed when flagged]
- *   [SHA-256 of everything before it]
+ *   [SHA-256 of everything before it; XXH64 (8 bytes) when flagged FLAG_INTACT]
  *
  * The trailing digest lets the receiver verify before it delivers (never a wrong message) and is
  * what the reliable receiver echoes in its final ack.
  */
+
+/** The digest a stream with these flags ends with. */
+export function streamDigest(flags: number): DigestKind {
+  return flags & FLAG_INTACT ? 'xxh64' : 'sha256'
+}
+
 /**
  * A stream kept as its parts (media-type prefix, body, digest) — never copied whole — whose digest
  * is computed as bytes are first needed: a sender hashes each segment when it first sends it, so
  * hashing overlaps the wait for the network instead of delaying START.
  */
 export class PreparedStream {
-  private readonly hasher = createSha256()
+  private readonly hasher
   private hashed = 0
   private sealed: Uint8Array | undefined
   readonly length: number
@@ -35,8 +42,10 @@ export class PreparedStream {
     readonly compressed: boolean,
     readonly envelopeBytes: number,
   ) {
+    const kind = streamDigest(flags)
+    this.hasher = createDigest(kind)
     this.contentLength = prefix.length + body.length
-    this.length = this.contentLength + DIGEST_BYTES
+    this.length = this.contentLength + digestLength(kind)
   }
 
   /** Bytes [from, to) of the stream: a view when they lie in one part, else a copy. */
@@ -78,7 +87,13 @@ const AUTO_COMPRESS_MIN = 256
 
 export async function prepareStream(
   envelope: Uint8Array | string,
-  options: { mediaType?: string; compress?: boolean | 'auto'; maxMessageBytes: number },
+  options: {
+    mediaType?: string
+    compress?: boolean | 'auto'
+    maxMessageBytes: number
+    /** The link delivers frames intact (Link.intact): flag FLAG_INTACT, end with XXH64. */
+    intact?: boolean
+  },
 ): Promise<PreparedStream> {
   const bytes = typeof envelope === 'string' ? utf8.encode(envelope) : envelope
   if (bytes.length > options.maxMessageBytes) {
@@ -98,7 +113,8 @@ export async function prepareStream(
       compressed = true
     }
   }
-  const flags = code | (compressed ? FLAG_COMPRESSED : 0)
+  const flags = code | (compressed ? FLAG_COMPRESSED : 0) | (options.intact ? FLAG_INTACT : 0)
+  if (options.intact) await xxh64Ready()
   return new PreparedStream(prefix, body, flags, mediaType, compressed, bytes.length)
 }
 
@@ -120,11 +136,14 @@ export async function openStream(
   maxMessageBytes: number,
   contentDigest?: Uint8Array,
 ): Promise<{ data: Uint8Array; mediaType: string; digest: Uint8Array }> {
-  if (stream.length < DIGEST_BYTES) throw new IntegrityError('stream shorter than its digest')
-  const content = stream.subarray(0, stream.length - DIGEST_BYTES)
-  const digest = contentDigest ?? (await sha256(content))
-  if (!equalBytes(digest, stream.subarray(stream.length - DIGEST_BYTES))) {
-    throw new IntegrityError('SHA-256 of the reassembled message does not match')
+  const kind = streamDigest(flags)
+  const n = digestLength(kind)
+  if (stream.length < n) throw new IntegrityError('stream shorter than its digest')
+  const content = stream.subarray(0, stream.length - n)
+  if (kind === 'xxh64' && !contentDigest) await xxh64Ready()
+  const digest = contentDigest ?? (kind === 'xxh64' ? xxh64(content) : await sha256(content))
+  if (!equalBytes(digest, stream.subarray(stream.length - n))) {
+    throw new IntegrityError(`${kind === 'xxh64' ? 'XXH64' : 'SHA-256'} of the reassembled message does not match`)
   }
   let offset = 0
   let mediaType = mediaFromCode(flags & FLAG_MEDIA_MASK)

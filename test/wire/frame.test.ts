@@ -82,6 +82,28 @@ describe('frame codec', () => {
     }
   })
 
+  it('checks only the header of a DATA frame sent over an intact link (FLAG_INTACT)', () => {
+    for (const compact of [true, false]) {
+      const payload = seededBytes(compact ? 17 : 178, 4)
+      const f = encodeData(4, 0xabc, 1000, compact, payload, true)
+      expect(openData(f, 0xabc, 1000, compact, true)).toEqual(payload)
+      // a frame checked one way never opens the other way
+      expect(openData(f, 0xabc, 1000, compact, false)).toBeUndefined()
+      expect(openData(encodeData(4, 0xabc, 1000, compact, payload), 0xabc, 1000, compact, true)).toBeUndefined()
+      const head = compact ? 2 : 3
+      const check = compact ? 1 : 4
+      flips(f).forEach((bad, bit) => {
+        const byte = bit >> 3
+        const inPayload = byte >= head && byte < f.length - check
+        // the payload is left to the link and the stream digest; header, seq and check are caught
+        if (inPayload) expect(openData(bad, 0xabc, 1000, compact, true)).toHaveLength(payload.length)
+        else expect(openData(bad, 0xabc, 1000, compact, true)).toBeUndefined()
+      })
+      expect(openData(f, 0xabd, 1000, compact, true)).toBeUndefined()
+      expect(openData(f, 0xabc, 1000 + (compact ? 256 : 65536), compact, true)).toBeUndefined()
+    }
+  })
+
   it('rejects truncated and oversized lengths', () => {
     for (const f of controls) for (let n = 0; n < f.length; n++) expect(decodeControl(f.subarray(0, n))).toBeUndefined()
   })

@@ -10,17 +10,17 @@ import {
   TransferTimeoutError,
 } from '../../transport.js'
 import { toHex32 } from '../bytes.js'
-import { createSha256 } from '../digest.js'
+import { createDigest, digestLength } from '../digest.js'
 import {
   COMPACT_MAX_SEGMENT,
   type ControlFrame,
-  DIGEST_BYTES,
   dataSeqLow,
   dataSlot,
   encodeDone,
   encodeReject,
   encodeReport,
   FLAG_COMPACT,
+  FLAG_INTACT,
   MAX_SLOTS,
   openData,
   REJECT_BUSY,
@@ -31,7 +31,7 @@ import {
   type T_START,
 } from '../frame.js'
 import { maxStreamBytes, type ResolvedOptions } from '../options.js'
-import { openStream } from '../stream.js'
+import { openStream, streamDigest } from '../stream.js'
 import { unrefTimer } from '../timing.js'
 import { resolveSeq, windowSegments } from './window.js'
 
@@ -87,7 +87,15 @@ export class ReliableReceiver {
       return
     }
     const compact = (f.flags & FLAG_COMPACT) !== 0
-    if (f.total < DIGEST_BYTES || (compact && f.segmentSize > COMPACT_MAX_SEGMENT) || (!compact && f.segmentSize > MAX_SEGMENT)) {
+    // payload left unchecked per frame only where our side of the link vouches for it too
+    if (f.flags & FLAG_INTACT && this.link.intact !== true) {
+      return this.refuse(f.tid, REJECT_MALFORMED, new RejectedError('FLAG_INTACT on a link that does not deliver frames intact'))
+    }
+    if (
+      f.total < digestLength(streamDigest(f.flags)) ||
+      (compact && f.segmentSize > COMPACT_MAX_SEGMENT) ||
+      (!compact && f.segmentSize > MAX_SEGMENT)
+    ) {
       return this.refuse(f.tid, REJECT_MALFORMED, new RejectedError('malformed START'))
     }
     if (f.total > maxStreamBytes(this.options) || f.total > this.options.maxBytesHeld) {
@@ -121,7 +129,7 @@ export class ReliableReceiver {
     if (low === undefined) return
     const seq = resolveSeq(low, t.base, t.compact)
     if (seq < 0 || seq >= t.nSegs) return
-    const payload = openData(frame, tid, seq, t.compact)
+    const payload = openData(frame, tid, seq, t.compact, t.intact)
     if (payload === undefined || payload.length !== t.segmentLength(seq)) return
     t.lastActivity = Date.now()
     if (!t.accept(seq, payload)) {
@@ -274,7 +282,9 @@ class IncomingTransfer {
   private buf: Uint8Array | undefined
   private readonly have: Uint8Array
   /** The content (all but the trailing digest) is hashed in order as segments arrive. */
-  private readonly hasher = createSha256()
+  private readonly hasher
+  private readonly contentLength: number
+  readonly intact: boolean
   private hashed = 0
   count = 0
   base = 0
@@ -299,6 +309,10 @@ class IncomingTransfer {
     this.ackEvery = Math.max(1, Math.floor(this.window / 4))
     this.have = new Uint8Array(this.nSegs)
     this.lastActivity = now
+    this.intact = (f.flags & FLAG_INTACT) !== 0
+    const kind = streamDigest(f.flags)
+    this.hasher = createDigest(kind)
+    this.contentLength = f.total - digestLength(kind)
   }
 
   segmentLength(seq: number): number {
@@ -317,7 +331,7 @@ class IncomingTransfer {
     const base = this.base
     while (this.base < this.nSegs && this.have[this.base]) this.base++
     if (this.base > base) {
-      const upTo = Math.min(this.base * this.segmentSize, this.total - DIGEST_BYTES)
+      const upTo = Math.min(this.base * this.segmentSize, this.contentLength)
       if (upTo > this.hashed) this.hasher.update(this.buf.subarray(this.hashed, upTo))
       this.hashed = Math.max(this.hashed, upTo)
     }
@@ -326,7 +340,7 @@ class IncomingTransfer {
 
   /** SHA-256 of the content, when every byte of it has been hashed on arrival. */
   contentDigest(): Uint8Array | undefined {
-    return this.hashed === this.total - DIGEST_BYTES ? this.hasher.digest() : undefined
+    return this.hashed === this.contentLength ? this.hasher.digest() : undefined
   }
 
   /** Bit i = segment base+1+i received. */

@@ -21,6 +21,7 @@ import {
   encodeData,
   encodeStart,
   FLAG_COMPACT,
+  FLAG_INTACT,
   MAX_SLOTS,
   REJECT_BUSY,
   REJECT_INTEGRITY,
@@ -68,6 +69,7 @@ export class ReliableSender {
       mediaType: options.mediaType,
       compress: options.compress ?? this.options.compress,
       maxMessageBytes: this.options.maxMessageBytes,
+      intact: this.link.intact === true,
     })
     for (let attempt = 0; ; attempt++) {
       const slot = await this.acquireSlot(options.signal)
@@ -276,7 +278,7 @@ class OutgoingTransfer {
     this.sentOrder[s] = ++this.order
     const from = s * this.segmentSize
     const payload = this.prepared.slice(from, Math.min(from + this.segmentSize, this.prepared.length))
-    return encodeData(this.slot, this.tid, s, this.compact, payload)
+    return encodeData(this.slot, this.tid, s, this.compact, payload, (this.prepared.flags & FLAG_INTACT) !== 0)
   }
 
   private markAcked(s: number): void {
