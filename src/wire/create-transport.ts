@@ -9,7 +9,7 @@ import {
 } from '../transport.js'
 import { AsyncQueue } from './async-queue.js'
 import { FountainReceiver, sendFountain } from './fountain/session.js'
-import { decodeControl, isBareJson, isDataFrame, T_CANCEL, T_START, T_SYMBOL } from './frame.js'
+import { decodeControl, FLAG_INTACT, isBareJson, isDataFrame, T_CANCEL, T_START, T_SYMBOL } from './frame.js'
 import { sniffMediaType } from './media.js'
 import { resolveOptions, type TransportOptions } from './options.js'
 import { ReliableReceiver } from './reliable/receiver.js'
@@ -127,6 +127,8 @@ class Session implements CarrierTransport {
       case T_CANCEL:
         return this.receiver.onCancel(c.tid)
       case T_SYMBOL:
+        // intact mode is the reliable session's only: a fountain stream always ends with SHA-256
+        if (c.flags & FLAG_INTACT) return void this.ignored++
         return this.fountain.onSymbol(c)
       default:
         return this.sender.onControl(c)

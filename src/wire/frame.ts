@@ -190,6 +190,11 @@ export function dataOverhead(compact: boolean): number {
   return compact ? 3 : 7
 }
 
+/** Bytes before a DATA frame's payload: byte 0 and the sequence number. */
+function dataHeaderBytes(compact: boolean): number {
+  return compact ? 2 : 3
+}
+
 export function seqModulus(compact: boolean): number {
   return compact ? 256 : 65536
 }
@@ -209,18 +214,18 @@ export function encodeData(
   payload: Uint8Array,
   headerOnly = false,
 ): Uint8Array {
-  const seqBytes = compact ? 1 : 2
-  const buf = new Uint8Array(1 + seqBytes + payload.length + (compact ? 1 : 4))
+  const head = dataHeaderBytes(compact)
+  const buf = new Uint8Array(head + payload.length + (compact ? 1 : 4))
   buf[0] = DATA_BITS | slot
   if (compact) buf[1] = seq & 0xff
   else {
     buf[1] = (seq >>> 8) & 0xff
     buf[2] = seq & 0xff
   }
-  const end = 1 + seqBytes + payload.length
-  buf.set(payload, 1 + seqBytes)
+  const end = head + payload.length
+  buf.set(payload, head)
   const seed = pseudoCheck(tid, seq, compact)
-  const checked = buf.subarray(0, headerOnly ? 1 + seqBytes : end)
+  const checked = buf.subarray(0, headerOnly ? head : end)
   if (compact) buf[end] = crc8(checked, seed)
   else writeU32(buf, end, crc32(checked, seed))
   return buf
@@ -248,7 +253,7 @@ export function openData(
   headerOnly = false,
 ): Uint8Array | undefined {
   const seed = pseudoCheck(tid, seq, compact)
-  const head = compact ? 2 : 3
+  const head = dataHeaderBytes(compact)
   if (compact) {
     const end = frame.length - 1
     if (crc8(frame.subarray(0, headerOnly ? head : end), seed) !== frame[end]) return undefined

@@ -13,6 +13,7 @@ import {
   T_REJECT,
   T_REPORT,
 } from '../../src/wire/frame.js'
+import { until } from '../support/until.js'
 
 function collect(t: { receive(): AsyncIterable<Received> }) {
   const items: Received[] = []
@@ -20,14 +21,6 @@ function collect(t: { receive(): AsyncIterable<Received> }) {
     for await (const r of t.receive()) items.push(r)
   })()
   return { items, done }
-}
-
-async function until(cond: () => boolean, ms = 20_000) {
-  const start = Date.now()
-  while (!cond()) {
-    if (Date.now() - start > ms) throw new Error('condition not reached')
-    await new Promise((r) => setTimeout(r, 2))
-  }
 }
 
 function sealed(bytes: Uint8Array): Uint8Array {

@@ -129,6 +129,8 @@ export class ReliableSender {
 class OutgoingTransfer {
   private readonly segmentSize: number
   private readonly compact: boolean
+  /** FLAG_INTACT: DATA frames check their header only. */
+  private readonly intact: boolean
   private readonly nSegs: number
   private readonly window: number
   private readonly acked: Uint8Array
@@ -166,6 +168,7 @@ class OutgoingTransfer {
     const plan = segmentPlan(link.mtu)
     this.segmentSize = plan.segmentSize
     this.compact = plan.compact
+    this.intact = (prepared.flags & FLAG_INTACT) !== 0
     this.nSegs = Math.max(1, Math.ceil(prepared.length / this.segmentSize))
     this.window = windowSegments(this.segmentSize, this.compact, options.windowBytes)
     this.acked = new Uint8Array(this.nSegs)
@@ -278,7 +281,7 @@ class OutgoingTransfer {
     this.sentOrder[s] = ++this.order
     const from = s * this.segmentSize
     const payload = this.prepared.slice(from, Math.min(from + this.segmentSize, this.prepared.length))
-    return encodeData(this.slot, this.tid, s, this.compact, payload, (this.prepared.flags & FLAG_INTACT) !== 0)
+    return encodeData(this.slot, this.tid, s, this.compact, payload, this.intact)
   }
 
   private markAcked(s: number): void {
