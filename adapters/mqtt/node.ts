@@ -1,5 +1,6 @@
 import type { IPublishPacket, MqttClient } from 'mqtt'
 import { FrameTooLargeError, type Link, LinkClosedError, LinkDownError } from '../../src/transport.js'
+import { bareEnvelopeMediaType } from '../../src/wire/bare.js'
 import { isBareJson } from '../../src/wire/frame.js'
 import { sniffMediaType } from '../../src/wire/media.js'
 import { type ConnectedClient, connectMqtt, type MqttConnectOptions, SubscriptionRefusedError } from './client.js'
@@ -225,8 +226,10 @@ export class MqttInbox {
   }
 
   onBare(data: Uint8Array, packet: IPublishPacket): void {
-    if (!isBareJson(data)) return
-    const mediaType = packet.properties?.contentType ?? sniffMediaType(data)
+    // only a whole, parseable DIDComm envelope is delivered; anything else starting with `{` is garbage
+    const sniffed = isBareJson(data) ? bareEnvelopeMediaType(data) : undefined
+    if (sniffed === undefined) return
+    const mediaType = packet.properties?.contentType ?? sniffed
     for (const h of this.bareHandlers) h({ data: data.slice(), mediaType, responseTopic: packet.properties?.responseTopic })
   }
 

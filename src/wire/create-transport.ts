@@ -8,9 +8,9 @@ import {
   TransportClosedError,
 } from '../transport.js'
 import { AsyncQueue } from './async-queue.js'
+import { bareEnvelopeMediaType } from './bare.js'
 import { FountainReceiver, sendFountain } from './fountain/session.js'
 import { decodeControl, FLAG_INTACT, isBareJson, isDataFrame, T_CANCEL, T_START, T_SYMBOL } from './frame.js'
-import { sniffMediaType } from './media.js'
 import { resolveOptions, type TransportOptions } from './options.js'
 import { ReliableReceiver } from './reliable/receiver.js'
 import { ReliableSender } from './reliable/sender.js'
@@ -111,10 +111,12 @@ class Session implements CarrierTransport {
       return
     }
     if (isBareJson(frame)) {
-      if (frame.length > this.opts.maxMessageBytes) return void this.ignored++
+      // only a whole, parseable DIDComm envelope is a message; the rest is garbage like any bad frame
+      const mediaType = frame.length > this.opts.maxMessageBytes ? undefined : bareEnvelopeMediaType(frame)
+      if (mediaType === undefined) return void this.ignored++
       const data = frame.slice()
-      Promise.resolve(this.deliver({ data, mediaType: sniffMediaType(data), transferId: `bare-${++this.bareCount}` })).catch(
-        (err: unknown) => this.opts.onDrop?.(new RejectedError(`the message handler failed: ${String(err)}`), 'bare'),
+      Promise.resolve(this.deliver({ data, mediaType, transferId: `bare-${++this.bareCount}` })).catch((err: unknown) =>
+        this.opts.onDrop?.(new RejectedError(`the message handler failed: ${String(err)}`), 'bare'),
       )
       return
     }

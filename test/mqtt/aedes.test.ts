@@ -62,12 +62,17 @@ describe('MQTT over aedes', () => {
     const carolT = new MqttTransport(c)
     await aliceT.send(b.rk, '{"type":"from-alice"}')
     await carolT.send(b.rk, '{"type":"from-carol"}')
-    const bare = await carolT.send(b.rk, '{"protected":"x","ciphertext":"bare"}', { bare: true })
+    const bareJwe =
+      '{"protected":"eyJ","recipients":[{"header":{"kid":"k"},"encrypted_key":"x"}],"iv":"a","ciphertext":"bare","tag":"t"}'
+    const bare = await carolT.send(b.rk, bareJwe, { bare: true })
     expect(bare.confirmed).toBe(false)
     while (got.length < 3) await new Promise((r) => setTimeout(r, 5))
     expect(got).toContainEqual({ from: a.rk, text: '{"type":"from-alice"}' })
     expect(got).toContainEqual({ from: c.rk, text: '{"type":"from-carol"}' })
-    expect(got).toContainEqual({ from: undefined, text: '{"protected":"x","ciphertext":"bare"}' })
+    expect(got).toContainEqual({
+      from: undefined,
+      text: '{"protected":"eyJ","recipients":[{"header":{"kid":"k"},"encrypted_key":"x"}],"iv":"a","ciphertext":"bare","tag":"t"}',
+    })
     await Promise.all([aliceT.close(), bobT.close(), carolT.close()])
     await reading
     await Promise.all([alice.close(), bob.close(), carol.close()])

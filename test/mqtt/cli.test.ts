@@ -21,8 +21,10 @@ describe('carrier mqtt send / receive', () => {
     const dir = mkdtempSync(join(tmpdir(), 'carrier-mqtt-cli-'))
     const out = join(dir, 'out')
     const big = seededBytes(300_000, 9)
+    const smallJwe =
+      '{"protected":"eyJ","recipients":[{"header":{"kid":"k"},"encrypted_key":"x"}],"iv":"a","ciphertext":"c","tag":"t"}'
     writeFileSync(join(dir, 'big.bin'), big)
-    writeFileSync(join(dir, 'small.json'), '{"protected":"p","ciphertext":"c"}')
+    writeFileSync(join(dir, 'small.json'), smallJwe)
     const receiver = spawn(
       process.execPath,
       [...cli, '--json', 'mqtt', 'receive', '--broker', broker.url, '--inbox', 'cliInbox1', '--out', out, '--count', '2'],
@@ -46,8 +48,8 @@ describe('carrier mqtt send / receive', () => {
     const files = readdirSync(out).sort()
     expect(files).toHaveLength(2)
     expect(Buffer.compare(readFileSync(join(out, files[0] as string)), Buffer.from(big))).toBe(0)
-    expect(readFileSync(join(out, files[1] as string), 'utf8')).toBe('{"protected":"p","ciphertext":"c"}')
-    expect(jsonLines<{ bytes: number }>(stdout).map((l) => l.bytes)).toEqual([300_000, 34])
+    expect(readFileSync(join(out, files[1] as string), 'utf8')).toBe(smallJwe)
+    expect(jsonLines<{ bytes: number }>(stdout).map((l) => l.bytes)).toEqual([300_000, smallJwe.length])
   }, 60_000)
 
   it('fails with a one-line typed error when the broker is unreachable', () => {

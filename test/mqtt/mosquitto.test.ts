@@ -222,10 +222,10 @@ describe.skipIf(!ok)('mosquitto: limits, restarts, consumer groups', () => {
       const it2 = two.receive()[Symbol.asyncIterator]()
       await st.send(`oneRk${seq}`, '{"type":"to-one"}')
       await st.send(`twoRk${seq}`, JSON.stringify({ id: '1', type: 'to-two', expires_time: expires }))
-      await st.send(`twoRk${seq}`, '{"type":"bare-to-two"}', { bare: true, expiresTime: expires })
+      await st.send(`twoRk${seq}`, '{"id":"b2","type":"bare-to-two"}', { bare: true, expiresTime: expires })
       expect(new TextDecoder().decode((await it1.next()).value?.data)).toBe('{"type":"to-one"}')
       expect(new TextDecoder().decode((await it2.next()).value?.data)).toMatch(/to-two/)
-      expect(new TextDecoder().decode((await it2.next()).value?.data)).toBe('{"type":"bare-to-two"}')
+      expect(new TextDecoder().decode((await it2.next()).value?.data)).toBe('{"id":"b2","type":"bare-to-two"}')
       await new Promise((r) => setTimeout(r, 100))
       expect(props.length).toBeGreaterThanOrEqual(3)
       for (const p of props) {
@@ -323,7 +323,11 @@ describe.skipIf(!ok || !haveOpenssl())('mosquitto with TLS client certificates a
     const at = new MqttTransport(await an.openInbox(alice))
     const it = bt.receive()[Symbol.asyncIterator]()
     await at.send(bob, '{"type":"for-bob-only"}')
-    await at.send(bob, '{"protected":"x","ciphertext":"bare, for bob only"}', { bare: true })
+    await at.send(
+      bob,
+      '{"protected":"eyJ","recipients":[{"header":{"kid":"k"},"encrypted_key":"x"}],"iv":"a","ciphertext":"bare, for bob only","tag":"t"}',
+      { bare: true },
+    )
     expect(new TextDecoder().decode((await it.next()).value?.data)).toBe('{"type":"for-bob-only"}')
     expect(new TextDecoder().decode((await it.next()).value?.data)).toMatch(/bare, for bob only/)
     await new Promise((r) => setTimeout(r, 300))
