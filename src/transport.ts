@@ -34,6 +34,8 @@ export interface SendOptions {
   compress?: boolean | 'auto'
   /** Simplex links only: stop after this many frames instead of running until `signal` aborts. */
   frameBudget?: number
+  /** Duplex links: the whole send settles within this many ms (default: the transport's sendTimeoutMs). */
+  timeoutMs?: number
 }
 
 export interface SendReport {
@@ -46,6 +48,8 @@ export interface SendReport {
   /** Frames this transfer put on the link, retransmissions included. */
   frames: number
   retransmissions: number
+  /** Times the transfer started over because the receiver had lost its state (restarted, evicted). */
+  restarts?: number
   /** Duplex: the receiver confirmed the SHA-256 of what it assembled. Simplex: always false. */
   confirmed: boolean
   durationMs: number
@@ -89,6 +93,12 @@ export class MessageTooLargeError extends CarrierError {
 export class TransferTimeoutError extends CarrierError {
   constructor(message: string) {
     super('ERR_TRANSFER_TIMEOUT', message)
+  }
+}
+/** The receiver lost the transfer's state (it restarted, or evicted it) more often than the sender starts over. */
+export class PeerResetError extends CarrierError {
+  constructor(message: string) {
+    super('ERR_PEER_RESET', message)
   }
 }
 export class LinkDownError extends CarrierError {

@@ -198,6 +198,87 @@ export function conformanceSuite(name: string, factory: () => Promise<LinkPairHa
       }
     })
 
+    it('a receiver replaced mid-transfer (restarted, state lost): the send completes or fails typed, never hangs', {
+      timeout,
+    }, async () => {
+      const pair = await factory()
+      if (!pair.a.duplex) {
+        await pair.close?.()
+        return expect(pair.a.duplex).toBe(false)
+      }
+      const a = createTransport(pair.a, { ...options.transportOptions, transferTimeoutMs: 15_000 })
+      let b = createTransport(pair.b, { ...options.transportOptions, closeLink: false })
+      let inbox = collect(b)
+      try {
+        const data = seededBytes(Math.min(options.largeMessageBytes ?? 2 * 1024 * 1024, 2 * 1024 * 1024), 41)
+        let replaced = false
+        const outcome = await a
+          .send(data, {
+            onProgress: (p) => {
+              if (replaced || p.sentBytes < p.totalBytes / 3) return
+              replaced = true
+              void b.close()
+              b = createTransport(pair.b, { ...options.transportOptions, closeLink: false })
+              inbox = collect(b)
+            },
+          })
+          .then(
+            (report) => ({ report }),
+            (error: { code?: string }) => ({ error }),
+          )
+        expect(replaced).toBe(true)
+        if ('error' in outcome) {
+          expect(['ERR_PEER_RESET', 'ERR_TRANSFER_TIMEOUT']).toContain(outcome.error.code)
+        } else {
+          expect(outcome.report.confirmed).toBe(true)
+          await waitFor(() => inbox.items.length >= 1)
+          expect(equal(inbox.items[0]?.data, data)).toBe(true)
+        }
+      } finally {
+        await a.close()
+        await b.close()
+        await pair.b.close().catch(() => {})
+        await pair.close?.()
+      }
+    })
+
+    it('a silent receiver gets at most two windows of bytes, then the send rejects with ERR_TRANSFER_TIMEOUT', {
+      timeout,
+    }, async () => {
+      const pair = await factory()
+      if (!pair.a.duplex) {
+        await pair.close?.()
+        return expect(pair.a.duplex).toBe(false)
+      }
+      const windowBytes = options.transportOptions?.windowBytes ?? 1024 * 1024
+      let bytes = 0
+      const link = pair.a
+      const counted: Link = {
+        get mtu() {
+          return link.mtu
+        },
+        duplex: link.duplex,
+        intact: link.intact,
+        send: (frame, signal) => {
+          bytes += frame.length
+          return link.send(frame, signal)
+        },
+        onFrame: (h) => link.onFrame(h),
+        close: () => link.close(),
+      }
+      // nobody reads pair.b: frames go into the channel and nothing comes back
+      const a = createTransport(counted, { ...options.transportOptions, transferTimeoutMs: 6000 })
+      try {
+        await expect(a.send(seededBytes(4 * windowBytes, 43))).rejects.toMatchObject({ code: 'ERR_TRANSFER_TIMEOUT' })
+        expect(bytes).toBeGreaterThan(0)
+        expect(bytes).toBeLessThan(2 * windowBytes)
+      } finally {
+        await a.close()
+        await pair.b.close().catch(() => {})
+        await pair.close?.()
+      }
+    })
+
     if (options.interrupt === false) return
     it('resumes a transfer after the link drops and comes back, delivering it once', { timeout }, async () => {
       const t = await setup()

@@ -27,6 +27,8 @@ export const T_DONE = 2
 export const T_REJECT = 3
 export const T_CANCEL = 4
 export const T_SYMBOL = 5
+/** A receiver got DATA in a slot it holds no transfer for (wire 1.1; older peers ignore it). */
+export const T_FORGOT = 6
 
 export const FLAG_MEDIA_MASK = 0b11
 export const FLAG_COMPRESSED = 0b100
@@ -36,6 +38,12 @@ export const FLAG_COMPACT = 0b1000
  * checks cover the pseudo-header and frame header only, and the stream digest is XXH64.
  */
 export const FLAG_INTACT = 0b1_0000
+/**
+ * START only (wire 1.1): the sender has heard a REPORT for this transfer, so a receiver that knows
+ * nothing of the tid lost its state (restarted, evicted, timed out) and says so with REJECT 6
+ * instead of starting the transfer afresh while the sender believes earlier segments delivered.
+ */
+export const FLAG_RESUME = 0b10_0000
 
 export const COMPACT_MAX_SEGMENT = 64
 
@@ -45,6 +53,8 @@ export const REJECT_BUSY = 2
 export const REJECT_INTEGRITY = 3
 export const REJECT_MALFORMED = 4
 export const REJECT_HANDLER = 5
+/** The receiver holds no state for a transfer the sender was told it had (START with FLAG_RESUME). */
+export const REJECT_UNKNOWN = 6
 
 export type ControlFrame =
   | { type: typeof T_START; slot: number; tid: number; flags: number; total: number; segmentSize: number }
@@ -53,11 +63,13 @@ export type ControlFrame =
   | { type: typeof T_REJECT; tid: number; reason: number }
   | { type: typeof T_CANCEL; tid: number }
   | { type: typeof T_SYMBOL; tid: number; flags: number; total: number; symbolId: number; payload: Uint8Array }
+  | { type: typeof T_FORGOT; slot: number }
 
+/** Starts like a JSON object (after optional whitespace): a bare envelope, or garbage that looks like one. */
 export function isBareJson(frame: Uint8Array): boolean {
   let i = 0
   while (i < frame.length && (frame[i] === 0x20 || frame[i] === 0x0a || frame[i] === 0x0d || frame[i] === 0x09)) i++
-  return frame[i] === 0x7b || frame[i] === 0x5b
+  return frame[i] === 0x7b
 }
 
 export function isDataFrame(frame: Uint8Array): boolean {
@@ -115,6 +127,13 @@ export function encodeCancel(tid: number): Uint8Array {
   return seal(buf)
 }
 
+export function encodeForgot(slot: number): Uint8Array {
+  const buf = new Uint8Array(6)
+  buf[0] = VERSION_BITS | T_FORGOT
+  buf[1] = slot
+  return seal(buf)
+}
+
 export const SYMBOL_OVERHEAD = 1 + 4 + 1 + 4 + 4 + 4
 
 export function encodeSymbol(f: {
@@ -136,10 +155,15 @@ export function encodeSymbol(f: {
 
 /** Decodes a control frame; undefined for anything malformed or failing its CRC. */
 export function decodeControl(frame: Uint8Array): ControlFrame | undefined {
-  if (frame.length < 9 || ((frame[0] as number) & 0xf0) !== VERSION_BITS) return undefined
+  if (frame.length < 6 || ((frame[0] as number) & 0xf0) !== VERSION_BITS) return undefined
   const end = frame.length - 4
   if (crc32(frame.subarray(0, end), 0) !== readU32(frame, end)) return undefined
   const type = (frame[0] as number) & 0x0f
+  if (type === T_FORGOT) {
+    const slot = frame[1] as number
+    return end === 2 && slot < MAX_SLOTS ? { type, slot } : undefined
+  }
+  if (frame.length < 9) return undefined
   switch (type) {
     case T_START: {
       if (end < 9) return undefined

@@ -10,8 +10,13 @@ export interface TransportOptions {
   maxBytesHeld?: number
   /** A partial incoming transfer with no activity for this long is dropped. Default 60 s. */
   partialTtlMs?: number
-  /** A sender gives up when it hears nothing of the receiver for this long. Default 30 s. */
+  /**
+   * Idle time-out: a send rejects with ERR_TRANSFER_TIMEOUT when the receiver shows no progress
+   * (no new segment acknowledged, no DONE/REJECT) for this long, whatever else it sends. Default 30 s.
+   */
   transferTimeoutMs?: number
+  /** Overall time-out of a send on a duplex link (SendOptions.timeoutMs overrides it). Default 30 min. */
+  sendTimeoutMs?: number
   /** Bytes in flight per transfer on a duplex link. Default 1 MiB. */
   windowBytes?: number
   /** First retransmission time-out before a round trip is measured, and its floor. Defaults 250 / 20 ms. */
@@ -48,6 +53,7 @@ export function resolveOptions(o: TransportOptions = {}): ResolvedOptions {
     maxBytesHeld: o.maxBytesHeld ?? 256 * 1024 * 1024,
     partialTtlMs: o.partialTtlMs ?? 60_000,
     transferTimeoutMs: o.transferTimeoutMs ?? 30_000,
+    sendTimeoutMs: o.sendTimeoutMs ?? 30 * 60_000,
     windowBytes: o.windowBytes ?? 1024 * 1024,
     initialRtoMs: o.initialRtoMs ?? 250,
     minRtoMs: o.minRtoMs ?? 20,

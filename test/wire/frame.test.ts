@@ -6,6 +6,7 @@ import {
   encodeCancel,
   encodeData,
   encodeDone,
+  encodeForgot,
   encodeReject,
   encodeReport,
   encodeStart,
@@ -13,6 +14,7 @@ import {
   isBareJson,
   isDataFrame,
   openData,
+  T_FORGOT,
   T_START,
 } from '../../src/wire/frame.js'
 import { resolveSeq, segmentPlan, windowSegments } from '../../src/wire/reliable/window.js'
@@ -128,5 +130,20 @@ describe('frame codec', () => {
     expect(crc32(data, 0)).toBe(crc32Portable(data, 0))
     expect(crc32(data.subarray(5000), crc32(data.subarray(0, 5000), 0))).toBe(crc32(data, 0))
     expect(crc32(new TextEncoder().encode('123456789'), 0)).toBe(0xcbf43926)
+  })
+})
+
+describe('FORGOT (wire 1.1)', () => {
+  it('round-trips the slot, and any flipped bit or a slot out of range makes it garbage', () => {
+    for (const slot of [0, 7, 15]) {
+      const f = encodeForgot(slot)
+      expect(f).toHaveLength(6)
+      expect(decodeControl(f)).toEqual({ type: T_FORGOT, slot })
+      for (const g of flips(f)) expect(decodeControl(g)).toBeUndefined()
+    }
+    expect(decodeControl(encodeForgot(16))).toBeUndefined()
+    const long = new Uint8Array(10)
+    long.set(encodeForgot(1).subarray(0, 2))
+    expect(decodeControl(long)).toBeUndefined()
   })
 })

@@ -17,10 +17,12 @@ import {
   dataSeqLow,
   dataSlot,
   encodeDone,
+  encodeForgot,
   encodeReject,
   encodeReport,
   FLAG_COMPACT,
   FLAG_INTACT,
+  FLAG_RESUME,
   MAX_SLOTS,
   openData,
   REJECT_BUSY,
@@ -28,6 +30,7 @@ import {
   REJECT_INTEGRITY,
   REJECT_MALFORMED,
   REJECT_TOO_LARGE,
+  REJECT_UNKNOWN,
   type T_START,
 } from '../frame.js'
 import { maxStreamBytes, type ResolvedOptions } from '../options.js'
@@ -52,6 +55,10 @@ export class ReliableReceiver {
   private readonly partial = new Map<number, IncomingTransfer>()
   private readonly slotMap: (number | undefined)[] = new Array(MAX_SLOTS).fill(undefined)
   private readonly finished = new Map<number, Finished>()
+  /** The transfer that last finished in each slot: its late DATA frames are no news to the sender. */
+  private readonly finishedInSlot: (number | undefined)[] = new Array(MAX_SLOTS).fill(undefined)
+  /** When a FORGOT last went out per slot (a flood of strange DATA gets a trickle of answers). */
+  private readonly forgotAt = new Float64Array(MAX_SLOTS)
   private held = 0
   private sweepTimer: ReturnType<typeof setTimeout> | undefined
   private closed = false
@@ -86,6 +93,9 @@ export class ReliableReceiver {
       this.sendReport(existing)
       return
     }
+    // The sender was told we hold this transfer, and we don't (restarted, evicted, timed out):
+    // starting it afresh would leave the sender believing earlier segments delivered.
+    if (f.flags & FLAG_RESUME) return this.emit(encodeReject(f.tid, REJECT_UNKNOWN))
     const compact = (f.flags & FLAG_COMPACT) !== 0
     // payload left unchecked per frame only where our side of the link vouches for it too
     if (f.flags & FLAG_INTACT && this.link.intact !== true) {
@@ -121,15 +131,15 @@ export class ReliableReceiver {
   }
 
   onData(frame: Uint8Array): void {
-    const tid = this.slotMap[dataSlot(frame)]
-    if (tid === undefined) return
-    const t = this.partial.get(tid)
-    if (!t) return
+    const slot = dataSlot(frame)
+    const tid = this.slotMap[slot]
+    const t = tid === undefined ? undefined : this.partial.get(tid)
+    if (!t) return this.forgot(slot)
     const low = dataSeqLow(frame, t.compact)
     if (low === undefined) return
     const seq = resolveSeq(low, t.base, t.compact)
     if (seq < 0 || seq >= t.nSegs) return
-    const payload = openData(frame, tid, seq, t.compact, t.intact)
+    const payload = openData(frame, t.tid, seq, t.compact, t.intact)
     if (payload === undefined || payload.length !== t.segmentLength(seq)) return
     t.lastActivity = Date.now()
     if (!t.accept(seq, payload)) {
@@ -137,7 +147,7 @@ export class ReliableReceiver {
       return
     }
     this.options.onProgress?.({
-      transferId: toHex32(tid),
+      transferId: toHex32(t.tid),
       received: Math.min(t.total, t.count * t.segmentSize),
       total: t.total,
       unit: 'bytes',
@@ -157,6 +167,7 @@ export class ReliableReceiver {
 
   private async finish(t: IncomingTransfer): Promise<void> {
     this.release(t)
+    this.finishedInSlot[t.slot] = t.tid
     this.remember(t.tid, 'verifying')
     const buf = t.takeBuffer()
     try {
@@ -201,6 +212,7 @@ export class ReliableReceiver {
     if (t.slot !== slot && this.slotMap[t.slot] === t.tid) this.slotMap[t.slot] = undefined
     t.slot = slot
     this.slotMap[slot] = t.tid
+    this.finishedInSlot[slot] = undefined
   }
 
   private release(t: IncomingTransfer): void {
@@ -208,6 +220,15 @@ export class ReliableReceiver {
     this.partial.delete(t.tid)
     if (this.slotMap[t.slot] === t.tid) this.slotMap[t.slot] = undefined
     this.held -= t.total
+  }
+
+  /** DATA in a slot we hold no transfer for: tell the sender, unless it is a late frame of one that finished there. */
+  private forgot(slot: number): void {
+    if (this.slotMap[slot] === undefined && this.finishedInSlot[slot] !== undefined) return
+    const now = Date.now()
+    if (now - (this.forgotAt[slot] as number) < Math.max(20, this.options.minRtoMs)) return
+    this.forgotAt[slot] = now
+    this.emit(encodeForgot(slot))
   }
 
   private drop(t: IncomingTransfer, error: CarrierError): void {

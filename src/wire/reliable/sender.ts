@@ -5,6 +5,7 @@ import {
   type Link,
   LinkDownError,
   MessageTooLargeError,
+  PeerResetError,
   ReceiverBusyError,
   RejectedError,
   type SendOptions,
@@ -22,11 +23,14 @@ import {
   encodeStart,
   FLAG_COMPACT,
   FLAG_INTACT,
+  FLAG_RESUME,
   MAX_SLOTS,
   REJECT_BUSY,
   REJECT_INTEGRITY,
   REJECT_TOO_LARGE,
+  REJECT_UNKNOWN,
   T_DONE,
+  T_FORGOT,
   T_REJECT,
   T_REPORT,
 } from '../frame.js'
@@ -38,14 +42,23 @@ import { segmentPlan, windowSegments } from './window.js'
 const MAX_RTO_MS = 3000
 const REORDER_SLACK = 3
 const INTEGRITY_RETRIES = 2
+/** Times a transfer starts over from zero when the receiver lost its state, before ERR_PEER_RESET. */
+const MAX_RESTARTS = 3
+/** setTimeout fires at once beyond this; a longer overall time-out needs no slot timer. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 /** Frames sent in a row before letting timers and I/O run. */
 const BURST = 64
 
 /**
  * The sending half of the reliable session: selective repeat within receiver-granted credits.
  * A gap is resent when a segment sent after it has been acknowledged (the receiver's bitmap shows
- * it), or when the receiver stays silent for a retransmission time-out; then a START is resent as
- * a probe, which is also how a transfer resumes after the link comes back.
+ * it), or on a retransmission time-out while the receiver is alive. When it stays silent past a
+ * time-out, only a START goes out as a probe (the time-out doubling up to a bound), and what was in
+ * flight is resent once it answers: a silent peer gets one window and then probes, never a stream
+ * of retransmissions. The
+ * probe is also how a transfer resumes after the link comes back, and how the sender learns that
+ * the receiver lost its state (REJECT 6): it then starts the transfer over from zero.
+ * Every send settles: an idle time-out (no progress) and an overall one.
  */
 export class ReliableSender {
   private readonly byTid = new Map<number, OutgoingTransfer>()
@@ -65,23 +78,32 @@ export class ReliableSender {
   async send(envelope: Uint8Array | string, options: SendOptions = {}): Promise<SendReport> {
     throwIfAborted(options.signal)
     if (this.closed) throw this.closed
+    const timeoutMs = options.timeoutMs ?? this.options.sendTimeoutMs
+    const deadline = Date.now() + timeoutMs
     const prepared = await prepareStream(envelope, {
       mediaType: options.mediaType,
       compress: options.compress ?? this.options.compress,
       maxMessageBytes: this.options.maxMessageBytes,
       intact: this.link.intact === true,
     })
-    for (let attempt = 0; ; attempt++) {
-      const slot = await this.acquireSlot(options.signal)
+    let integrityRetries = 0
+    let restarts = 0
+    for (;;) {
+      const slot = await this.acquireSlot(options.signal, deadline, timeoutMs)
       const tid = this.nextTid
       this.nextTid = (this.nextTid + 1) >>> 0
-      const transfer = new OutgoingTransfer(this.link, this.options, prepared, tid, slot, options)
+      const transfer = new OutgoingTransfer(this.link, this.options, prepared, tid, slot, options, deadline, timeoutMs)
       this.slots[slot] = transfer
       this.byTid.set(tid, transfer)
       try {
-        return await transfer.run()
+        const report = await transfer.run()
+        return restarts > 0 ? { ...report, restarts } : report
       } catch (err) {
-        if (err instanceof IntegrityError && transfer.rejectedForIntegrity && attempt < INTEGRITY_RETRIES) continue
+        if (err instanceof IntegrityError && transfer.rejectedForIntegrity && integrityRetries++ < INTEGRITY_RETRIES) continue
+        if (err instanceof PeerResetError && restarts < MAX_RESTARTS) {
+          restarts++
+          continue
+        }
         throw err
       } finally {
         this.byTid.delete(tid)
@@ -92,6 +114,7 @@ export class ReliableSender {
   }
 
   onControl(frame: ControlFrame): void {
+    if (frame.type === T_FORGOT) return this.slots[frame.slot]?.onForgot()
     if (frame.type !== T_REPORT && frame.type !== T_DONE && frame.type !== T_REJECT) return
     this.byTid.get(frame.tid)?.onControl(frame)
   }
@@ -103,10 +126,11 @@ export class ReliableSender {
   }
 
   /** Slots are handed out round-robin so a slot is reused as late as possible. */
-  private async acquireSlot(signal?: AbortSignal): Promise<number> {
+  private async acquireSlot(signal: AbortSignal | undefined, deadline: number, timeoutMs: number): Promise<number> {
     for (;;) {
       throwIfAborted(signal)
       if (this.closed) throw this.closed
+      if (Date.now() >= deadline) throw sendTimeout(timeoutMs)
       for (let i = 0; i < MAX_SLOTS; i++) {
         const s = (this.nextSlot + i) % MAX_SLOTS
         if (this.slots[s] === undefined) {
@@ -115,12 +139,23 @@ export class ReliableSender {
         }
       }
       await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(new AbortError(signal?.reason))
-        signal?.addEventListener('abort', onAbort, { once: true })
-        this.slotWaiters.push(() => {
+        const waiter = () => {
+          clearTimeout(timer)
           signal?.removeEventListener('abort', onAbort)
           resolve()
-        })
+        }
+        const giveUp = (error: CarrierError) => {
+          const i = this.slotWaiters.indexOf(waiter)
+          if (i !== -1) this.slotWaiters.splice(i, 1)
+          signal?.removeEventListener('abort', onAbort)
+          clearTimeout(timer)
+          reject(error)
+        }
+        const onAbort = () => giveUp(new AbortError(signal?.reason))
+        const left = deadline - Date.now()
+        const timer = left < MAX_TIMER_MS ? setTimeout(() => giveUp(sendTimeout(timeoutMs)), left) : undefined
+        signal?.addEventListener('abort', onAbort, { once: true })
+        this.slotWaiters.push(waiter)
       })
     }
   }
@@ -144,12 +179,19 @@ class OutgoingTransfer {
   private order = 0
   private maxAckedOrder = 0
   private needStart = true
+  /** A REPORT was heard: the receiver holds state for this transfer, so STARTs carry FLAG_RESUME. */
+  private heardReport = false
+  /** A time-out sent a bare probe; what was in flight is resent when the receiver answers. */
+  private probing = false
+  /** The receiver said something since the last time-out: it is alive, the tail of the window was lost. */
+  private heardSinceTimeout = false
   private startsSent = 0
   private startSentAt = 0
   private rttMeasured = false
   private rto: number
   private baseRto: number
-  private lastHeard = 0
+  /** Last time the receiver acknowledged something new (idle time-out). */
+  private lastProgress = 0
   private lastActive = 0
   private frames = 0
   private retransmissions = 0
@@ -164,6 +206,8 @@ class OutgoingTransfer {
     private readonly tid: number,
     private readonly slot: number,
     private readonly sendOptions: SendOptions,
+    private readonly deadline: number,
+    private readonly timeoutMs: number,
   ) {
     const plan = segmentPlan(link.mtu)
     this.segmentSize = plan.segmentSize
@@ -187,20 +231,23 @@ class OutgoingTransfer {
 
   async run(): Promise<SendReport> {
     const started = Date.now()
-    this.lastHeard = this.lastActive = started
+    this.lastProgress = this.lastActive = started
     const signal = this.sendOptions.signal
+    const idle = this.options.transferTimeoutMs
     let burst = 0
     try {
       while (this.outcome === undefined) {
         throwIfAborted(signal)
         const now = Date.now()
-        if (now - this.lastHeard > this.options.transferTimeoutMs) {
-          throw new TransferTimeoutError(`no answer from the receiver for ${this.options.transferTimeoutMs} ms`)
+        if (now - this.lastProgress > idle) {
+          throw new TransferTimeoutError(`the receiver made no progress for ${idle} ms`)
         }
+        if (now >= this.deadline) throw sendTimeout(this.timeoutMs)
         if (now >= this.lastActive + this.rto) this.onTimeout(now)
         const frame = this.nextFrame()
         if (frame === undefined) {
-          await this.waker.wait(this.lastActive + this.rto - now, signal)
+          const until = Math.min(this.lastActive + this.rto, this.lastProgress + idle + 1, this.deadline)
+          await this.waker.wait(until - now, signal)
           continue
         }
         try {
@@ -209,6 +256,7 @@ class OutgoingTransfer {
           if (!(err instanceof LinkDownError)) throw err
           // The link comes back underneath; probe with START when it does.
           this.needStart = true
+          this.probing = true
           await this.waker.wait(Math.min(this.rto, 500), signal)
           this.lastActive = Date.now()
           continue
@@ -240,11 +288,33 @@ class OutgoingTransfer {
     }
   }
 
+  /**
+   * An RTO without news: probe with START, back off, and resend the rest of what was in flight when
+   * the receiver answers. A receiver heard since the last time-out is alive and probably lost the
+   * window's tail, so the oldest quarter window goes out with the probe (as TCP resends its first
+   * segment); a silent one gets the probe alone.
+   */
   private onTimeout(now: number): void {
     this.needStart = true
-    for (let s = this.base; s < this.nextNew; s++) this.enqueue(s)
+    this.probing = true
+    if (this.heardSinceTimeout) {
+      let n = Math.ceil(this.window / 4)
+      for (let s = this.base; s < this.nextNew && n > 0; s++) {
+        if (this.acked[s]) continue
+        this.enqueue(s)
+        n--
+      }
+    }
+    this.heardSinceTimeout = false
     this.rto = Math.min(MAX_RTO_MS, this.rto * 2)
     this.lastActive = now
+  }
+
+  /** The receiver got DATA in our slot without holding the transfer: a START tells it, or tells us it lost it. */
+  onForgot(): void {
+    if (this.outcome || this.needStart) return
+    this.needStart = true
+    this.waker.wake()
   }
 
   private enqueue(s: number): void {
@@ -261,7 +331,7 @@ class OutgoingTransfer {
       return encodeStart({
         slot: this.slot,
         tid: this.tid,
-        flags: this.prepared.flags | (this.compact ? FLAG_COMPACT : 0),
+        flags: this.prepared.flags | (this.compact ? FLAG_COMPACT : 0) | (this.heardReport ? FLAG_RESUME : 0),
         total: this.prepared.length,
         segmentSize: this.segmentSize,
       })
@@ -288,6 +358,7 @@ class OutgoingTransfer {
     if (this.acked[s]) return
     this.acked[s] = 1
     this.ackedCount++
+    this.lastProgress = Date.now()
     const o = this.sentOrder[s] as number
     if (o > this.maxAckedOrder) this.maxAckedOrder = o
   }
@@ -295,7 +366,8 @@ class OutgoingTransfer {
   onControl(frame: ControlFrame): void {
     if (this.outcome) return
     const now = Date.now()
-    this.lastHeard = this.lastActive = now
+    this.lastActive = now
+    this.heardSinceTimeout = true
     if (frame.type === T_REPORT) this.onReport(frame, now)
     else if (frame.type === T_DONE) {
       const n = frame.digest.length
@@ -307,6 +379,7 @@ class OutgoingTransfer {
       }
     } else if (frame.type === T_REJECT) {
       this.outcome = { ok: false, error: rejectError(frame.reason) }
+      this.lastProgress = now
       this.rejectedForIntegrity = frame.reason === REJECT_INTEGRITY
     }
     this.waker.wake()
@@ -319,6 +392,7 @@ class OutgoingTransfer {
       this.baseRto = Math.max(this.options.minRtoMs, 2 * rtt + 2 * this.options.ackDelayMs)
     }
     this.rto = this.baseRto
+    this.heardReport = true
     const reportBase = Math.min(r.base, this.nSegs)
     for (let s = this.base; s < reportBase; s++) this.markAcked(s)
     let highest = reportBase - 1
@@ -334,8 +408,14 @@ class OutgoingTransfer {
     while (this.base < this.nSegs && this.acked[this.base]) this.base++
     this.windowEnd = Math.min(this.nSegs, reportBase + r.credit, this.base + this.window)
     const limit = Math.min(this.nextNew, highest)
-    for (let s = this.base; s < limit; s++) {
-      if (!this.acked[s] && (this.sentOrder[s] as number) + REORDER_SLACK < this.maxAckedOrder) this.enqueue(s)
+    if (this.probing) {
+      // the answer to a probe: whatever was in flight before the silence is resent once
+      this.probing = false
+      for (let s = this.base; s < this.nextNew; s++) this.enqueue(s)
+    } else {
+      for (let s = this.base; s < limit; s++) {
+        if (!this.acked[s] && (this.sentOrder[s] as number) + REORDER_SLACK < this.maxAckedOrder) this.enqueue(s)
+      }
     }
     this.progress(Math.min(this.prepared.length, this.ackedCount * this.segmentSize))
   }
@@ -353,9 +433,17 @@ function rejectError(reason: number): CarrierError {
       return new ReceiverBusyError('the receiver dropped the transfer: too many transfers or bytes held')
     case REJECT_INTEGRITY:
       return new IntegrityError('the receiver assembled bytes whose SHA-256 did not match')
+    case REJECT_UNKNOWN:
+      return new PeerResetError(
+        'the receiver lost the transfer (it restarted or dropped it) more often than the sender starts over',
+      )
     default:
       return new RejectedError(`the receiver rejected the transfer (reason ${reason})`)
   }
+}
+
+function sendTimeout(ms: number): TransferTimeoutError {
+  return new TransferTimeoutError(`the send did not complete within ${ms} ms`)
 }
 
 function randomU32(): number {
