@@ -1,8 +1,14 @@
+import { deflateSync, Inflate } from 'fflate'
 import { MessageTooLargeError } from '../transport.js'
 import { concatBytes } from './bytes.js'
 
-/** deflate-raw through CompressionStream (native in Node ≥ 20 and browsers). */
+/**
+ * deflate-raw through CompressionStream where the runtime has it (Node ≥ 18, browsers), else
+ * through fflate (pure JS: React Native's Hermes, older WebViews). Both write and read the same
+ * RFC 1951 stream, so a peer with the native API and one without interoperate.
+ */
 export async function deflateRaw(data: Uint8Array): Promise<Uint8Array> {
+  if (typeof CompressionStream === 'undefined') return deflateSync(data, { level: 6 })
   const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('deflate-raw'))
   return new Uint8Array(await new Response(stream).arrayBuffer())
 }
@@ -12,6 +18,7 @@ export async function deflateRaw(data: Uint8Array): Promise<Uint8Array> {
  * so the limit is checked while inflating, not after.
  */
 export async function inflateRaw(data: Uint8Array, maxBytes: number): Promise<Uint8Array> {
+  if (typeof DecompressionStream === 'undefined') return inflatePortable(data, maxBytes)
   const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'))
   const reader = stream.getReader()
   const parts: Uint8Array[] = []
@@ -22,9 +29,32 @@ export async function inflateRaw(data: Uint8Array, maxBytes: number): Promise<Ui
     total += value.length
     if (total > maxBytes) {
       await reader.cancel()
-      throw new MessageTooLargeError(`compressed message inflates beyond the ${maxBytes}-byte limit`)
+      throw tooLarge(maxBytes)
     }
     parts.push(value)
   }
   return concatBytes(parts)
+}
+
+/** Deflate expands at most ~1032× per input byte: 1 KiB pushes keep one step's output near 1 MiB. */
+const PUSH_BYTES = 1024
+
+export function inflatePortable(data: Uint8Array, maxBytes: number): Uint8Array {
+  const parts: Uint8Array[] = []
+  let total = 0
+  const inflater = new Inflate((chunk) => {
+    total += chunk.length
+    if (total > maxBytes) throw tooLarge(maxBytes)
+    parts.push(chunk)
+  })
+  for (let i = 0; i < data.length; i += PUSH_BYTES) {
+    const end = Math.min(data.length, i + PUSH_BYTES)
+    inflater.push(data.subarray(i, end), end === data.length)
+  }
+  if (data.length === 0) inflater.push(data, true)
+  return concatBytes(parts)
+}
+
+function tooLarge(maxBytes: number): MessageTooLargeError {
+  return new MessageTooLargeError(`compressed message inflates beyond the ${maxBytes}-byte limit`)
 }
