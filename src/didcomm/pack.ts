@@ -46,13 +46,38 @@ async function secretOrThrow(secrets: Secrets, kid: string): Promise<Jwk> {
   return k
 }
 
-export async function packSigned(message: Message, o: { signFrom: string; secrets: Secrets }): Promise<string> {
-  if (!o.signFrom.includes('#')) throw err.noKey(`signFrom must name a key (did#key), got ${o.signFrom}`)
+export interface PackSignedOptions {
+  /**
+   * The signing key: a key id (did#key), or a bare DID, which signs with its first authentication
+   * key whose private key `secrets` holds (didcomm-rust's `sign_by`; needs `resolver`).
+   */
+  signFrom: string
+  secrets: Secrets
+  /** Resolves a bare-DID signFrom to its authentication keys. */
+  resolver?: Resolver
+}
+
+/** The key id a signFrom names: itself when it is a key id, else the DID's first usable authentication key. */
+export async function signingKidFor(signFrom: string, o: { secrets: Secrets; resolver?: Resolver }): Promise<string> {
+  if (signFrom.includes('#')) return signFrom
+  if (!signFrom.startsWith('did:')) throw err.noKey(`signFrom must be a DID or a key id (did#key), got ${signFrom}`)
+  if (!o.resolver) throw err.noKey(`signFrom ${signFrom} is a DID: a resolver is needed to find its authentication keys`)
+  const doc = await resolveOrThrow(o.resolver, signFrom)
+  for (const m of methods(doc, 'authentication')) if (await o.secrets.get(m.id)) return m.id
+  throw err.noKey(`no private key for any authentication key of ${signFrom}`)
+}
+
+export async function packSigned(message: Message, o: PackSignedOptions): Promise<string> {
+  return (await signMessage(message, o)).packed
+}
+
+async function signMessage(message: Message, o: PackSignedOptions): Promise<{ packed: string; kid: string }> {
   if (message.from && didOf(message.from) !== didOf(o.signFrom)) {
     throw err.senderMismatch(`signFrom ${o.signFrom} is not a key of the sender ${message.from}`)
   }
-  const key = await secretOrThrow(o.secrets, o.signFrom)
-  return JSON.stringify(signJws(new TextEncoder().encode(packPlaintext(message)), [{ kid: o.signFrom, key }]))
+  const kid = await signingKidFor(o.signFrom, o)
+  const key = await secretOrThrow(o.secrets, kid)
+  return { packed: JSON.stringify(signJws(new TextEncoder().encode(packPlaintext(message)), [{ kid, key }])), kid }
 }
 
 export interface PackEncryptedOptions {
@@ -60,7 +85,7 @@ export interface PackEncryptedOptions {
   to: string
   /** Sender DID or key (authcrypt); absent = anoncrypt. */
   from?: string
-  /** Sign first (non-repudiation) with this key (did#key). */
+  /** Sign first (non-repudiation) with this key (did#key), or a DID's first authentication key. */
   signFrom?: string
   /** Anoncrypt the authcrypt envelope, hiding the sender from intermediaries. */
   protectSender?: boolean
@@ -124,9 +149,8 @@ export async function packEncrypted(message: Message, o: PackEncryptedOptions): 
       .map(async (c) => ({ kid: c.id, key: publicJwk(await publicKey(o.resolver, c.id, ['keyAgreement'])) })),
   )
 
-  let payload = new TextEncoder().encode(
-    o.signFrom ? await packSigned(message, o as { signFrom: string; secrets: Secrets }) : packPlaintext(message),
-  )
+  const signed = o.signFrom ? await signMessage(message, { ...o, signFrom: o.signFrom }) : undefined
+  let payload = new TextEncoder().encode(signed ? signed.packed : packPlaintext(message))
   let jwe: GeneralJwe
   if (sender) {
     jwe = encryptJwe(payload, { recipients, sender, enc: 'A256CBC-HS512' })
@@ -146,7 +170,7 @@ export async function packEncrypted(message: Message, o: PackEncryptedOptions): 
     packed: JSON.stringify(forwarded.jwe),
     toKids: recipients.map((r) => r.kid),
     fromKid: sender?.kid,
-    signFromKid: o.signFrom,
+    signFromKid: signed?.kid,
     serviceUri: forwarded.uri,
     forwardedThrough: forwarded.through,
   }
