@@ -2,7 +2,7 @@ import { didOf, methods, publicKey, type Resolver, resolveOrThrow, type Secrets 
 import { b64u } from './b64u.js'
 import type { Enc } from './cipher.js'
 import { err } from './errors.js'
-import { ALG_AUTH, decryptJwe, encryptJwe, type GeneralJwe, TYP_ENCRYPTED } from './jwe.js'
+import { ALG_AUTH, type DecryptCompat, decryptJwe, encryptJwe, type GeneralJwe, TYP_ENCRYPTED, VERAMO_AUTHCRYPT } from './jwe.js'
 import { signJws, verifyJws } from './jws.js'
 import { AGREEMENT_CURVES, type Jwk, publicJwk } from './keys.js'
 
@@ -17,7 +17,8 @@ export interface Message {
   to?: string[]
   thid?: string
   pthid?: string
-  created_time?: number
+  /** Unix seconds (an ISO-8601 string from Veramo is accepted on receipt). */
+  created_time?: number | string
   expires_time?: number
   body?: Record<string, unknown>
   attachments?: Attachment[]
@@ -55,6 +56,8 @@ export interface PackSignedOptions {
   secrets: Secrets
   /** Resolves a bare-DID signFrom to its authentication keys. */
   resolver?: Resolver
+  /** 'veramo': kid in the protected header, where Veramo 7 looks for it (not where didcomm-rust does). */
+  compat?: 'veramo'
 }
 
 /** The key id a signFrom names: itself when it is a key id, else the DID's first usable authentication key. */
@@ -77,7 +80,7 @@ async function signMessage(message: Message, o: PackSignedOptions): Promise<{ pa
   }
   const kid = await signingKidFor(o.signFrom, o)
   const key = await secretOrThrow(o.secrets, kid)
-  return { packed: JSON.stringify(signJws(new TextEncoder().encode(packPlaintext(message)), [{ kid, key }])), kid }
+  return { packed: JSON.stringify(signJws(new TextEncoder().encode(packPlaintext(message)), [{ kid, key }], o.compat)), kid }
 }
 
 export interface PackEncryptedOptions {
@@ -89,8 +92,17 @@ export interface PackEncryptedOptions {
   signFrom?: string
   /** Anoncrypt the authcrypt envelope, hiding the sender from intermediaries. */
   protectSender?: boolean
-  /** Content encryption of anoncrypt (authcrypt is always A256CBC-HS512). Default A256CBC-HS512. */
+  /**
+   * Content encryption of anoncrypt (authcrypt is A256CBC-HS512, except in compat 'veramo').
+   * Default A256CBC-HS512.
+   */
   enc?: Enc
+  /**
+   * 'veramo': authcrypt in Veramo's variant, the only one Veramo 7 opens (ECDH-1PU without the
+   * content tag in the KDF; `enc` then applies to authcrypt too). Single recipient key only;
+   * anything but Veramo needs the standard form.
+   */
+  compat?: 'veramo'
   /** Wrap in routing 2.0 forwards for the recipient's mediators. Default true. */
   forward?: boolean
   /**
@@ -153,7 +165,10 @@ export async function packEncrypted(message: Message, o: PackEncryptedOptions): 
   let payload = new TextEncoder().encode(signed ? signed.packed : packPlaintext(message))
   let jwe: GeneralJwe
   if (sender) {
-    jwe = encryptJwe(payload, { recipients, sender, enc: 'A256CBC-HS512' })
+    jwe =
+      o.compat === 'veramo'
+        ? encryptJwe(payload, { recipients, sender, enc: o.enc ?? 'A256CBC-HS512', compat: VERAMO_AUTHCRYPT })
+        : encryptJwe(payload, { recipients, sender, enc: 'A256CBC-HS512' })
     if (o.protectSender) {
       payload = new TextEncoder().encode(JSON.stringify(jwe))
       jwe = encryptJwe(payload, { recipients, enc: o.enc ?? 'A256CBC-HS512' })
@@ -312,6 +327,8 @@ export interface UnpackMetadata {
   signFrom?: string
   /** The forward messages unwrapped on the way (for a mediator: the envelope was a forward). */
   forwarded: boolean
+  /** 'veramo-authcrypt' when the authcrypt layer was Veramo's variant (read with compat.veramoAuthcrypt). */
+  compat?: typeof VERAMO_AUTHCRYPT
   fromPriorIssuerKid?: string
 }
 
@@ -324,6 +341,8 @@ export interface UnpackOptions {
   requireAuthenticated?: boolean
   /** Refuse plaintext (unencrypted) messages. */
   requireEncrypted?: boolean
+  /** Opt-in readings of other implementations' variants; none by default. */
+  compat?: DecryptCompat
 }
 
 /** Unpacks any DIDComm envelope, checking every rule of the spec; throws DIDCommError. */
@@ -346,7 +365,9 @@ export async function unpack(
       const d = await decryptJwe(value, {
         findKey: (kid) => o.secrets.get(kid),
         senderKey: (skid) => publicKey(o.resolver, skid, ['keyAgreement']),
+        compat: o.compat,
       })
+      if (d.compat) meta.compat = d.compat
       if (d.header.typ !== undefined && d.header.typ !== TYP_ENCRYPTED) throw err.header(`JWE typ ${d.header.typ}`)
       meta.encrypted = true
       meta.encryptedTo ??= d.recipientKids
@@ -410,6 +431,12 @@ function parse(v: string | Uint8Array | object): Record<string, unknown> {
   }
 }
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/
+
+function isIsoTime(v: unknown): boolean {
+  return typeof v === 'string' && ISO_TIME.test(v) && !Number.isNaN(Date.parse(v))
+}
+
 function checkPlaintext(m: Message): void {
   if (typeof m.id !== 'string' || m.id === '') throw err.malformed('message without id')
   if (typeof m.type !== 'string' || m.type === '') throw err.malformed('message without type')
@@ -419,9 +446,10 @@ function checkPlaintext(m: Message): void {
   if (m.from !== undefined && typeof m.from !== 'string') throw err.malformed('from is not a DID')
   if (m.body !== undefined && (typeof m.body !== 'object' || m.body === null || Array.isArray(m.body)))
     throw err.malformed('body is not an object')
-  for (const k of ['created_time', 'expires_time'] as const) {
-    if (m[k] !== undefined && typeof m[k] !== 'number') throw err.malformed(`${k} is not a number`)
-  }
+  // Veramo writes created_time as an ISO-8601 string: informational and unambiguous, so accepted
+  if (m.created_time !== undefined && typeof m.created_time !== 'number' && !isIsoTime(m.created_time))
+    throw err.malformed('created_time is neither a number nor an ISO-8601 time')
+  if (m.expires_time !== undefined && typeof m.expires_time !== 'number') throw err.malformed('expires_time is not a number')
   if (m.attachments !== undefined) {
     if (!Array.isArray(m.attachments)) throw err.malformed('attachments is not an array')
     for (const a of m.attachments) {
