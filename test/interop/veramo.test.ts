@@ -105,6 +105,21 @@ describe('Veramo 7 packs, we unpack', () => {
     })
   }
 
+  it('authcrypt to two recipients (bcc) is refused even with compat.veramoAuthcrypt: any recipient could forge it', async () => {
+    const { veramo, theirDid, me } = await setup()
+    const other = createPeerDid()
+    const { message } = await veramo.packDIDCommMessage({
+      packing: 'authcrypt',
+      message: theirMessage(theirDid, me.did, 'bcc') as never,
+      options: { bcc: [other.did] },
+    })
+    expect(JSON.parse(message).recipients).toHaveLength(2)
+    await expect(unpack(message, { ...ours(me), compat: { veramoAuthcrypt: true } })).rejects.toMatchObject({
+      code: 'ERR_DIDCOMM_UNSUPPORTED_ALGORITHM',
+      message: 'authcrypt with A256GCM',
+    })
+  })
+
   it('signed (JWS) EdDSA', async () => {
     const { veramo, theirDid, me } = await setup()
     const { message } = await veramo.packDIDCommMessage({
