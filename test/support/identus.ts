@@ -68,6 +68,8 @@ export interface IdentusPieces {
   store: ReturnType<typeof memoryPlutoStore>
   /** What an Identus agent packs and unpacks with (Mercury's protocol). */
   didcomm: SDK.DIDCommWrapper
+  /** The agent's Mercury over it: packMessage (authcrypt when the message has a from), unpackMessage. No HTTP. */
+  mercury: SDK.Mercury
   /** A did:peer:2 the way the agent makes its own (X25519 + Ed25519, keys in Pluto). */
   createPeerDID(services?: SDK.Domain.DIDDocument.Service[]): Promise<SDK.Domain.DID>
   /** A DIDCommMessaging service for createPeerDID. */
@@ -82,12 +84,19 @@ export async function createIdentusPieces(): Promise<IdentusPieces> {
   const pluto = new SDK.Pluto(store, apollo)
   await pluto.start()
   const didcomm = new SDK.DIDCommWrapper(apollo, castor, pluto)
+  const noHttp = {
+    request: async () => {
+      throw new Error('these Identus pieces have no HTTP: pass an Api to Mercury to send')
+    },
+  }
+  const mercury = new SDK.Mercury(castor, didcomm, noHttp as never)
   return {
     apollo,
     castor,
     pluto,
     store,
     didcomm,
+    mercury,
     async createPeerDID(services = []) {
       const agreement = apollo.createPrivateKey({ type: SDK.Domain.KeyTypes.Curve25519, curve: SDK.Domain.Curve.X25519 })
       const signing = apollo.createPrivateKey({ type: SDK.Domain.KeyTypes.EC, curve: SDK.Domain.Curve.ED25519 })
