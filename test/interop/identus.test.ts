@@ -87,6 +87,35 @@ describe('Identus packs, we unpack', () => {
       outcome: 'refused',
       note: 'not offered by the SDK: DIDCommWrapper.packEncrypted(message, to, from) passes sign_by = null',
     })
+    rec.record({
+      direction: 'they-pack',
+      packing: 'signed + authcrypt',
+      algs: 'EdDSA, X25519, A256CBC-HS512',
+      outcome: 'refused',
+      note: 'not offered by the SDK: DIDCommWrapper.packEncrypted(message, to, from) passes sign_by = null',
+    })
+  })
+
+  it('other content encryptions and protect sender: not offered — its options are fixed', async () => {
+    const source = SDK.DIDCommWrapper.prototype.packEncrypted.toString()
+    expect(source).toContain('enc_alg_anon:"Xc20pEcdhEsA256kw"')
+    expect(source).toContain('protect_sender:false')
+    for (const enc of ['A256CBC-HS512', 'A256GCM']) {
+      rec.record({
+        direction: 'they-pack',
+        packing: 'anoncrypt',
+        algs: `X25519, ${enc}`,
+        outcome: 'refused',
+        note: 'not offered by the SDK: it always anoncrypts with XC20P (enc_alg_anon fixed in DIDCommWrapper.packEncrypted)',
+      })
+    }
+    rec.record({
+      direction: 'they-pack',
+      packing: 'authcrypt, protect sender',
+      algs: 'X25519, A256CBC-HS512 in A256CBC-HS512',
+      outcome: 'refused',
+      note: 'not offered by the SDK: protect_sender is fixed to false in DIDCommWrapper.packEncrypted',
+    })
   })
 
   it('anoncrypt P-256: it refuses a recipient with a P-256 key', async () => {
@@ -101,7 +130,7 @@ describe('Identus packs, we unpack', () => {
     rec.record({
       direction: 'they-pack',
       packing: 'anoncrypt',
-      algs: 'P-256',
+      algs: 'P-256, XC20P',
       outcome: 'refused',
       note: `its Castor cannot resolve a did:peer:2 with a P-256 key: "${text}"`,
     })
@@ -136,14 +165,19 @@ describe('we pack, Identus unpacks', () => {
     })
     const got = await identus.mercury.unpackMessage(packed.packed)
     expect(got.from?.toString()).toBe(me.did)
-    rec.record({ direction: 'we-pack', packing: 'authcrypt, protect sender', algs: 'X25519, A256CBC-HS512', outcome: 'works' })
+    rec.record({
+      direction: 'we-pack',
+      packing: 'authcrypt, protect sender',
+      algs: 'X25519, A256CBC-HS512 in A256CBC-HS512',
+      outcome: 'works',
+    })
   })
 
   it('signed EdDSA + authcrypt, and signed alone', async () => {
     const packed = await packEncrypted(ourMessage('signed'), { to: theirDid.toString(), from: me.did, signFrom: me.did, ...ours })
     expect(packed.signFromKid).toBe(`${me.did}#key-2`)
     expect((await identus.mercury.unpackMessage(packed.packed)).body).toEqual({ content: 'signed' })
-    rec.record({ direction: 'we-pack', packing: 'signed + authcrypt', algs: 'EdDSA, X25519', outcome: 'works' })
+    rec.record({ direction: 'we-pack', packing: 'signed + authcrypt', algs: 'EdDSA, X25519, A256CBC-HS512', outcome: 'works' })
     const jws = await packSigned(ourMessage('jws'), { signFrom: me.did, ...ours })
     expect((await identus.mercury.unpackMessage(jws)).body).toEqual({ content: 'jws' })
     rec.record({ direction: 'we-pack', packing: 'signed', algs: 'EdDSA', outcome: 'works' })

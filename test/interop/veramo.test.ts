@@ -141,7 +141,7 @@ describe('Veramo 7 packs, we unpack', () => {
     rec.record({
       direction: 'they-pack',
       packing: 'anoncrypt',
-      algs: 'P-256',
+      algs: 'P-256, A256GCM',
       outcome: 'refused',
       note: 'Veramo encrypts for X25519 keys only: "not_supported: no compatible key agreement keys found for recipient"',
     })
