@@ -220,4 +220,21 @@ describe('we pack, Veramo 7 unpacks', () => {
   })
 })
 
+describe('the Veramo agent of test/support/veramo.ts', () => {
+  it('takes our envelope through its message handlers (as a mediation client would) and stores it', async () => {
+    const { veramo, theirDid, me } = await setup()
+    const packed = await packEncrypted(ourMessage(me.did, theirDid, 'handled'), {
+      to: theirDid,
+      from: me.did,
+      compat: 'veramo',
+      forward: false,
+      ...ours(me),
+    })
+    const handled = await veramo.handleMessage({ raw: packed.packed, save: true })
+    expect(handled).toMatchObject({ type: BASIC, from: me.did, to: theirDid, data: { content: 'handled' } })
+    const stored = await veramo.dataStoreORMGetMessages()
+    expect(stored.map((m) => m.id)).toEqual(['c-handled'])
+  })
+})
+
 rec.checkCommitted()
