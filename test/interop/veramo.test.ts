@@ -77,8 +77,12 @@ describe('Veramo 7 packs, we unpack', () => {
         options: { enc },
       })
       const header = JSON.parse(Buffer.from(JSON.parse(message).protected, 'base64url').toString())
-      expect(header).toMatchObject({ alg: 'ECDH-1PU+A256KW', enc, skid: `${theirDid}#key-1` })
+      // exactly how it differs from the spec's authcrypt: no apu, no apv, epk in the protected header
+      // (as ours), the recipient header only a kid, and (tested below) no tag in the key derivation
+      expect(header).toMatchObject({ alg: 'ECDH-1PU+A256KW', enc, skid: `${theirDid}#key-1`, epk: { crv: 'X25519' } })
       expect(header.apu).toBeUndefined()
+      expect(header.apv).toBeUndefined()
+      expect(JSON.parse(message).recipients.map((r: { header: object }) => Object.keys(r.header))).toEqual([['kid']])
       const refusal =
         enc === 'A256CBC-HS512'
           ? { code: 'ERR_DIDCOMM_DECRYPT', message: 'key unwrap failed' }
