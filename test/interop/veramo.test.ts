@@ -24,7 +24,7 @@ const rec = interopRecorder('veramo')
 const BASIC = 'https://didcomm.org/basicmessage/2.0/message'
 
 async function setup(): Promise<{ veramo: VeramoAgent; theirDid: string; me: ReturnType<typeof createPeerDid> }> {
-  // a fresh agent per case: Veramo converts its identifier's keys in place when it authcrypts
+  // a fresh agent per case: once Veramo has authcrypted, its identifier's Ed25519 key is X25519 (see test/support/veramo.ts)
   const veramo = createVeramoAgent()
   const theirDid = (await createVeramoPeerDid(veramo, 'http://127.0.0.1:9/didcomm')).did
   const me = createPeerDid({ service: { uri: 'http://127.0.0.1:9/carrier' } })

@@ -32,6 +32,10 @@ import { type DIDResolver, Resolver } from 'did-resolver'
  * (did:peer via its own provider and resolver), DIDComm (pack, unpack, HTTP transport), a JSON
  * data store, and the message handlers of a mediation client (DIDComm, trust ping,
  * coordinate-mediation 3.0 recipient, pickup 3.0 recipient).
+ *
+ * Measured quirk: Veramo 7 converts its identifier's Ed25519 key to X25519 in place (in the DID
+ * store) the first time it authcrypts, after which that identifier cannot sign a JWS
+ * ("key_not_found: could not locate a suitable signing key"). Use a fresh identifier for JWS.
  */
 export type VeramoAgent = TAgent<IDIDManager & IKeyManager & IResolver & IDIDComm & IMessageHandler & IDataStore & IDataStoreORM>
 
