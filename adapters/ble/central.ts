@@ -17,6 +17,12 @@ export interface CentralOptions extends GattLinkOptions {
   scanTimeoutMs?: number
   /** Reconnect when the connection drops (the same Link object comes back up). Default true. */
   reconnect?: boolean
+  /**
+   * Writes with response (to a peripheral that offers no other): how long to wait for each answer.
+   * noble never reports an ATT error answer, so a refused write only shows as this time-out
+   * (ERR_BLE_WRITE). Default 10 s.
+   */
+  writeTimeoutMs?: number
   signal?: AbortSignal
 }
 
@@ -162,11 +168,23 @@ export class BleCentralLink extends GattLink {
 
   protected writeChunk(chunk: Buffer): void | Promise<void> {
     if (this.writeWith === 'withoutResponse') return void this.writer.write(chunk, true)
-    return new Promise((resolve, reject) =>
-      this.writer.write(chunk, false, (err?: Error) =>
-        err ? reject(new CarrierError('ERR_BLE_WRITE', `write with response failed: ${String(err)}`, { cause: err })) : resolve(),
-      ),
-    )
+    const ms = this.o.writeTimeoutMs ?? 10_000
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new CarrierError(
+              'ERR_BLE_WRITE',
+              `no answer to a write with response within ${ms} ms (refused, or the link is gone)`,
+            ),
+          ),
+        ms,
+      )
+      this.writer.write(chunk, false, (err?: Error) => {
+        clearTimeout(timer)
+        err ? reject(new CarrierError('ERR_BLE_WRITE', `write with response failed: ${String(err)}`, { cause: err })) : resolve()
+      })
+    })
   }
 
   /** Drops the connection (it comes back by itself unless `reconnect: false`). */

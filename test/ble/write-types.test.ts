@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { BleCentralLink } from '../../adapters/ble/central.js'
 import { createStack, type Stack, waitPoweredOn } from '../../adapters/ble/hci.js'
 import { haveBtvirt } from '../support/btvirt.js'
+import { until } from '../support/until.js'
 import { useBtvirt } from '../support/use-btvirt.js'
 import { bleExchange, blePair } from './pair.js'
 
@@ -53,6 +54,46 @@ describe.skipIf(!haveBtvirt())('BLE write types', () => {
       await bleExchange(pair, 5_000)
     } finally {
       await pair.close()
+    }
+  })
+
+  it('a write with response the peripheral refuses fails the send with ERR_BLE_WRITE', { timeout: 30_000 }, async () => {
+    const bleno: Stack = await createStack('bleno', bt.hci)
+    await waitPoweredOn(bleno)
+    const SERVICE = '8129adad78954a7b94ee844ef3c54453'
+    let refused = 0
+    bleno.setServices([
+      new bleno.PrimaryService({
+        uuid: SERVICE,
+        characteristics: [
+          new bleno.Characteristic({
+            uuid: '8129adad78954a7b94ee844ef3c54454',
+            properties: ['write'],
+            onWriteRequest: (_c: unknown, _d: Buffer, _o: number, _w: boolean, cb: (r: number) => void) => {
+              refused++
+              cb(0x80) // an application error: ATT Error Response
+            },
+          }),
+          new bleno.Characteristic({ uuid: '8129adad78954a7b94ee844ef3c54455', properties: ['notify'] }),
+        ],
+      }),
+    ])
+    bleno.startAdvertising('refuses', [SERVICE])
+    const central = await BleCentralLink.connect({ hci: bt.hci, reconnect: false, writeTimeoutMs: 500 })
+    try {
+      expect(central.writeType).toBe('withResponse')
+      await expect(central.send(new Uint8Array([1, 2, 3]))).rejects.toMatchObject({
+        code: 'ERR_BLE_WRITE',
+        message: 'no answer to a write with response within 500 ms (refused, or the link is gone)',
+      })
+      await until(() => refused === 1)
+    } finally {
+      await central.close()
+      bleno.stopAdvertising()
+      bleno.disconnect?.()
+      bleno.stop?.()
+      const hci = bleno._bindings?._hci
+      if (hci) hci.pollIsDevUp = () => {}
     }
   })
 
