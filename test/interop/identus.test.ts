@@ -54,6 +54,16 @@ describe('Identus packs, we unpack', () => {
     expect((await didPeerResolver.resolve(theirDid.toString()))?.service).toBeUndefined()
   })
 
+  it('a DID it makes with a service resolves, for us, to that endpoint', async () => {
+    const withService = await identus.createPeerDID([identus.service('http://127.0.0.1:9/identus')])
+    const packed = await packEncrypted(
+      { id: 'svc', type: BASIC, to: [withService.toString()], body: {} },
+      { to: withService.toString(), ...ours },
+    )
+    expect(packed.serviceUri).toBe('http://127.0.0.1:9/identus')
+    expect((await identus.mercury.unpackMessage(packed.packed)).id).toBe('svc')
+  })
+
   it('anoncrypt X25519 XC20P (the only anoncrypt it makes)', async () => {
     const packed = await identus.didcomm.packEncrypted(theirMessage('anon'), SDK.Domain.DID.fromString(me.did))
     const { message, metadata } = await unpack(packed, ours)

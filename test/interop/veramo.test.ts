@@ -164,6 +164,12 @@ describe('we pack, Veramo 7 unpacks', () => {
     })
   }
 
+  it('its did:peer:2 with a service resolves, for us, to that endpoint', async () => {
+    const { theirDid, me } = await setup()
+    const packed = await packEncrypted(ourMessage(me.did, theirDid, 'svc'), { to: theirDid, ...ours(me) })
+    expect(packed.serviceUri).toBe('http://127.0.0.1:9/didcomm')
+  })
+
   it('authcrypt X25519 A256CBC-HS512 (standard): Veramo refuses it', async () => {
     const { veramo, theirDid, me } = await setup()
     const packed = await packEncrypted(ourMessage(me.did, theirDid, 'std'), {
