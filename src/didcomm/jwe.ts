@@ -33,10 +33,6 @@ export function apvFor(kids: string[]): string {
 }
 
 /**
- * Encrypts for several recipients sharing one ephemeral key (DIDComm's JWE layout, which jose's
- * multi-recipient JWE does not produce): ECDH-ES+A256KW, or ECDH-1PU+A256KW with the sender's key.
- */
-/**
  * Veramo's authcrypt (did-jwt's "ECDH-1PU v3"): the same header and key wrap, but the content tag
  * is not in the key derivation (ECDH-1PU draft 3), and any content encryption. Without the tag
  * in the KDF any recipient could re-encrypt as the sender for the others, so it is only ever used
@@ -44,6 +40,10 @@ export function apvFor(kids: string[]): string {
  */
 export const VERAMO_AUTHCRYPT = 'veramo-authcrypt'
 
+/**
+ * Encrypts for several recipients sharing one ephemeral key (DIDComm's JWE layout, which jose's
+ * multi-recipient JWE does not produce): ECDH-ES+A256KW, or ECDH-1PU+A256KW with the sender's key.
+ */
 export function encryptJwe(
   plaintext: Uint8Array,
   o: {
