@@ -1,7 +1,7 @@
-import { type Resolver, staticSecrets } from './did/document.js'
+import { didOf, type Resolver, staticSecrets } from './did/document.js'
 import type { Jwk } from './didcomm/keys.js'
 import { attachmentBytes, base64Attachment, createMessage } from './didcomm/message.js'
-import { type Message, type PackEncryptedResult, packEncrypted, type UnpackMetadata, unpack } from './didcomm/pack.js'
+import { endpointOf, type Message, type PackEncryptedResult, packEncrypted, type UnpackMetadata, unpack } from './didcomm/pack.js'
 import { CarrierError, type Received, type SendOptions, type SendReport } from './transport.js'
 import { AsyncQueue } from './wire/async-queue.js'
 import { MEDIA_ENCRYPTED } from './wire/media.js'
@@ -62,8 +62,18 @@ export interface AgentMessage {
 }
 
 export class NoTransportError extends CarrierError {
-  constructor(message: string) {
-    super('ERR_NO_TRANSPORT', message)
+  constructor(message: string, code = 'ERR_NO_TRANSPORT') {
+    super(code, message)
+  }
+}
+
+/** The recipient's DID document has no DIDCommMessaging service at all (an edge agent's peer DID). */
+export class NoEndpointError extends NoTransportError {
+  constructor(readonly did: string) {
+    super(
+      `${did} has no endpoint: its DID document has no DIDCommMessaging service (reach it over a link it opened, with return_route, or through its mediator)`,
+      'ERR_NO_ENDPOINT',
+    )
   }
 }
 
@@ -137,6 +147,7 @@ export class Agent {
     const reachable = (uri: string) => this.transportFor(uri) !== undefined
     const packed = await packEncrypted(msg, { ...packOptions, acceptUri: reachable })
     const uri = packed.serviceUri
+    if (!uri && (await endpointOf(o.to, this.resolver)) === undefined) throw new NoEndpointError(didOf(o.to))
     if (!uri) throw new NoTransportError(`${o.to} has no DIDCommMessaging service endpoint this agent can reach`)
     const transport = this.transportFor(uri)
     if (!transport) throw new NoTransportError(`no transport for ${uri}`)

@@ -8,6 +8,7 @@ export {
   createAgent,
   type EndpointTransport,
   type IncomingEnvelope,
+  NoEndpointError,
   NoTransportError,
   type ReplyOnLink,
   receivedFiles,

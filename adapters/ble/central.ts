@@ -2,7 +2,7 @@ import { AbortError, CarrierError } from '../../src/transport.js'
 import { advertisesToken, stackUuid } from './advertising.js'
 import { GattLink, type GattLinkOptions } from './gatt-link.js'
 import { createStack, type HciSpec, type Stack, waitPoweredOn } from './hci.js'
-import { CARRIER_PROFILE, profileUuids } from './profile.js'
+import { type BleWriteType, CARRIER_PROFILE, profileUuids } from './profile.js'
 
 export interface CentralOptions extends GattLinkOptions {
   /** An HCI transport (`hci:0`, `uart:/dev/ttyACM0`, `unix:/path`); default $CARRIER_BLE_HCI, else the platform's. */
@@ -17,6 +17,12 @@ export interface CentralOptions extends GattLinkOptions {
   scanTimeoutMs?: number
   /** Reconnect when the connection drops (the same Link object comes back up). Default true. */
   reconnect?: boolean
+  /**
+   * Writes with response (to a peripheral that offers no other): how long to wait for each answer.
+   * noble never reports an ATT error answer, so a refused write only shows as this time-out
+   * (ERR_BLE_WRITE). Default 10 s.
+   */
+  writeTimeoutMs?: number
   signal?: AbortSignal
 }
 
@@ -28,13 +34,15 @@ export class PeerNotFoundError extends CarrierError {
 
 /**
  * The central side as a Link (noble): scans for the service (and token), connects asking for an
- * ATT MTU of 517, writes frames without response and receives notifications. When the connection
+ * ATT MTU of 517, writes frames (without response when the characteristic offers it, else with
+ * response, as Animo's peripherals require) and receives notifications. When the connection
  * drops it reconnects to the same peripheral; the core resumes transfers across it.
  */
 export class BleCentralLink extends GattLink {
   private peripheral: Stack
   private writer: Stack
   private reader: Stack
+  private writeWith: BleWriteType = 'withoutResponse'
   private readonly stack: Stack
   private readonly ownsStack: boolean
   private readonly o: CentralOptions
@@ -116,6 +124,14 @@ export class BleCentralLink extends GattLink {
     this.reader = chars.find((c) => stackUuid(c.uuid) === stackUuid(incoming))
     if (!this.writer || !this.reader)
       throw new CarrierError('ERR_BLE_PROFILE', `the peripheral lacks the ${this.profile} profile's characteristics`)
+    const props: string[] = this.writer.properties ?? []
+    if (props.includes('writeWithoutResponse')) this.writeWith = 'withoutResponse'
+    else if (props.includes('write')) this.writeWith = 'withResponse'
+    else
+      throw new CarrierError(
+        'ERR_BLE_PROFILE',
+        `the peripheral's write characteristic ${write} allows no write (properties: ${props.join(', ') || 'none'})`,
+      )
     this.reader.removeAllListeners('data')
     this.reader.on('data', (data: Buffer) => this.received(data))
     await new Promise<void>((resolve, reject) => this.reader.subscribe((err?: Error) => (err ? reject(err) : resolve())))
@@ -145,8 +161,30 @@ export class BleCentralLink extends GattLink {
     }
   }
 
-  protected writeChunk(chunk: Buffer): void {
-    this.writer.write(chunk, true)
+  /** The write type in use on the current connection (what the peripheral's characteristic offers). */
+  get writeType(): BleWriteType {
+    return this.writeWith
+  }
+
+  protected writeChunk(chunk: Buffer): void | Promise<void> {
+    if (this.writeWith === 'withoutResponse') return void this.writer.write(chunk, true)
+    const ms = this.o.writeTimeoutMs ?? 10_000
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new CarrierError(
+              'ERR_BLE_WRITE',
+              `no answer to a write with response within ${ms} ms (refused, or the link is gone)`,
+            ),
+          ),
+        ms,
+      )
+      this.writer.write(chunk, false, (err?: Error) => {
+        clearTimeout(timer)
+        err ? reject(new CarrierError('ERR_BLE_WRITE', `write with response failed: ${String(err)}`, { cause: err })) : resolve()
+      })
+    })
   }
 
   /** Drops the connection (it comes back by itself unless `reconnect: false`). */

@@ -61,13 +61,13 @@ export abstract class GattLink extends EventEmitter implements Link {
   async send(frame: Uint8Array): Promise<void> {
     if (this.profile === 'dif') return this.sendMessage(frame)
     this.checkUp()
-    this.writeChunk(Buffer.from(frame.buffer, frame.byteOffset, frame.length))
+    await this.writeChunk(Buffer.from(frame.buffer, frame.byteOffset, frame.length))
   }
 
   /** dif profile: sends one whole message (any size) as the DIF text says. */
   async sendMessage(message: Uint8Array): Promise<void> {
     this.checkUp()
-    for (const chunk of eomChunks(message, this.attMtu - 3)) this.writeChunk(chunk)
+    for (const chunk of eomChunks(message, this.attMtu - 3)) await this.writeChunk(chunk)
   }
 
   private checkUp(): void {
@@ -80,8 +80,8 @@ export abstract class GattLink extends EventEmitter implements Link {
     return () => this.handlers.delete(handler)
   }
 
-  /** One ATT packet to the peer (write without response, or notification). */
-  protected abstract writeChunk(chunk: Buffer): void
+  /** One ATT packet to the peer (a write, or a notification); a write with response resolves on the response. */
+  protected abstract writeChunk(chunk: Buffer): void | Promise<void>
 
   abstract close(): Promise<void>
 

@@ -17,6 +17,8 @@ export {
 export { BlePeripheralLink, type PeripheralOptions } from './peripheral.js'
 export {
   type BleEndpoint,
+  type BleWriteProperties,
+  type BleWriteType,
   CARRIER_PROFILE,
   DIF_PROFILE,
   InvalidBleEndpointError,

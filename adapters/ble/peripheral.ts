@@ -1,7 +1,7 @@
 import { advertisementData, scanResponseData, stackUuid } from './advertising.js'
 import { GattLink, type GattLinkOptions } from './gatt-link.js'
 import { createStack, type HciSpec, type Stack, waitPoweredOn } from './hci.js'
-import { CARRIER_PROFILE, profileUuids } from './profile.js'
+import { type BleWriteProperties, CARRIER_PROFILE, profileUuids } from './profile.js'
 
 export interface PeripheralOptions extends GattLinkOptions {
   /** An HCI transport (`hci:0`, `uart:/dev/ttyACM0`, `unix:/path`); default $CARRIER_BLE_HCI, else the platform's. */
@@ -14,6 +14,17 @@ export interface PeripheralOptions extends GattLinkOptions {
   name?: string
   /** Largest ATT MTU accepted (bleno caps at 256 unless raised). Default 517. */
   maxMtu?: number
+  /**
+   * The write types the write characteristic declares. Default: 'withoutResponse' (carrier
+   * profile), 'both' (dif profile). 'withResponse' is what Animo's peripherals declare.
+   */
+  writeTypes?: BleWriteProperties
+}
+
+const WRITE_PROPERTIES: Record<BleWriteProperties, string[]> = {
+  withoutResponse: ['writeWithoutResponse'],
+  withResponse: ['write'],
+  both: ['write', 'writeWithoutResponse'],
 }
 
 /**
@@ -74,7 +85,7 @@ export class BlePeripheralLink extends GattLink {
       characteristics: [
         new Characteristic({
           uuid: stackUuid(uuids.write),
-          properties: dif ? ['write', 'writeWithoutResponse'] : ['writeWithoutResponse'],
+          properties: WRITE_PROPERTIES[o.writeTypes ?? (dif ? 'both' : 'withoutResponse')],
           onWriteRequest,
         }),
         new Characteristic({

@@ -27,6 +27,16 @@ export function profileUuids(profile: 'carrier' | 'dif'): { service: string; wri
     : { service: CARRIER_PROFILE.service, write: CARRIER_PROFILE.write, toCentral: CARRIER_PROFILE.notify }
 }
 
+/**
+ * How the central writes to the write characteristic: an ATT Write Command (without response) or
+ * a Write Request (the peripheral answers each). Animo's peripherals declare write-with-response
+ * only; a central uses what the characteristic offers, without response when it may.
+ */
+export type BleWriteType = 'withoutResponse' | 'withResponse'
+
+/** The write characteristic's properties a peripheral declares: one write type, or both. */
+export type BleWriteProperties = BleWriteType | 'both'
+
 export class InvalidBleEndpointError extends CarrierError {
   constructor(message: string) {
     super('ERR_INVALID_ENDPOINT', message)

@@ -63,15 +63,28 @@ export function didPeer2Document(did: string): DIDDocument {
     const code = part[0] as string
     const value = part.slice(1)
     if (code === 'S') {
-      let svc: Record<string, unknown>
+      let decoded: unknown
       try {
-        svc = expand(JSON.parse(new TextDecoder().decode(b64u.decode(value)))) as Record<string, unknown>
+        decoded = expand(JSON.parse(new TextDecoder().decode(b64u.decode(value))))
       } catch {
         throw err.malformed('did:peer:2 service is not base64url JSON')
       }
-      const id = typeof svc.id === 'string' ? svc.id : serviceN === 0 ? '#service' : `#service-${serviceN}`
-      serviceN++
-      doc.service?.push({ ...(svc as unknown as Service), id: id.startsWith('#') ? `${did}${id}` : id })
+      // one service per S element (the spec), or an array of them — empty (`SW10`, "[]") is how
+      // the Identus SDK says "no service"
+      for (const svc of Array.isArray(decoded) ? decoded : [decoded]) {
+        if (
+          !svc ||
+          typeof svc !== 'object' ||
+          Array.isArray(svc) ||
+          (typeof svc.type !== 'string' && !Array.isArray(svc.type)) ||
+          !svc.serviceEndpoint
+        ) {
+          throw err.malformed('did:peer:2 service without type or serviceEndpoint')
+        }
+        const id = typeof svc.id === 'string' ? svc.id : serviceN === 0 ? '#service' : `#service-${serviceN}`
+        serviceN++
+        doc.service?.push({ ...(svc as Service), id: id.startsWith('#') ? `${did}${id}` : id })
+      }
       continue
     }
     const purpose = PURPOSE[code]
@@ -80,6 +93,7 @@ export function didPeer2Document(did: string): DIDDocument {
     doc.verificationMethod?.push({ id, type: 'Multikey', controller: did, publicKeyMultibase: value })
     ;(doc[purpose] as string[]).push(id)
   }
+  if (doc.service?.length === 0) delete doc.service
   return doc
 }
 

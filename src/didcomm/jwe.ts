@@ -33,19 +33,37 @@ export function apvFor(kids: string[]): string {
 }
 
 /**
+ * Veramo's authcrypt (did-jwt's "ECDH-1PU v3"): the same header and key wrap, but the content tag
+ * is not in the key derivation (ECDH-1PU draft 3), and any content encryption. Without the tag
+ * in the KDF any recipient could re-encrypt as the sender for the others, so it is only ever used
+ * for a single recipient, and only when asked for.
+ */
+export const VERAMO_AUTHCRYPT = 'veramo-authcrypt'
+
+/**
  * Encrypts for several recipients sharing one ephemeral key (DIDComm's JWE layout, which jose's
  * multi-recipient JWE does not produce): ECDH-ES+A256KW, or ECDH-1PU+A256KW with the sender's key.
  */
 export function encryptJwe(
   plaintext: Uint8Array,
-  o: { recipients: { kid: string; key: Jwk }[]; sender?: { kid: string; key: Jwk }; enc: Enc; cty?: string },
+  o: {
+    recipients: { kid: string; key: Jwk }[]
+    sender?: { kid: string; key: Jwk }
+    enc: Enc
+    cty?: string
+    /** Authcrypt in Veramo's variant (single recipient only). */
+    compat?: typeof VERAMO_AUTHCRYPT
+  },
 ): GeneralJwe {
   if (o.recipients.length === 0) throw err.malformed('no recipients')
   const crv = (o.recipients[0] as { key: Jwk }).key.crv
   if (o.recipients.some((r) => r.key.crv !== crv)) throw err.invalidKey('recipients of one JWE must share a curve')
   if (o.sender && o.sender.key.crv !== crv)
     throw err.invalidKey(`sender key ${o.sender.key.crv} does not match recipients' ${crv}`)
-  if (o.sender && o.enc !== 'A256CBC-HS512') throw err.unsupported(`authcrypt requires A256CBC-HS512, not ${o.enc}`)
+  const veramo = o.sender !== undefined && o.compat === VERAMO_AUTHCRYPT
+  if (veramo && o.recipients.length !== 1)
+    throw err.unsupported(`Veramo's authcrypt is for one recipient only, not ${o.recipients.length}`)
+  if (o.sender && !veramo && o.enc !== 'A256CBC-HS512') throw err.unsupported(`authcrypt requires A256CBC-HS512, not ${o.enc}`)
   const alg = o.sender ? ALG_AUTH : ALG_ANON
   const epk = generateAgreementKey(crv)
   const apv = apvFor(o.recipients.map((r) => r.kid))
@@ -68,7 +86,7 @@ export function encryptJwe(
     recipients: o.recipients.map((r) => {
       const ze = ecdh(epk, r.key)
       const z = o.sender ? concat(ze, ecdh(o.sender.key, r.key)) : ze
-      const kek = concatKdf(z, alg, apuBytes, apvBytes, o.sender ? tag : undefined)
+      const kek = concatKdf(z, alg, apuBytes, apvBytes, o.sender && !veramo ? tag : undefined)
       return { header: { kid: r.kid }, encrypted_key: b64u.encode(wrapKey(kek, cek)) }
     }),
     iv: b64u.encode(iv),
@@ -82,6 +100,17 @@ export interface DecryptedJwe {
   header: JweHeader
   kid: string
   recipientKids: string[]
+  /** Set when the envelope was authcrypted in Veramo's variant (accepted only when asked for). */
+  compat?: typeof VERAMO_AUTHCRYPT
+}
+
+export interface DecryptCompat {
+  /**
+   * Also read Veramo's authcrypt: ECDH-1PU without the content tag in the KDF (draft 3) and with
+   * A256GCM or XC20P content encryption, for single-recipient envelopes only. The standard
+   * derivation is always tried first.
+   */
+  veramoAuthcrypt?: boolean
 }
 
 /**
@@ -90,7 +119,11 @@ export interface DecryptedJwe {
  */
 export async function decryptJwe(
   jwe: Record<string, unknown>,
-  o: { findKey: (kid: string) => Promise<Jwk | null>; senderKey: (skid: string) => Promise<Jwk> },
+  o: {
+    findKey: (kid: string) => Promise<Jwk | null>
+    senderKey: (skid: string) => Promise<Jwk>
+    compat?: DecryptCompat
+  },
 ): Promise<DecryptedJwe> {
   const get = (k: string) => {
     const v = jwe[k]
@@ -117,10 +150,18 @@ export async function decryptJwe(
     throw err.header('apv does not match the recipients')
   }
   let senderPub: Jwk | undefined
+  // Veramo's variant can only be told apart by trying it: one recipient, and asked for
+  const veramoAllowed = o.compat?.veramoAuthcrypt === true && recipients.length === 1
   if (header.alg === ALG_AUTH) {
-    if (header.enc !== 'A256CBC-HS512') throw err.unsupported(`authcrypt with ${header.enc}`)
-    if (typeof header.skid !== 'string' || typeof header.apu !== 'string') throw err.header('authcrypt JWE without skid or apu')
-    if (new TextDecoder().decode(b64u.decode(header.apu)) !== header.skid) throw err.header('apu does not match skid')
+    if (header.enc !== 'A256CBC-HS512' && !veramoAllowed)
+      throw err.unsupported(
+        `authcrypt with ${header.enc}${recipients.length === 1 ? " (Veramo's variant: unpack with compat.veramoAuthcrypt)" : ''}`,
+      )
+    if (typeof header.skid !== 'string') throw err.header('authcrypt JWE without skid')
+    // apu is optional (RFC 7518 §4.6.1.2); when present it must name the same key as skid
+    if (typeof header.apu === 'string' && new TextDecoder().decode(b64u.decode(header.apu)) !== header.skid)
+      throw err.header('apu does not match skid')
+    if (header.apu !== undefined && typeof header.apu !== 'string') throw err.header('apu is not a string')
     senderPub = await o.senderKey(header.skid)
     if (senderPub.crv !== header.epk.crv) throw err.header('sender key and epk on different curves')
   }
@@ -138,10 +179,25 @@ export async function decryptJwe(
     if (typeof r.encrypted_key !== 'string') throw err.malformed('JWE recipient without encrypted_key')
     const ze = ecdh(priv, header.epk)
     const z = senderPub ? concat(ze, ecdh(priv, senderPub)) : ze
-    const kek = concatKdf(z, header.alg, apu, apv, senderPub ? tag : undefined)
-    const cek = unwrapKey(kek, b64u.decode(r.encrypted_key))
+    const wrapped = b64u.decode(r.encrypted_key)
+    const standard = header.enc === 'A256CBC-HS512' || !senderPub
+    if (standard) {
+      try {
+        const cek = unwrapKey(concatKdf(z, header.alg, apu, apv, senderPub ? tag : undefined), wrapped)
+        return {
+          plaintext: decryptContent(header.enc, cek, iv, ciphertext, tag, aad),
+          header,
+          kid,
+          recipientKids: kids as string[],
+        }
+      } catch (e) {
+        if (!senderPub || !veramoAllowed) throw e
+      }
+    }
+    // Veramo's authcrypt: no tag in the key derivation (key unwrap fails unless that is what it is)
+    const cek = unwrapKey(concatKdf(z, header.alg, apu, apv), wrapped)
     const plaintext = decryptContent(header.enc, cek, iv, ciphertext, tag, aad)
-    return { plaintext, header, kid, recipientKids: kids as string[] }
+    return { plaintext, header, kid, recipientKids: kids as string[], compat: VERAMO_AUTHCRYPT }
   }
   throw err.noKey(`no private key for any recipient of the JWE (${kids.join(', ')})`)
 }

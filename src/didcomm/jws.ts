@@ -6,17 +6,24 @@ export const TYP_SIGNED = 'application/didcomm-signed+json'
 
 export interface GeneralJws {
   payload: string
-  signatures: { protected: string; signature: string; header: { kid: string } }[]
+  signatures: { protected: string; signature: string; header?: { kid: string } }[]
 }
 
-export function signJws(payload: Uint8Array, signers: { kid: string; key: Jwk }[]): GeneralJws {
+/**
+ * `compat: 'veramo'` puts kid in the protected header instead of the unprotected one: Veramo 7
+ * reads it only there (a header name may not be in both, RFC 7515 §7.2.1).
+ */
+export function signJws(payload: Uint8Array, signers: { kid: string; key: Jwk }[], compat?: 'veramo'): GeneralJws {
   const p = b64u.encode(payload)
   return {
     payload: p,
     signatures: signers.map((s) => {
-      const prot = b64u.encodeJson({ typ: TYP_SIGNED, alg: signAlgFor(s.key) })
-      const sig = sign(s.key, new TextEncoder().encode(`${prot}.${p}`))
-      return { protected: prot, signature: b64u.encode(sig), header: { kid: s.kid } }
+      const alg = signAlgFor(s.key)
+      const prot = b64u.encodeJson(compat === 'veramo' ? { typ: TYP_SIGNED, alg, kid: s.kid } : { typ: TYP_SIGNED, alg })
+      const sig = b64u.encode(sign(s.key, new TextEncoder().encode(`${prot}.${p}`)))
+      return compat === 'veramo'
+        ? { protected: prot, signature: sig }
+        : { protected: prot, signature: sig, header: { kid: s.kid } }
     }),
   }
 }

@@ -2,7 +2,7 @@ import { didOf, methods, publicKey, type Resolver, resolveOrThrow, type Secrets 
 import { b64u } from './b64u.js'
 import type { Enc } from './cipher.js'
 import { err } from './errors.js'
-import { ALG_AUTH, decryptJwe, encryptJwe, type GeneralJwe, TYP_ENCRYPTED } from './jwe.js'
+import { ALG_AUTH, type DecryptCompat, decryptJwe, encryptJwe, type GeneralJwe, TYP_ENCRYPTED, VERAMO_AUTHCRYPT } from './jwe.js'
 import { signJws, verifyJws } from './jws.js'
 import { AGREEMENT_CURVES, type Jwk, publicJwk } from './keys.js'
 
@@ -17,7 +17,8 @@ export interface Message {
   to?: string[]
   thid?: string
   pthid?: string
-  created_time?: number
+  /** Unix seconds (an ISO-8601 string from Veramo is accepted on receipt). */
+  created_time?: number | string
   expires_time?: number
   body?: Record<string, unknown>
   attachments?: Attachment[]
@@ -46,13 +47,40 @@ async function secretOrThrow(secrets: Secrets, kid: string): Promise<Jwk> {
   return k
 }
 
-export async function packSigned(message: Message, o: { signFrom: string; secrets: Secrets }): Promise<string> {
-  if (!o.signFrom.includes('#')) throw err.noKey(`signFrom must name a key (did#key), got ${o.signFrom}`)
+export interface PackSignedOptions {
+  /**
+   * The signing key: a key id (did#key), or a bare DID, which signs with its first authentication
+   * key whose private key `secrets` holds (didcomm-rust's `sign_by`; needs `resolver`).
+   */
+  signFrom: string
+  secrets: Secrets
+  /** Resolves a bare-DID signFrom to its authentication keys. */
+  resolver?: Resolver
+  /** 'veramo': kid in the protected header, where Veramo 7 looks for it (not where didcomm-rust does). */
+  compat?: 'veramo'
+}
+
+/** The key id a signFrom names: itself when it is a key id, else the DID's first usable authentication key. */
+export async function signingKidFor(signFrom: string, o: { secrets: Secrets; resolver?: Resolver }): Promise<string> {
+  if (signFrom.includes('#')) return signFrom
+  if (!signFrom.startsWith('did:')) throw err.noKey(`signFrom must be a DID or a key id (did#key), got ${signFrom}`)
+  if (!o.resolver) throw err.noKey(`signFrom ${signFrom} is a DID: a resolver is needed to find its authentication keys`)
+  const doc = await resolveOrThrow(o.resolver, signFrom)
+  for (const m of methods(doc, 'authentication')) if (await o.secrets.get(m.id)) return m.id
+  throw err.noKey(`no private key for any authentication key of ${signFrom}`)
+}
+
+export async function packSigned(message: Message, o: PackSignedOptions): Promise<string> {
+  return (await signMessage(message, o)).packed
+}
+
+async function signMessage(message: Message, o: PackSignedOptions): Promise<{ packed: string; kid: string }> {
   if (message.from && didOf(message.from) !== didOf(o.signFrom)) {
     throw err.senderMismatch(`signFrom ${o.signFrom} is not a key of the sender ${message.from}`)
   }
-  const key = await secretOrThrow(o.secrets, o.signFrom)
-  return JSON.stringify(signJws(new TextEncoder().encode(packPlaintext(message)), [{ kid: o.signFrom, key }]))
+  const kid = await signingKidFor(o.signFrom, o)
+  const key = await secretOrThrow(o.secrets, kid)
+  return { packed: JSON.stringify(signJws(new TextEncoder().encode(packPlaintext(message)), [{ kid, key }], o.compat)), kid }
 }
 
 export interface PackEncryptedOptions {
@@ -60,12 +88,21 @@ export interface PackEncryptedOptions {
   to: string
   /** Sender DID or key (authcrypt); absent = anoncrypt. */
   from?: string
-  /** Sign first (non-repudiation) with this key (did#key). */
+  /** Sign first (non-repudiation) with this key (did#key), or a DID's first authentication key. */
   signFrom?: string
   /** Anoncrypt the authcrypt envelope, hiding the sender from intermediaries. */
   protectSender?: boolean
-  /** Content encryption of anoncrypt (authcrypt is always A256CBC-HS512). Default A256CBC-HS512. */
+  /**
+   * Content encryption of anoncrypt (authcrypt is A256CBC-HS512, except in compat 'veramo').
+   * Default A256CBC-HS512.
+   */
   enc?: Enc
+  /**
+   * 'veramo': authcrypt in Veramo's variant, the only one Veramo 7 opens (ECDH-1PU without the
+   * content tag in the KDF; `enc` then applies to authcrypt too). Single recipient key only;
+   * anything but Veramo needs the standard form.
+   */
+  compat?: 'veramo'
   /** Wrap in routing 2.0 forwards for the recipient's mediators. Default true. */
   forward?: boolean
   /**
@@ -124,12 +161,14 @@ export async function packEncrypted(message: Message, o: PackEncryptedOptions): 
       .map(async (c) => ({ kid: c.id, key: publicJwk(await publicKey(o.resolver, c.id, ['keyAgreement'])) })),
   )
 
-  let payload = new TextEncoder().encode(
-    o.signFrom ? await packSigned(message, o as { signFrom: string; secrets: Secrets }) : packPlaintext(message),
-  )
+  const signed = o.signFrom ? await signMessage(message, { ...o, signFrom: o.signFrom }) : undefined
+  let payload = new TextEncoder().encode(signed ? signed.packed : packPlaintext(message))
   let jwe: GeneralJwe
   if (sender) {
-    jwe = encryptJwe(payload, { recipients, sender, enc: 'A256CBC-HS512' })
+    jwe =
+      o.compat === 'veramo'
+        ? encryptJwe(payload, { recipients, sender, enc: o.enc ?? 'A256CBC-HS512', compat: VERAMO_AUTHCRYPT })
+        : encryptJwe(payload, { recipients, sender, enc: 'A256CBC-HS512' })
     if (o.protectSender) {
       payload = new TextEncoder().encode(JSON.stringify(jwe))
       jwe = encryptJwe(payload, { recipients, enc: o.enc ?? 'A256CBC-HS512' })
@@ -146,7 +185,7 @@ export async function packEncrypted(message: Message, o: PackEncryptedOptions): 
     packed: JSON.stringify(forwarded.jwe),
     toKids: recipients.map((r) => r.kid),
     fromKid: sender?.kid,
-    signFromKid: o.signFrom,
+    signFromKid: signed?.kid,
     serviceUri: forwarded.uri,
     forwardedThrough: forwarded.through,
   }
@@ -288,6 +327,8 @@ export interface UnpackMetadata {
   signFrom?: string
   /** The forward messages unwrapped on the way (for a mediator: the envelope was a forward). */
   forwarded: boolean
+  /** 'veramo-authcrypt' when the authcrypt layer was Veramo's variant (read with compat.veramoAuthcrypt). */
+  compat?: typeof VERAMO_AUTHCRYPT
   fromPriorIssuerKid?: string
 }
 
@@ -300,6 +341,8 @@ export interface UnpackOptions {
   requireAuthenticated?: boolean
   /** Refuse plaintext (unencrypted) messages. */
   requireEncrypted?: boolean
+  /** Opt-in readings of other implementations' variants; none by default. */
+  compat?: DecryptCompat
 }
 
 /** Unpacks any DIDComm envelope, checking every rule of the spec; throws DIDCommError. */
@@ -322,7 +365,9 @@ export async function unpack(
       const d = await decryptJwe(value, {
         findKey: (kid) => o.secrets.get(kid),
         senderKey: (skid) => publicKey(o.resolver, skid, ['keyAgreement']),
+        compat: o.compat,
       })
+      if (d.compat) meta.compat = d.compat
       if (d.header.typ !== undefined && d.header.typ !== TYP_ENCRYPTED) throw err.header(`JWE typ ${d.header.typ}`)
       meta.encrypted = true
       meta.encryptedTo ??= d.recipientKids
@@ -386,6 +431,12 @@ function parse(v: string | Uint8Array | object): Record<string, unknown> {
   }
 }
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/
+
+function isIsoTime(v: unknown): boolean {
+  return typeof v === 'string' && ISO_TIME.test(v) && !Number.isNaN(Date.parse(v))
+}
+
 function checkPlaintext(m: Message): void {
   if (typeof m.id !== 'string' || m.id === '') throw err.malformed('message without id')
   if (typeof m.type !== 'string' || m.type === '') throw err.malformed('message without type')
@@ -395,9 +446,10 @@ function checkPlaintext(m: Message): void {
   if (m.from !== undefined && typeof m.from !== 'string') throw err.malformed('from is not a DID')
   if (m.body !== undefined && (typeof m.body !== 'object' || m.body === null || Array.isArray(m.body)))
     throw err.malformed('body is not an object')
-  for (const k of ['created_time', 'expires_time'] as const) {
-    if (m[k] !== undefined && typeof m[k] !== 'number') throw err.malformed(`${k} is not a number`)
-  }
+  // Veramo writes created_time as an ISO-8601 string: informational and unambiguous, so accepted
+  if (m.created_time !== undefined && typeof m.created_time !== 'number' && !isIsoTime(m.created_time))
+    throw err.malformed('created_time is neither a number nor an ISO-8601 time')
+  if (m.expires_time !== undefined && typeof m.expires_time !== 'number') throw err.malformed('expires_time is not a number')
   if (m.attachments !== undefined) {
     if (!Array.isArray(m.attachments)) throw err.malformed('attachments is not an array')
     for (const a of m.attachments) {

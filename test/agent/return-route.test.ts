@@ -25,9 +25,9 @@ describe('return_route', () => {
       await phone.send(basic('hello'), { to: kiosk.did, returnRoute: 'all' })
       expect((await atKiosk.next()).value?.message.return_route).toBe('all')
       await pair.a.close()
-      await expect(kiosk.send(basic('too late'), { to: phoneId.did })).rejects.toMatchObject({ code: 'ERR_NO_TRANSPORT' })
+      await expect(kiosk.send(basic('too late'), { to: phoneId.did })).rejects.toMatchObject({ code: 'ERR_NO_ENDPOINT' })
       // forgotten: the next answer goes straight to the DID document
-      await expect(kiosk.send(basic('still nothing'), { to: phoneId.did })).rejects.toMatchObject({ code: 'ERR_NO_TRANSPORT' })
+      await expect(kiosk.send(basic('still nothing'), { to: phoneId.did })).rejects.toMatchObject({ code: 'ERR_NO_ENDPOINT' })
     } finally {
       await phone.close()
       await kiosk.close()
@@ -53,7 +53,7 @@ describe('return_route', () => {
       expect((await atKiosk.next()).value?.message.return_route).toBeUndefined()
       await expect(
         kiosk.send(createMessage({ type: 'https://didcomm.org/basicmessage/2.0/message', body: {} }), { to: phoneId.did }),
-      ).rejects.toMatchObject({ code: 'ERR_NO_TRANSPORT' })
+      ).rejects.toMatchObject({ code: 'ERR_NO_ENDPOINT' })
     } finally {
       await phone.close()
       await kiosk.close()

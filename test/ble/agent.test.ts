@@ -76,7 +76,7 @@ describe.skipIf(!haveBtvirt())('agents over Bluetooth LE (ble:// endpoints, retu
     }
   })
 
-  it('without return_route, an answer to a DID with no reachable endpoint fails with ERR_NO_TRANSPORT', async () => {
+  it('without return_route, an answer to a DID with no endpoint fails with ERR_NO_ENDPOINT', async () => {
     const kioskId = createPeerDid({ service: { uri: makeBleEndpoint({ service: CARRIER_PROFILE.service, token: 'kiosk2' }) } })
     const phoneId = createPeerDid()
     const kiosk = createAgent({
@@ -99,7 +99,7 @@ describe.skipIf(!haveBtvirt())('agents over Bluetooth LE (ble:// endpoints, retu
         kiosk.send(createMessage({ type: 'https://didcomm.org/basicmessage/2.0/message', body: { content: 'hello?' } }), {
           to: phoneId.did,
         }),
-      ).rejects.toMatchObject({ code: 'ERR_NO_TRANSPORT' })
+      ).rejects.toMatchObject({ code: 'ERR_NO_ENDPOINT' })
     } finally {
       await phone.close()
       await kiosk.close()

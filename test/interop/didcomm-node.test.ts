@@ -1,7 +1,8 @@
 import { Message as NodeMessage } from 'didcomm-node'
 import { describe, expect, it } from 'vitest'
-import { type Enc, forwardPayload, type Message, packEncrypted, unpack } from '../../src/index.js'
+import { type Enc, forwardPayload, type Message, packEncrypted, packSigned, unpack } from '../../src/index.js'
 import { fixtures, load } from '../didcomm/support.js'
+import { interopRecorder } from './record.js'
 
 /**
  * Interop with didcomm-node (the WASM build of didcomm-rust), both ways, on every combination both
@@ -9,6 +10,7 @@ import { fixtures, load } from '../didcomm/support.js'
  * content encryptions, authcrypt, signed (EdDSA, ES256, ES256K) + authcrypt, protect_sender, and a
  * forward through a mediator.
  */
+const rec = interopRecorder('didcomm-node')
 const { resolver, secrets, docs } = fixtures()
 const rustSecrets = Object.values(load('didcomm-rust/secrets.json') as Record<string, { id: string }[]>).flat()
 
@@ -43,6 +45,9 @@ function msg(extra: Partial<Message> = {}): Message {
 
 interface Case {
   name: string
+  /** Its row in docs/INTEROP.md. */
+  packing: string
+  algs: string
   to: string
   from?: string
   signFrom?: string
@@ -54,17 +59,39 @@ const cases: Case[] = [
   ...(['X25519', 'P-256'] as const).flatMap((crv) => {
     const to = crv === 'X25519' ? 'did:example:bob#key-x25519-1' : 'did:example:bob#key-p256-1'
     const from = crv === 'X25519' ? 'did:example:alice#key-x25519-1' : 'did:example:alice#key-p256-1'
+    const SIGN_ALGS = ['EdDSA', 'ES256', 'ES256K']
     return [
-      ...(['A256CBC-HS512', 'A256GCM', 'XC20P'] as const).map((enc) => ({ name: `anoncrypt ${crv} ${enc}`, to, enc })),
-      { name: `authcrypt ${crv}`, to, from },
-      { name: `authcrypt ${crv}, protect_sender`, to, from, protectSender: true },
-      ...['did:example:alice#key-1', 'did:example:alice#key-2', 'did:example:alice#key-3'].map((signFrom) => ({
+      ...(['A256CBC-HS512', 'A256GCM', 'XC20P'] as const).map((enc) => ({
+        name: `anoncrypt ${crv} ${enc}`,
+        packing: 'anoncrypt',
+        algs: `${crv}, ${enc}`,
+        to,
+        enc,
+      })),
+      { name: `authcrypt ${crv}`, packing: 'authcrypt', algs: `${crv}, A256CBC-HS512`, to, from },
+      {
+        name: `authcrypt ${crv}, protect_sender`,
+        packing: 'authcrypt, protect sender',
+        algs: `${crv}, A256CBC-HS512 in A256CBC-HS512`,
+        to,
+        from,
+        protectSender: true,
+      },
+      ...['did:example:alice#key-1', 'did:example:alice#key-2', 'did:example:alice#key-3'].map((signFrom, i) => ({
         name: `signed by ${signFrom.split('#')[1]} + authcrypt ${crv}`,
+        packing: 'signed + authcrypt',
+        algs: `${SIGN_ALGS[i]}, ${crv}, A256CBC-HS512`,
         to,
         from,
         signFrom,
       })),
-      { name: `signed by key-1 + anoncrypt ${crv}`, to, signFrom: 'did:example:alice#key-1' },
+      {
+        name: `signed by key-1 + anoncrypt ${crv}`,
+        packing: 'signed + anoncrypt',
+        algs: `EdDSA, ${crv}, A256CBC-HS512`,
+        to,
+        signFrom: 'did:example:alice#key-1',
+      },
     ]
   }),
 ]
@@ -83,6 +110,7 @@ describe('interop with didcomm-node', () => {
       })
       if (c.from) expect(meta.encrypted_from_kid).toBe(c.from)
       if (c.signFrom) expect(meta.sign_from).toBe(c.signFrom)
+      rec.record({ direction: 'we-pack', packing: c.packing, algs: c.algs, outcome: 'works' })
     })
 
     it(`${c.name}: it packs, we unpack`, async () => {
@@ -111,6 +139,67 @@ describe('interop with didcomm-node', () => {
       if (c.from) expect(metadata.encryptedFrom).toBe(c.from)
       if (c.signFrom) expect(metadata.signFrom).toBe(c.signFrom)
       if (c.enc) expect(metadata.encAlgAnon).toBe(`ECDH-ES+A256KW/${c.enc}`)
+      rec.record({ direction: 'they-pack', packing: c.packing, algs: c.algs, outcome: 'works' })
+    })
+  }
+
+  for (const [signFrom, alg] of [
+    ['did:example:alice#key-1', 'EdDSA'],
+    ['did:example:alice#key-2', 'ES256'],
+    ['did:example:alice#key-3', 'ES256K'],
+  ] as const) {
+    it(`signed (JWS alone) ${alg}: both ways`, async () => {
+      const m = msg()
+      const ours = await packSigned(m, { signFrom, secrets })
+      const [out, meta] = await NodeMessage.unpack(ours, nodeResolver as never, nodeSecrets as never, {})
+      expect(out.as_value()).toMatchObject({ id: m.id, body: m.body })
+      expect(meta).toMatchObject({ non_repudiation: true, sign_from: signFrom, encrypted: false })
+      rec.record({ direction: 'we-pack', packing: 'signed', algs: alg, outcome: 'works' })
+      const nm = new NodeMessage({ ...m, typ: 'application/didcomm-plain+json' } as never)
+      const [theirs] = await nm.pack_signed(signFrom, nodeResolver as never, nodeSecrets as never)
+      const { metadata } = await unpack(theirs, { resolver, secrets })
+      expect(metadata).toMatchObject({ nonRepudiation: true, signFrom, signAlg: alg, encrypted: false })
+      rec.record({ direction: 'they-pack', packing: 'signed', algs: alg, outcome: 'works' })
+    })
+  }
+
+  // it implements X25519 and P-256 key agreement only
+  for (const [crv, to, from] of [
+    ['P-384', 'did:example:bob#key-p384-1', undefined],
+    ['P-521', 'did:example:bob#key-p521-1', 'did:example:alice#key-p521-1'],
+  ] as const) {
+    const packing = from ? 'authcrypt' : 'anoncrypt'
+    it(`${packing} ${crv}: it refuses to unpack ours and to pack one`, async () => {
+      const m = msg()
+      const packed = await packEncrypted(m, { to, from, forward: false, resolver, secrets })
+      expect((await unpack(packed.packed, { resolver, secrets })).message.id).toBe(m.id)
+      const unpacked = await NodeMessage.unpack(packed.packed, nodeResolver as never, nodeSecrets as never, {}).then(
+        () => 'unpacked',
+        (e: unknown) => String(e),
+      )
+      expect(unpacked).toMatch(/^DIDCommUnsupported: Unsupported crypto or method/)
+      rec.record({
+        direction: 'we-pack',
+        packing,
+        algs: `${crv}, A256CBC-HS512`,
+        outcome: 'refused',
+        note: `didcomm-rust: "${unpacked}"`,
+      })
+      const nm = new NodeMessage({ ...m, typ: 'application/didcomm-plain+json' } as never)
+      const refused = await nm
+        .pack_encrypted(to, from ?? null, null, nodeResolver as never, nodeSecrets as never, { forward: false })
+        .then(
+          () => 'packed',
+          (e: unknown) => String(e),
+        )
+      expect(refused).not.toBe('packed')
+      rec.record({
+        direction: 'they-pack',
+        packing,
+        algs: `${crv}, A256CBC-HS512`,
+        outcome: 'refused',
+        note: `didcomm-rust: "${refused}"`,
+      })
     })
   }
 
@@ -150,3 +239,5 @@ describe('interop with didcomm-node', () => {
     expect(out.as_value()).toMatchObject({ id: m.id, body: m.body })
   })
 })
+
+rec.checkCommitted()
