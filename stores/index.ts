@@ -1,15 +1,19 @@
 import { MemoryMessageStore } from '../src/mediator/memory-store.js'
 import type { MessageStore } from '../src/mediator/store.js'
 import { StoreUriError } from './errors.js'
+import { PostgresMessageStore, type PostgresStoreOptions } from './postgres/index.js'
 import { SqliteMessageStore, type SqliteStoreOptions } from './sqlite/index.js'
 
 export { MemoryMessageStore } from '../src/mediator/memory-store.js'
 export * from '../src/mediator/store.js'
 export { StoreFailedError, StoreUriError } from './errors.js'
+export { PostgresMessageStore, type PostgresStoreOptions } from './postgres/index.js'
 export { SqliteMessageStore, type SqliteStoreOptions } from './sqlite/index.js'
 
 export interface OpenStoreOptions {
   sqlite?: SqliteStoreOptions
+  /** Pool settings besides the URI's (ssl, maxConnections, …). */
+  postgres?: Omit<PostgresStoreOptions, 'connectionString' | 'schema'>
 }
 
 /**
@@ -25,6 +29,17 @@ export async function openStore(uri: string, options: OpenStoreOptions = {}): Pr
     if (file.startsWith('//')) file = file.slice(2)
     if (file === '') throw new StoreUriError(`no file in the store URI ${JSON.stringify(uri)} (sqlite:FILE)`)
     return SqliteMessageStore.open(file, options.sqlite)
+  }
+  if (uri.startsWith('postgres://') || uri.startsWith('postgresql://')) {
+    let url: URL
+    try {
+      url = new URL(uri)
+    } catch {
+      throw new StoreUriError(`cannot parse the store URI ${JSON.stringify(uri)}`)
+    }
+    const schema = url.searchParams.get('schema') ?? undefined
+    url.searchParams.delete('schema')
+    return PostgresMessageStore.open({ ...options.postgres, connectionString: url.toString(), ...(schema ? { schema } : {}) })
   }
   throw new StoreUriError(
     `cannot open the store ${JSON.stringify(uri)}: use memory:, sqlite:FILE or postgres://USER@HOST:PORT/DATABASE`,

@@ -1,4 +1,6 @@
-import { MAX_STORE_ID_LENGTH, type QueuedMessage, type QueueLimits, QuotaExceededError, StoreInputError } from './store.js'
+import { MAX_STORE_ID_BYTES, type QueuedMessage, type QueueLimits, QuotaExceededError, StoreInputError } from './store.js'
+
+const utf8 = new TextEncoder()
 
 /** The input checks every MessageStore makes, so all of them refuse the same things the same way. */
 export function checkMessage(m: QueuedMessage): void {
@@ -12,8 +14,9 @@ export function checkMessage(m: QueuedMessage): void {
 
 export function checkName(what: string, value: unknown): void {
   if (typeof value !== 'string' || value === '') throw new StoreInputError(`${what} must be a non-empty string`)
-  if (value.length > MAX_STORE_ID_LENGTH)
-    throw new StoreInputError(`${what} is ${value.length} characters long (limit ${MAX_STORE_ID_LENGTH})`)
+  const bytes = value.length > MAX_STORE_ID_BYTES / 3 ? utf8.encode(value).length : value.length
+  if (bytes > MAX_STORE_ID_BYTES)
+    throw new StoreInputError(`${what} is ${bytes} bytes long in UTF-8 (limit ${MAX_STORE_ID_BYTES})`)
 }
 
 export function checkNames(what: string, values: readonly string[]): void {

@@ -18,7 +18,7 @@ import { CarrierError } from '../transport.js'
  * - A key belongs to the client that registered it first: `addKeys` by another client leaves it
  *   there, `removeKeys` by another client does not remove it (check `clientOfKey` to answer).
  * - A message is refused with `StoreInputError` when its id or recipient is empty or longer than
- *   `MAX_STORE_ID_LENGTH`, its data is not a Uint8Array or a time is not a finite number; an id
+ *   `MAX_STORE_ID_BYTES` in UTF-8, its data is not a Uint8Array or a time is not a finite number; an id
  *   already stored is refused with `DuplicateMessageError` (the stored one stays as it was).
  * - After `close` every call rejects with `StoreClosedError`; `close` waits for writes under way.
  */
@@ -99,5 +99,9 @@ export class StoreClosedError extends CarrierError {
   }
 }
 
-/** Longest message id, recipient, client or key a store accepts (PostgreSQL's NOTIFY payload caps it). */
-export const MAX_STORE_ID_LENGTH = 4096
+/**
+ * Longest message id, recipient, client or key a store accepts, in UTF-8 bytes: long enough for a
+ * did:peer:2 with several keys and services, short enough for a PostgreSQL index entry (2,704
+ * bytes at most) and a NOTIFY payload.
+ */
+export const MAX_STORE_ID_BYTES = 2048

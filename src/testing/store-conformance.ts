@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { MessageStore, QueuedMessage } from '../mediator/store.js'
-import { MAX_STORE_ID_LENGTH } from '../mediator/store.js'
+import { MAX_STORE_ID_BYTES } from '../mediator/store.js'
 import { seededBytes } from './prng.js'
 
 export interface StoreConformanceOptions {
@@ -236,8 +236,9 @@ export function storeConformanceSuite(
         { ...good, id: '' },
         { ...good, id: 42 },
         { ...good, recipient: '' },
-        { ...good, id: 'x'.repeat(MAX_STORE_ID_LENGTH + 1) },
-        { ...good, recipient: 'r'.repeat(MAX_STORE_ID_LENGTH + 1) },
+        { ...good, id: 'x'.repeat(MAX_STORE_ID_BYTES + 1) },
+        { ...good, recipient: 'r'.repeat(MAX_STORE_ID_BYTES + 1) },
+        { ...good, recipient: 'é'.repeat(MAX_STORE_ID_BYTES / 2 + 1) },
         { ...good, receivedAt: Number.NaN },
         { ...good, receivedAt: '2026' },
         { ...good, expiresAt: Number.POSITIVE_INFINITY },
@@ -253,6 +254,12 @@ export function storeConformanceSuite(
       })
       expect(await s.clientOfKey('k')).toBeNull()
       expectMessages(await s.peek('A', 10), [good])
+      const longest = `did:example:${'é'.repeat((MAX_STORE_ID_BYTES - 12) / 2)}`
+      const atLimit = msg(longest, 8, { id: `i${'d'.repeat(MAX_STORE_ID_BYTES - 1)}` })
+      await s.enqueue(atLimit)
+      expectMessages(await s.peek(longest, 10), [atLimit])
+      await s.addKeys(longest, [longest])
+      expect(await s.clientOfKey(longest)).toBe(longest)
     })
 
     it('records grants; setGrant(null) removes the grant, its keys and its queue only', { timeout }, async () => {
