@@ -13,7 +13,7 @@ export class GroupCommit<T> {
    */
   constructor(
     private readonly commit: (items: T[]) => Promise<(Error | undefined)[]>,
-    private readonly maxBatch = 2000,
+    private readonly limits: { maxItems?: number; maxBytes?: number; sizeOf?: (item: T) => number } = {},
   ) {}
 
   submit(item: T): Promise<void> {
@@ -28,9 +28,24 @@ export class GroupCommit<T> {
     while (this.draining) await this.draining
   }
 
+  /** How many queued items the next batch takes: at least one, within both limits. */
+  private batchLength(): number {
+    const maxItems = this.limits.maxItems ?? 2000
+    const maxBytes = this.limits.maxBytes ?? Number.POSITIVE_INFINITY
+    const sizeOf = this.limits.sizeOf ?? (() => 0)
+    let bytes = 0
+    let n = 0
+    for (const p of this.queue) {
+      bytes += sizeOf(p.item)
+      if (n > 0 && (n >= maxItems || bytes > maxBytes)) break
+      n++
+    }
+    return n
+  }
+
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch)
+      const batch = this.queue.splice(0, this.batchLength())
       try {
         const outcomes = await this.commit(batch.map((p) => p.item))
         batch.forEach((p, i) => {

@@ -33,6 +33,9 @@ export interface PostgresStoreOptions {
   maxConnections?: number
 }
 
+/** A transaction holds at most this many messages and bytes (big envelopes commit in smaller groups). */
+const BATCH = { maxItems: 2000, maxBytes: 16 * 1024 * 1024, sizeOf: (w: Write) => w.message.data.length }
+
 interface Write {
   message: QueuedMessage
   limits: QueueLimits | undefined
@@ -56,7 +59,7 @@ type PgModule = { default: typeof Pg }
  */
 export class PostgresMessageStore implements MessageStore {
   private readonly listeners = new Set<(recipient: string) => void>()
-  private readonly writes = new GroupCommit<Write>((batch) => this.commit(batch))
+  private readonly writes = new GroupCommit<Write>((batch) => this.commit(batch), BATCH)
   private readonly instance = randomUUID()
   private readonly s: string
   private readonly lockSpace: number

@@ -40,6 +40,9 @@ interface Row {
   expires_at: number | null
 }
 
+/** A transaction holds at most this many messages and bytes (big envelopes commit in smaller groups). */
+const BATCH = { maxItems: 2000, maxBytes: 16 * 1024 * 1024, sizeOf: (w: Write) => w.message.data.length }
+
 interface Write {
   message: QueuedMessage
   limits: QueueLimits | undefined
@@ -53,7 +56,7 @@ interface Write {
  */
 export class SqliteMessageStore implements MessageStore {
   private readonly listeners = new Set<(recipient: string) => void>()
-  private readonly writes = new GroupCommit<Write>((batch) => this.commit(batch))
+  private readonly writes = new GroupCommit<Write>((batch) => this.commit(batch), BATCH)
   private closed = false
   private readonly sql: ReturnType<typeof statements>
 
