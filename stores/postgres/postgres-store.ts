@@ -85,7 +85,12 @@ export class PostgresMessageStore implements MessageStore {
     checkSchemaName(schema)
     const mod = await loadOptional<PgModule>('pg', 'The PostgreSQL message store')
     const pg = mod.default
-    const config: Pg.PoolConfig = { ...options.pool, max: options.maxConnections ?? options.pool?.max ?? 10 }
+    // a server that does not answer fails the call after 10 s instead of holding it forever
+    const config: Pg.PoolConfig = {
+      connectionTimeoutMillis: 10_000,
+      ...options.pool,
+      max: options.maxConnections ?? options.pool?.max ?? 10,
+    }
     if (options.connectionString) config.connectionString = options.connectionString
     const pool = new pg.Pool(config)
     const store = new PostgresMessageStore(pg, pool, config, schema)
