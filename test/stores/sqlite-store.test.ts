@@ -16,6 +16,18 @@ storeConformanceSuite('SqliteMessageStore', () => SqliteMessageStore.open(join(d
 })
 
 describe('SqliteMessageStore durability', () => {
+  it('opens in WAL mode with synchronous = FULL, or NORMAL when asked', async () => {
+    type Pragmas = { db: { pragma(p: string, o: { simple: true }): unknown } }
+    const full = await SqliteMessageStore.open(join(dir, 'pragmas-full.db'))
+    const normal = await SqliteMessageStore.open(join(dir, 'pragmas-normal.db'), { synchronous: 'NORMAL' })
+    const db = (s: SqliteMessageStore) => (s as unknown as Pragmas).db
+    expect(db(full).pragma('journal_mode', { simple: true })).toBe('wal')
+    expect(db(full).pragma('synchronous', { simple: true })).toBe(2)
+    expect(db(normal).pragma('synchronous', { simple: true })).toBe(1)
+    await full.close()
+    await normal.close()
+  })
+
   it('keeps every message whose enqueue resolved when the process is killed with SIGKILL mid-stream', async () => {
     const file = join(dir, 'killed.db')
     const producer = startProducer(`sqlite:${file}`, 100_000, 64, 'k')
