@@ -6,6 +6,7 @@ import { mqttBench } from './mqtt.js'
 import { nfcBench } from './nfc.js'
 import { qrBench } from './qr.js'
 import { reassemblyBench } from './reassembly.js'
+import { storesBench } from './stores.js'
 
 const benches: Record<string, () => Promise<void>> = {
   reassembly: reassemblyBench,
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   qr: qrBench,
   nfc: nfcBench,
   ble: bleBench,
+  stores: storesBench,
 }
 
 const only = process.argv.slice(2)

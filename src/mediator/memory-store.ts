@@ -1,84 +1,118 @@
-import { type MediationGrant, type MessageStore, type QueuedMessage, type QueueLimits, QuotaExceededError } from './store.js'
+import {
+  DuplicateMessageError,
+  type MediationGrant,
+  type MessageStore,
+  type QueuedMessage,
+  type QueueLimits,
+  StoreClosedError,
+} from './store.js'
+import { checkMessage, checkName, checkNames, isExpired, notifyAll, QueueTally, rowLimit } from './store-rules.js'
 
 /** A MessageStore in memory: for tests and for a mediator that may lose its queue. Not durable. */
 export class MemoryMessageStore implements MessageStore {
   private readonly queues = new Map<string, QueuedMessage[]>()
+  private readonly ids = new Set<string>()
   private readonly grants = new Map<string, MediationGrant>()
   private readonly keys = new Map<string, string>()
   private readonly listeners = new Set<(recipient: string) => void>()
+  private closed = false
 
   async enqueue(message: QueuedMessage, limits: QueueLimits = {}): Promise<void> {
+    this.open()
+    checkMessage(message)
+    if (this.ids.has(message.id)) throw new DuplicateMessageError(message.id)
     const queue = this.queues.get(message.recipient) ?? []
-    const live = queue.filter((m) => !expired(m, Date.now()))
-    const bytes = live.reduce((n, m) => n + m.data.length, 0)
-    if (limits.maxMessages !== undefined && live.length + 1 > limits.maxMessages)
-      throw new QuotaExceededError(`queue of ${message.recipient} holds ${live.length} messages (limit ${limits.maxMessages})`)
-    if (limits.maxBytes !== undefined && bytes + message.data.length > limits.maxBytes)
-      throw new QuotaExceededError(
-        `queue of ${message.recipient} would hold ${bytes + message.data.length} bytes (limit ${limits.maxBytes})`,
-      )
-    queue.push({ ...message, data: message.data.slice() })
+    const now = Date.now()
+    const live = queue.filter((m) => !isExpired(m, now))
+    const tally = new QueueTally(
+      message.recipient,
+      live.length,
+      live.reduce((n, m) => n + m.data.length, 0),
+    )
+    tally.admit(message.data.length, limits)
+    queue.push(copy(message))
+    this.ids.add(message.id)
     this.queues.set(message.recipient, queue)
-    for (const l of this.listeners) l(message.recipient)
+    notifyAll(this.listeners, message.recipient)
   }
 
   async count(recipient: string): Promise<{ messages: number; bytes: number }> {
-    const live = (this.queues.get(recipient) ?? []).filter((m) => !expired(m, Date.now()))
+    this.open()
+    const now = Date.now()
+    const live = (this.queues.get(recipient) ?? []).filter((m) => !isExpired(m, now))
     return { messages: live.length, bytes: live.reduce((n, m) => n + m.data.length, 0) }
   }
 
   async peek(recipient: string, limit: number): Promise<QueuedMessage[]> {
+    this.open()
     const now = Date.now()
-    return (this.queues.get(recipient) ?? []).filter((m) => !expired(m, now)).slice(0, Math.max(0, limit))
+    return (this.queues.get(recipient) ?? [])
+      .filter((m) => !isExpired(m, now))
+      .slice(0, rowLimit(limit))
+      .map(copy)
   }
 
   async delete(recipient: string, ids: readonly string[]): Promise<number> {
+    this.open()
     const queue = this.queues.get(recipient)
     if (!queue) return 0
     const gone = new Set(ids)
     const kept = queue.filter((m) => !gone.has(m.id))
-    this.queues.set(recipient, kept)
+    for (const m of queue) if (gone.has(m.id)) this.ids.delete(m.id)
+    this.setQueue(recipient, kept)
     return queue.length - kept.length
   }
 
   async purgeExpired(now: number): Promise<number> {
+    this.open()
     let removed = 0
-    for (const [recipient, queue] of this.queues) {
-      const kept = queue.filter((m) => !expired(m, now))
+    for (const [recipient, queue] of [...this.queues]) {
+      const kept = queue.filter((m) => !isExpired(m, now))
+      for (const m of queue) if (isExpired(m, now)) this.ids.delete(m.id)
       removed += queue.length - kept.length
-      this.queues.set(recipient, kept)
+      this.setQueue(recipient, kept)
     }
     return removed
   }
 
   async setGrant(client: string, grant: MediationGrant | null): Promise<void> {
+    this.open()
+    checkName('client', client)
     if (grant) {
-      this.grants.set(client, { ...grant })
+      this.grants.set(client, { routingDid: grant.routingDid, grantedAt: grant.grantedAt })
       return
     }
     this.grants.delete(client)
+    for (const m of this.queues.get(client) ?? []) this.ids.delete(m.id)
     this.queues.delete(client)
-    for (const [key, owner] of this.keys) if (owner === client) this.keys.delete(key)
+    for (const [key, owner] of [...this.keys]) if (owner === client) this.keys.delete(key)
   }
 
   async grantOf(client: string): Promise<MediationGrant | null> {
+    this.open()
     const g = this.grants.get(client)
     return g ? { ...g } : null
   }
 
   async addKeys(client: string, keys: readonly string[]): Promise<void> {
-    for (const k of keys) this.keys.set(k, client)
+    this.open()
+    checkName('client', client)
+    checkNames('key', keys)
+    for (const k of keys) if (!this.keys.has(k)) this.keys.set(k, client)
   }
 
   async removeKeys(client: string, keys: readonly string[]): Promise<void> {
+    this.open()
     for (const k of keys) if (this.keys.get(k) === client) this.keys.delete(k)
   }
 
   async keysOf(client: string): Promise<string[]> {
+    this.open()
     return [...this.keys].filter(([, owner]) => owner === client).map(([k]) => k)
   }
 
   async clientOfKey(key: string): Promise<string | null> {
+    this.open()
     return this.keys.get(key) ?? null
   }
 
@@ -88,10 +122,22 @@ export class MemoryMessageStore implements MessageStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true
     this.listeners.clear()
+  }
+
+  private open(): void {
+    if (this.closed) throw new StoreClosedError()
+  }
+
+  private setQueue(recipient: string, queue: QueuedMessage[]): void {
+    if (queue.length === 0) this.queues.delete(recipient)
+    else this.queues.set(recipient, queue)
   }
 }
 
-function expired(m: QueuedMessage, now: number): boolean {
-  return m.expiresAt !== undefined && m.expiresAt <= now
+function copy(m: QueuedMessage): QueuedMessage {
+  const out: QueuedMessage = { id: m.id, recipient: m.recipient, data: new Uint8Array(m.data), receivedAt: m.receivedAt }
+  if (m.expiresAt !== undefined) out.expiresAt = m.expiresAt
+  return out
 }

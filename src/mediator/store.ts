@@ -13,6 +13,14 @@ import { CarrierError } from '../transport.js'
  *   Messages are removed only by `delete` (pickup's messages-received) or by expiry.
  * - Several mediator instances may share one store (PostgreSQL): `onEnqueued` fires in every
  *   instance, whichever instance enqueued, so one holding a live session can deliver at once.
+ *   One call may stand for several messages (coalesced); a listener that throws does not affect
+ *   the enqueue.
+ * - A key belongs to the client that registered it first: `addKeys` by another client leaves it
+ *   there, `removeKeys` by another client does not remove it (check `clientOfKey` to answer).
+ * - A message is refused with `StoreInputError` when its id or recipient is empty or longer than
+ *   `MAX_STORE_ID_BYTES` in UTF-8, its data is not a Uint8Array or a time is not a finite number; an id
+ *   already stored is refused with `DuplicateMessageError` (the stored one stays as it was).
+ * - After `close` every call rejects with `StoreClosedError`; `close` waits for writes under way.
  */
 export interface MessageStore {
   enqueue(message: QueuedMessage, limits?: QueueLimits): Promise<void>
@@ -72,3 +80,28 @@ export class QuotaExceededError extends CarrierError {
     super('ERR_QUOTA_EXCEEDED', message)
   }
 }
+
+export class DuplicateMessageError extends CarrierError {
+  constructor(id: string) {
+    super('ERR_DUPLICATE_MESSAGE', `a message with id ${JSON.stringify(id)} is already stored`)
+  }
+}
+
+export class StoreInputError extends CarrierError {
+  constructor(message: string) {
+    super('ERR_STORE_INPUT', message)
+  }
+}
+
+export class StoreClosedError extends CarrierError {
+  constructor() {
+    super('ERR_STORE_CLOSED', 'the message store is closed')
+  }
+}
+
+/**
+ * Longest message id, recipient, client or key a store accepts, in UTF-8 bytes: long enough for a
+ * did:peer:2 with several keys and services, short enough for a PostgreSQL index entry (2,704
+ * bytes at most) and a NOTIFY payload.
+ */
+export const MAX_STORE_ID_BYTES = 2048

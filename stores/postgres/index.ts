@@ -1,0 +1,1 @@
+export { PostgresMessageStore, type PostgresStoreOptions } from './postgres-store.js'

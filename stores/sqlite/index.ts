@@ -1,0 +1,1 @@
+export { SqliteMessageStore, type SqliteStoreOptions } from './sqlite-store.js'
