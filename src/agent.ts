@@ -12,12 +12,21 @@ export type ReplyOnLink = (envelope: string, options?: SendOptions) => Promise<S
 /** An envelope as it arrived; `reply` when the transport can answer on the same link (return_route). */
 export interface IncomingEnvelope extends Received {
   reply?: ReplyOnLink
+  /** `reply` stays usable after the first answer (a socket, an MQTT inbox, a BLE link): live delivery needs it. */
+  duplex?: boolean
+  /**
+   * Called once by whoever handled the envelope: without an error when it was taken (an HTTP
+   * server then answers 202 unless `reply` answered first), with one when it was refused.
+   */
+  done?: (error?: unknown) => void
 }
 
 /** What an agent needs of a channel: send an envelope to an endpoint URI, and what arrives. */
 export interface EndpointTransport {
   /** URI schemes handled, with the colon: 'mqtt:', 'ble:', … */
   readonly schemes: readonly string[]
+  /** When several transports share a scheme (ws: is MQTT's and DIDComm's): does this one serve this URI? */
+  accepts?(uri: string): boolean
   /** `options.to` is the recipient DID (a bridge needs it for the forward's `next`). */
   send(uri: string, envelope: string, options?: SendOptions & { to?: string }): Promise<SendReport>
   incoming(): AsyncIterable<IncomingEnvelope>
@@ -34,6 +43,8 @@ export interface AgentPolicy {
   requireAuthenticated?: boolean
   /** Refuse plaintext messages. Default true. */
   requireEncrypted?: boolean
+  /** How long a one-answer exchange (HTTP) is held open for the answer a return_route sender asked for. Default 5000 ms. */
+  returnRouteHoldMs?: number
 }
 
 export interface AgentSendResult {
@@ -151,7 +162,7 @@ export class Agent {
     } catch {
       return undefined
     }
-    return this.transports.find((t) => t.schemes.includes(scheme))
+    return this.transports.find((t) => t.schemes.includes(scheme) && (t.accepts?.(uri) ?? true))
   }
 
   /** A file as a message attachment (base64, byte_count, media_type, filename, hash). */
@@ -203,12 +214,20 @@ export class Agent {
           requireEncrypted: this.policy.requireEncrypted ?? true,
         })
         const key = `${message.from ?? ''}|${message.id}`
-        if (this.seen.has(key)) continue
+        if (this.seen.has(key)) {
+          r.done?.()
+          continue
+        }
         this.rememberReturnRoute(message, r.reply)
         this.seen.add(key)
         if (this.seen.size > SEEN_IDS) this.seen.delete(this.seen.values().next().value as string)
         this.queue.push({ message, metadata })
+        // an exchange that carries one answer (HTTP) waits a little for it when the sender asked for it
+        const awaitsAnswer = r.reply && !r.duplex && (message.return_route === 'all' || message.return_route === 'thread')
+        if (awaitsAnswer) setTimeout(() => r.done?.(), this.policy.returnRouteHoldMs ?? 5000)
+        else r.done?.()
       } catch (err) {
+        r.done?.(err)
         this.onError?.(err)
       }
     }
