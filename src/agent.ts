@@ -1,7 +1,10 @@
-import { type Resolver, staticSecrets } from './did/document.js'
+import { AGENT_FEATURES, automaticAnswer, PendingRequests } from './agent/answers.js'
+import { didOf, type Resolver, staticSecrets } from './did/document.js'
 import type { Jwk } from './didcomm/keys.js'
 import { attachmentBytes, base64Attachment, createMessage } from './didcomm/message.js'
 import { type Message, type PackEncryptedResult, packEncrypted, type UnpackMetadata, unpack } from './didcomm/pack.js'
+import type { Feature } from './protocols/discover-features.js'
+import { problemReport, RefusedMessageError } from './protocols/report-problem.js'
 import { CarrierError, type Received, type SendOptions, type SendReport } from './transport.js'
 import { AsyncQueue } from './wire/async-queue.js'
 import { MEDIA_ENCRYPTED } from './wire/media.js'
@@ -72,6 +75,17 @@ export interface AgentMessage {
   metadata: UnpackMetadata
 }
 
+/** What a role on top of the agent (a mediator) adds: more features, and first look at each message. */
+export interface AgentExtras {
+  /** Disclosed by discover-features beside the agent's own protocols and transports. */
+  features?: Feature[]
+  /**
+   * Sees each message before it is queued for messages(); true = handled (not queued). The envelope's
+   * `done` is called when it resolves, with the error when it throws.
+   */
+  handle?: (m: AgentMessage, envelope: IncomingEnvelope) => Promise<boolean>
+}
+
 export class NoTransportError extends CarrierError {
   constructor(message: string) {
     super('ERR_NO_TRANSPORT', message)
@@ -101,6 +115,7 @@ export class Agent {
   private readonly queue = new AsyncQueue<AgentMessage>()
   private readonly seen = new Set<string>()
   private readonly returnRoutes = new Map<string, ReturnRoute>()
+  private readonly pending = new PendingRequests()
   private started = false
 
   constructor(
@@ -109,6 +124,7 @@ export class Agent {
     private readonly transports: EndpointTransport[],
     private readonly policy: AgentPolicy = {},
     private readonly onError?: (error: unknown) => void,
+    private readonly extras: AgentExtras = {},
   ) {
     this.secrets = staticSecrets(identity.secrets)
   }
@@ -177,11 +193,41 @@ export class Agent {
 
   /** Every message that arrives on any transport, unpacked and checked, each id once. */
   messages(options: { signal?: AbortSignal } = {}): AsyncIterable<AgentMessage> {
-    if (!this.started) {
-      this.started = true
-      for (const t of this.transports) void this.pump(t)
-    }
+    this.receive()
     return this.queue.iterate(options.signal)
+  }
+
+  /** Starts taking what arrives on every transport (messages() and request() do it). */
+  receive(): void {
+    if (this.started) return
+    this.started = true
+    for (const t of this.transports) void this.pump(t)
+  }
+
+  /**
+   * Sends a message (return_route 'all' unless told otherwise) and resolves to the answer in its
+   * thread; a problem report in the thread rejects with ProblemReportError. Answers are not queued
+   * for messages().
+   */
+  async request(message: Message, o: AgentSendOptions & { timeoutMs?: number }): Promise<AgentMessage> {
+    this.receive()
+    const answer = this.pending.wait(message.id, o.timeoutMs ?? 30_000, o.signal)
+    try {
+      await this.send(message, { returnRoute: 'all', ...o })
+    } catch (err) {
+      this.pending.cancel(message.id, err)
+    }
+    return answer
+  }
+
+  /** Our transports' URI schemes and the protocols we answer, for discover-features. */
+  features(): Feature[] {
+    const schemes = [...new Set(this.transports.flatMap((t) => t.schemes))]
+    return [
+      ...AGENT_FEATURES,
+      ...(this.extras.features ?? []),
+      ...schemes.map((s) => ({ 'feature-type': 'transport' as const, id: s.replace(/:$/, '') })),
+    ]
   }
 
   async close(): Promise<void> {
@@ -198,6 +244,15 @@ export class Agent {
     if (this.returnRoutes.size > RETURN_ROUTES) this.returnRoutes.delete(this.returnRoutes.keys().next().value as string)
   }
 
+  /** Trust ping and discover features are answered here, never queued. */
+  private async answer(m: AgentMessage): Promise<boolean> {
+    const answer = automaticAnswer(m, this.features())
+    if (answer === undefined) return false
+    if (answer && m.message.from)
+      await this.send(answer, { to: didOf(m.message.from) }).catch((err: unknown) => this.onError?.(err))
+    return true
+  }
+
   private signingKid(): string {
     const k = this.identity.secrets.find((s) => s.crv === 'Ed25519' || s.crv === 'P-256' || s.crv === 'secp256k1')
     if (!k) throw new CarrierError('ERR_NO_SIGNING_KEY', `${this.did} has no signing key among its secrets`)
@@ -207,12 +262,18 @@ export class Agent {
   private async pump(t: EndpointTransport): Promise<void> {
     for await (const r of t.incoming()) {
       try {
-        const { message, metadata } = await unpack(r.data, {
-          resolver: this.resolver,
-          secrets: this.secrets,
-          requireAuthenticated: this.policy.requireAuthenticated,
-          requireEncrypted: this.policy.requireEncrypted ?? true,
-        })
+        const { message, metadata } = await unpack(r.data, { resolver: this.resolver, secrets: this.secrets })
+        const refusal =
+          (this.policy.requireEncrypted ?? true) && !metadata.encrypted
+            ? 'plaintext message refused: encryption required'
+            : this.policy.requireAuthenticated && !metadata.authenticated
+              ? 'anonymous message refused: authentication required'
+              : undefined
+        if (refusal)
+          throw new RefusedMessageError(
+            'ERR_DIDCOMM_POLICY',
+            problemReport({ code: 'e.m.policy', comment: refusal, about: message }),
+          )
         const key = `${message.from ?? ''}|${message.id}`
         if (this.seen.has(key)) {
           r.done?.()
@@ -221,7 +282,12 @@ export class Agent {
         this.rememberReturnRoute(message, r.reply)
         this.seen.add(key)
         if (this.seen.size > SEEN_IDS) this.seen.delete(this.seen.values().next().value as string)
-        this.queue.push({ message, metadata })
+        const m = { message, metadata }
+        if (this.pending.settle(m) || (await this.answer(m)) || (await this.extras.handle?.(m, r))) {
+          r.done?.()
+          continue
+        }
+        this.queue.push(m)
         // an exchange that carries one answer (HTTP) waits a little for it when the sender asked for it
         const awaitsAnswer = r.reply && !r.duplex && (message.return_route === 'all' || message.return_route === 'thread')
         if (awaitsAnswer) setTimeout(() => r.done?.(), this.policy.returnRouteHoldMs ?? 5000)
@@ -240,8 +306,9 @@ export function createAgent(o: {
   transports: EndpointTransport[]
   policy?: AgentPolicy
   onError?: (error: unknown) => void
+  extras?: AgentExtras
 }): Agent {
-  return new Agent(o.identity, o.resolver, o.transports, o.policy, o.onError)
+  return new Agent(o.identity, o.resolver, o.transports, o.policy, o.onError, o.extras)
 }
 
 /** The files attached to a message, checked against their hash. */

@@ -1,5 +1,7 @@
+export { NoAnswerError } from './agent/answers.js'
 export {
   Agent,
+  type AgentExtras,
   type AgentIdentity,
   type AgentMessage,
   type AgentPolicy,
@@ -18,5 +20,6 @@ export { createDidKey, didKeyDocument, didKeyResolver } from './did/key.js'
 export { createPeerDid, didPeer2Document, didPeerResolver, type PeerIdentity } from './did/peer.js'
 export * from './didcomm/index.js'
 export { LinkInbox, oneLinkEndpointTransport } from './link-endpoint.js'
+export { ProblemReportError, RefusedMessageError } from './protocols/report-problem.js'
 export * from './transport.js'
 export * from './wire/index.js'

@@ -13,6 +13,8 @@ const STATUS: Record<string, number> = {
   ERR_MESSAGE_TOO_LARGE: 413,
   ERR_QUOTA_EXCEEDED: 507,
   ERR_NOT_GRANTED: 403,
+  ERR_DIDCOMM_POLICY: 403,
+  ERR_UNSUPPORTED_MESSAGE: 422,
   ERR_UNKNOWN_RECIPIENT: 404,
   ERR_TIMEOUT: 504,
 }
@@ -21,8 +23,8 @@ const STATUS: Record<string, number> = {
 export function refusalOf(err: unknown): Refusal {
   const e = err as { code?: unknown; message?: unknown; problem?: unknown }
   const code = typeof e?.code === 'string' ? e.code : 'ERR_INTERNAL'
-  const status = STATUS[code] ?? (code.startsWith('ERR_DIDCOMM') ? 400 : code === 'ERR_PROBLEM_REPORT' ? 422 : 500)
-  const message = status === 500 ? 'internal error' : String(e?.message ?? code)
   const problem = e?.problem && typeof e.problem === 'object' ? (e.problem as Message) : undefined
+  const status = STATUS[code] ?? (code.startsWith('ERR_DIDCOMM') ? 400 : problem ? 422 : 500)
+  const message = status === 500 ? 'internal error' : String(e?.message ?? code)
   return { status, code, message, ...(problem ? { problem } : {}) }
 }
