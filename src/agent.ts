@@ -68,6 +68,8 @@ export interface AgentSendOptions {
   anonymous?: boolean
   /** Ask the recipient to answer over the link this message goes by (DIDComm return_route). */
   returnRoute?: 'all' | 'thread'
+  /** Use this one of the recipient's endpoints (say, its ws:// one for live pickup) instead of the first reachable. */
+  via?: string
 }
 
 export interface AgentMessage {
@@ -116,6 +118,7 @@ export class Agent {
   private readonly seen = new Set<string>()
   private readonly returnRoutes = new Map<string, ReturnRoute>()
   private readonly pending = new PendingRequests()
+  private readonly handlers: NonNullable<AgentExtras['handle']>[] = []
   private started = false
 
   constructor(
@@ -127,6 +130,16 @@ export class Agent {
     private readonly extras: AgentExtras = {},
   ) {
     this.secrets = staticSecrets(identity.secrets)
+    if (extras.handle) this.handlers.push(extras.handle)
+  }
+
+  /** Adds a handler that sees each message before messages() (as AgentExtras.handle); returns its removal. */
+  addHandler(handle: NonNullable<AgentExtras['handle']>): () => void {
+    this.handlers.push(handle)
+    return () => {
+      const i = this.handlers.indexOf(handle)
+      if (i >= 0) this.handlers.splice(i, 1)
+    }
   }
 
   get did(): string {
@@ -161,7 +174,7 @@ export class Agent {
         this.returnRoutes.delete(o.to)
       }
     }
-    const reachable = (uri: string) => this.transportFor(uri) !== undefined
+    const reachable = (uri: string) => (o.via === undefined || uri === o.via) && this.transportFor(uri) !== undefined
     const packed = await packEncrypted(msg, { ...packOptions, acceptUri: reachable })
     const uri = packed.serviceUri
     if (!uri) throw new NoTransportError(`${o.to} has no DIDCommMessaging service endpoint this agent can reach`)
@@ -244,6 +257,11 @@ export class Agent {
     if (this.returnRoutes.size > RETURN_ROUTES) this.returnRoutes.delete(this.returnRoutes.keys().next().value as string)
   }
 
+  private async handled(m: AgentMessage, r: IncomingEnvelope): Promise<boolean> {
+    for (const h of this.handlers) if (await h(m, r)) return true
+    return false
+  }
+
   /** Trust ping and discover features are answered here, never queued. */
   private async answer(m: AgentMessage): Promise<boolean> {
     const answer = automaticAnswer(m, this.features())
@@ -260,42 +278,48 @@ export class Agent {
   }
 
   private async pump(t: EndpointTransport): Promise<void> {
-    for await (const r of t.incoming()) {
-      try {
-        const { message, metadata } = await unpack(r.data, { resolver: this.resolver, secrets: this.secrets })
-        const refusal =
-          (this.policy.requireEncrypted ?? true) && !metadata.encrypted
-            ? 'plaintext message refused: encryption required'
-            : this.policy.requireAuthenticated && !metadata.authenticated
-              ? 'anonymous message refused: authentication required'
-              : undefined
-        if (refusal)
-          throw new RefusedMessageError(
-            'ERR_DIDCOMM_POLICY',
-            problemReport({ code: 'e.m.policy', comment: refusal, about: message }),
-          )
-        const key = `${message.from ?? ''}|${message.id}`
-        if (this.seen.has(key)) {
-          r.done?.()
-          continue
-        }
-        this.rememberReturnRoute(message, r.reply)
-        this.seen.add(key)
-        if (this.seen.size > SEEN_IDS) this.seen.delete(this.seen.values().next().value as string)
-        const m = { message, metadata }
-        if (this.pending.settle(m) || (await this.answer(m)) || (await this.extras.handle?.(m, r))) {
-          r.done?.()
-          continue
-        }
-        this.queue.push(m)
-        // an exchange that carries one answer (HTTP) waits a little for it when the sender asked for it
-        const awaitsAnswer = r.reply && !r.duplex && (message.return_route === 'all' || message.return_route === 'thread')
-        if (awaitsAnswer) setTimeout(() => r.done?.(), this.policy.returnRouteHoldMs ?? 5000)
-        else r.done?.()
-      } catch (err) {
-        r.done?.(err)
-        this.onError?.(err)
+    for await (const r of t.incoming()) await this.accept(r)
+  }
+
+  /**
+   * Takes one envelope as if a transport had brought it: unpack, policy, duplicates, automatic
+   * answers, then messages(). What a mediator delivers (pickup) comes in this way.
+   */
+  async accept(r: IncomingEnvelope): Promise<void> {
+    try {
+      const { message, metadata } = await unpack(r.data, { resolver: this.resolver, secrets: this.secrets })
+      const refusal =
+        (this.policy.requireEncrypted ?? true) && !metadata.encrypted
+          ? 'plaintext message refused: encryption required'
+          : this.policy.requireAuthenticated && !metadata.authenticated
+            ? 'anonymous message refused: authentication required'
+            : undefined
+      if (refusal)
+        throw new RefusedMessageError(
+          'ERR_DIDCOMM_POLICY',
+          problemReport({ code: 'e.m.policy', comment: refusal, about: message }),
+        )
+      const key = `${message.from ?? ''}|${message.id}`
+      if (this.seen.has(key)) {
+        r.done?.()
+        return
       }
+      this.rememberReturnRoute(message, r.reply)
+      this.seen.add(key)
+      if (this.seen.size > SEEN_IDS) this.seen.delete(this.seen.values().next().value as string)
+      const m = { message, metadata }
+      if (this.pending.settle(m) || (await this.answer(m)) || (await this.handled(m, r))) {
+        r.done?.()
+        return
+      }
+      this.queue.push(m)
+      // an exchange that carries one answer (HTTP) waits a little for it when the sender asked for it
+      const awaitsAnswer = r.reply && !r.duplex && (message.return_route === 'all' || message.return_route === 'thread')
+      if (awaitsAnswer) setTimeout(() => r.done?.(), this.policy.returnRouteHoldMs ?? 5000)
+      else r.done?.()
+    } catch (err) {
+      r.done?.(err)
+      this.onError?.(err)
     }
   }
 }

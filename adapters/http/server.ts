@@ -205,6 +205,7 @@ export async function startWebServer(o: WebServerOptions = {}): Promise<WebServe
         done: (err?: unknown) => {
           if (err === undefined) return
           const r = refusalOf(err)
+          if (r.delivered) return
           if (r.problem) {
             if (ws.readyState === ws.OPEN) ws.send(packPlaintext(r.problem))
             return

@@ -53,6 +53,8 @@ export class RefusedMessageError extends CarrierError {
   constructor(
     code: string,
     readonly problem: Message,
+    /** The sender has the report already (encrypted, on its link): transports add nothing. */
+    readonly delivered = false,
   ) {
     super(code, problemOf(problem)?.comment ?? code)
   }
