@@ -26,6 +26,10 @@ export class LiveSessions {
     },
   ) {}
 
+  clients(): string[] {
+    return [...this.sessions.keys()]
+  }
+
   has(client: string): boolean {
     return this.sessions.has(client)
   }

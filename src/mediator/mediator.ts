@@ -52,6 +52,8 @@ export interface Mediator {
   readonly did: string
   readonly agent: Agent
   readonly store: MessageStore
+  /** Clients with a live pickup session in this instance. */
+  liveClients(): string[]
   close(): Promise<void>
 }
 
@@ -260,6 +262,7 @@ export function createMediator(o: MediatorOptions): Mediator {
     did,
     agent,
     store,
+    liveClients: () => live.clients(),
     async close() {
       clearInterval(purge)
       offEnqueued()
