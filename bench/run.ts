@@ -2,6 +2,7 @@ import { bleBench } from './ble.js'
 import { didcommBench } from './didcomm.js'
 import { efficiencyBench } from './efficiency.js'
 import { fountainBench } from './fountain.js'
+import { mediatorBench } from './mediator.js'
 import { mqttBench } from './mqtt.js'
 import { nfcBench } from './nfc.js'
 import { qrBench } from './qr.js'
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   qr: qrBench,
   nfc: nfcBench,
   ble: bleBench,
+  mediator: mediatorBench,
 }
 
 const only = process.argv.slice(2)

@@ -16,11 +16,14 @@ interface Session {
 export class LiveSessions {
   private readonly sessions = new Map<string, Session>()
   private readonly busy = new Map<string, Promise<void>>()
+  private readonly dirty = new Set<string>()
 
   constructor(
     private readonly o: {
       store: MessageStore
       maxDelivery: number
+      /** How long a trigger waits for more messages before the delivery goes. Default 5 ms. */
+      lingerMs?: number
       pack: (client: string, envelopes: { id: string; envelope: string }[]) => Promise<string>
       onError?: (err: unknown) => void
     },
@@ -47,15 +50,26 @@ export class LiveSessions {
     if (s) for (const id of ids) s.sent.delete(id)
   }
 
-  /** Sends what waits for `client` on its live session, one delivery at a time per client. */
+  /**
+   * Sends what waits for `client` on its live session. One delivery at a time per client; triggers
+   * that come while one is being sent are folded into the next, so a burst goes out in batches.
+   */
   deliver(client: string): Promise<void> {
     if (!this.sessions.has(client)) return Promise.resolve()
-    const previous = this.busy.get(client) ?? Promise.resolve()
-    const run = previous.then(() => this.deliverNow(client))
+    const running = this.busy.get(client)
+    if (running) {
+      this.dirty.add(client)
+      return running
+    }
+    const run = (async () => {
+      do {
+        // a short linger lets a burst go out as one delivery (one encryption, one acknowledgement)
+        await new Promise((r) => setTimeout(r, this.o.lingerMs ?? 5))
+        this.dirty.delete(client)
+        await this.deliverNow(client)
+      } while (this.dirty.has(client) && this.sessions.has(client))
+    })().finally(() => this.busy.delete(client))
     this.busy.set(client, run)
-    void run.finally(() => {
-      if (this.busy.get(client) === run) this.busy.delete(client)
-    })
     return run
   }
 
