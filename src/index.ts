@@ -1,5 +1,12 @@
 export { NoAnswerError } from './agent/answers.js'
 export {
+  createRoutedPeerDid,
+  MediationClient,
+  MediationDeniedError,
+  type MediationOptions,
+  useMediator,
+} from './agent/mediation.js'
+export {
   Agent,
   type AgentExtras,
   type AgentIdentity,
