@@ -185,3 +185,48 @@ describe('mediator: coordinate-mediation, forward, pickup (toolkit agents over H
     }
   })
 })
+
+describe('mediator: bad input at the door', () => {
+  it('malformed JSON, a wrong media type, an oversized body, garbage on the WebSocket: clear errors, nothing stored, still serving', async () => {
+    const { WebSocket } = await import('ws')
+    const m = await startMediator()
+    const carol = await routedAgent(m.did)
+    const alice = await sender()
+    try {
+      await useMediator(carol.agent, m.did)
+      const post = (body: string, type = 'application/didcomm-encrypted+json') =>
+        fetch(m.server.url, { method: 'POST', headers: { 'content-type': type }, body })
+      expect((await post('{"ciphertext": "unterminated')).status).toBe(400)
+      expect((await post('{}', 'application/json')).status).toBe(415)
+      expect((await post(' '.repeat(2 * 1024 * 1024))).status).toBe(413)
+      const ws = new WebSocket(m.server.wsUrl)
+      await new Promise((r) => ws.once('open', r))
+      const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)))
+      ws.send('garbage, not an envelope')
+      expect(await closed).toBe(1007)
+      expect(await m.store.count(carol.did)).toEqual({ messages: 0, bytes: 0 })
+      await alice.send(basic('after all that'), { to: carol.did })
+      expect((await m.store.count(carol.did)).messages).toBe(1)
+    } finally {
+      await alice.close()
+      await carol.agent.close()
+      await m.mediator.close()
+    }
+  })
+
+  it('live delivery asked over HTTP (no duplex link): e.m.live-mode-not-supported', async () => {
+    const m = await startMediator()
+    const carol = await routedAgent(m.did)
+    try {
+      await useMediator(carol.agent, m.did)
+      const { liveDeliveryChange } = await import('../../src/protocols/index.js')
+      await expect(carol.agent.request(liveDeliveryChange(true), { to: m.did, via: m.server.url })).rejects.toMatchObject({
+        problemCode: 'e.m.live-mode-not-supported',
+      })
+      expect(m.mediator.liveClients()).toEqual([])
+    } finally {
+      await carol.agent.close()
+      await m.mediator.close()
+    }
+  })
+})
