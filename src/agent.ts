@@ -286,6 +286,7 @@ export class Agent {
    * answers, then messages(). What a mediator delivers (pickup) comes in this way.
    */
   async accept(r: IncomingEnvelope): Promise<void> {
+    let key: string | undefined
     try {
       const { message, metadata } = await unpack(r.data, { resolver: this.resolver, secrets: this.secrets })
       const refusal =
@@ -299,7 +300,7 @@ export class Agent {
           'ERR_DIDCOMM_POLICY',
           problemReport({ code: 'e.m.policy', comment: refusal, about: message }),
         )
-      const key = `${message.from ?? ''}|${message.id}`
+      key = `${message.from ?? ''}|${message.id}`
       if (this.seen.has(key)) {
         r.done?.()
         return
@@ -318,6 +319,8 @@ export class Agent {
       if (awaitsAnswer) setTimeout(() => r.done?.(), this.policy.returnRouteHoldMs ?? 5000)
       else r.done?.()
     } catch (err) {
+      // refused or failed: a retry of the same message must be handled again, not dropped as a duplicate
+      if (key !== undefined) this.seen.delete(key)
       r.done?.(err)
       this.onError?.(err)
     }

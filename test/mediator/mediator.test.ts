@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { HttpStatusError } from '../../adapters/http/index.js'
 import { MediationClient, useMediator } from '../../src/agent/mediation.js'
-import { createMessage, ProblemReportError } from '../../src/index.js'
+import { createMessage, didPeerResolver, MEDIA_ENCRYPTED, ProblemReportError, packEncrypted } from '../../src/index.js'
 import {
   deliveryRequest,
   disclosedFeatures,
@@ -151,6 +151,17 @@ describe('mediator: coordinate-mediation, forward, pickup (toolkit agents over H
       expect(await client.drain()).toBe(2)
       await done
       expect(seen).toEqual(['one', 'two'])
+      // a refused envelope sent again once there is room is queued, not dropped as a duplicate
+      const env = (
+        await packEncrypted(basic('retried'), { to: carol.did, resolver: didPeerResolver, secrets: { get: async () => null } })
+      ).packed
+      const post = () => fetch(m.server.url, { method: 'POST', headers: { 'content-type': MEDIA_ENCRYPTED }, body: env })
+      await alice.send(basic('a'), { to: carol.did })
+      await alice.send(basic('b'), { to: carol.did })
+      expect((await post()).status).toBe(507)
+      await client.drain()
+      expect((await post()).status).toBe(202)
+      expect((await m.store.count(carol.did)).messages).toBe(1)
     } finally {
       await alice.close()
       await carol.agent.close()
