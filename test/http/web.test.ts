@@ -178,6 +178,23 @@ describe('DIDComm over WebSocket', () => {
     }
   })
 
+  it('keep-alive: a socket that stops answering pings is dropped; the server keeps serving', async () => {
+    const server = await startWebServer({ pingIntervalMs: 50 })
+    try {
+      const silent = new WebSocket(server.wsUrl, { autoPong: false })
+      await new Promise((r) => silent.once('open', r))
+      const code = await new Promise<number>((r) => silent.once('close', (c) => r(c)))
+      expect(code).toBe(1006) // terminated, no close frame
+      const alive = await rawSocket(server.wsUrl)
+      const got = server.incoming()[Symbol.asyncIterator]().next()
+      alive.send(JSON.stringify({ still: 'here' }))
+      expect(new TextDecoder().decode((await got).value?.data)).toBe('{"still":"here"}')
+      alive.close()
+    } finally {
+      await server.close()
+    }
+  })
+
   it('a kept socket reopens with backoff after the server comes back on the same port', async () => {
     const first = await startWebServer()
     const port = first.port
