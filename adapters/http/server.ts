@@ -22,6 +22,8 @@ export interface WebServerOptions {
   pingIntervalMs?: number
   /** How long an HTTP exchange waits for whoever handles its envelope before 504. Default 30 s. */
   answerTimeoutMs?: number
+  /** Answer CORS preflights and allow any origin (web wallets). Default true. */
+  cors?: boolean
   /** Bad input the server refused (it never throws for it). */
   onRefused?: (refusal: { transport: 'http' | 'ws'; status: number; reason: string }) => void
 }
@@ -89,6 +91,17 @@ export async function startWebServer(o: WebServerOptions = {}): Promise<WebServe
   }
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // a DIDComm endpoint is public: web wallets on any origin may POST to it
+    if (o.cors !== false) res.setHeader('access-control-allow-origin', '*')
+    if (req.method === 'OPTIONS' && o.cors !== false) {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'POST',
+        'access-control-allow-headers': 'content-type',
+        'access-control-max-age': '600',
+      })
+      res.end()
+      return
+    }
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST')
       sendJson(res, 405, 'ERR_METHOD', `${req.method} is not served: POST a DIDComm envelope`)
