@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { type WebSocket, WebSocketServer } from 'ws'
 import type { IncomingEnvelope } from '../../src/agent.js'
@@ -22,6 +23,8 @@ export interface WebServerOptions {
   pingIntervalMs?: number
   /** How long an HTTP exchange waits for whoever handles its envelope before 504. Default 30 s. */
   answerTimeoutMs?: number
+  /** Serve HTTPS and WSS with this key and certificate (PEM). */
+  tls?: { key: string | Buffer; cert: string | Buffer }
   /** Answer CORS preflights and allow any origin (web wallets). Default true. */
   cors?: boolean
   /** Bad input the server refused (it never throws for it). */
@@ -62,11 +65,13 @@ export async function startWebServer(o: WebServerOptions = {}): Promise<WebServe
   const incoming = new AsyncQueue<IncomingEnvelope>()
   const refused = (transport: 'http' | 'ws', status: number, reason: string) => o.onRefused?.({ transport, status, reason })
 
-  const server: Server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     handleHttp(req, res).catch(() => {
       if (!res.headersSent) sendJson(res, 500, 'ERR_INTERNAL', 'internal error')
     })
-  })
+  }
+  const server: Server = o.tls ? createTlsServer({ key: o.tls.key, cert: o.tls.cert }, listener) : createServer(listener)
+  server.on('tlsClientError', (_err, socket) => socket.destroy())
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
   })
@@ -249,8 +254,8 @@ export async function startWebServer(o: WebServerOptions = {}): Promise<WebServe
   const addr = server.address() as AddressInfo
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
   return {
-    url: `http://${host}:${addr.port}/`,
-    wsUrl: `ws://${host}:${addr.port}/`,
+    url: `${o.tls ? 'https' : 'http'}://${host}:${addr.port}/`,
+    wsUrl: `${o.tls ? 'wss' : 'ws'}://${host}:${addr.port}/`,
     port: addr.port,
     incoming: () => incoming.iterate(),
     async close() {
