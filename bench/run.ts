@@ -2,6 +2,7 @@ import { bleBench } from './ble.js'
 import { didcommBench } from './didcomm.js'
 import { efficiencyBench } from './efficiency.js'
 import { fountainBench } from './fountain.js'
+import { mediatorBench } from './mediator.js'
 import { mqttBench } from './mqtt.js'
 import { nfcBench } from './nfc.js'
 import { qrBench } from './qr.js'
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<void>> = {
   nfc: nfcBench,
   ble: bleBench,
   stores: storesBench,
+  mediator: mediatorBench,
 }
 
 const only = process.argv.slice(2)

@@ -1,7 +1,10 @@
+import { AGENT_FEATURES, automaticAnswer, PendingRequests } from './agent/answers.js'
 import { didOf, type Resolver, staticSecrets } from './did/document.js'
 import type { Jwk } from './didcomm/keys.js'
 import { attachmentBytes, base64Attachment, createMessage } from './didcomm/message.js'
 import { endpointOf, type Message, type PackEncryptedResult, packEncrypted, type UnpackMetadata, unpack } from './didcomm/pack.js'
+import type { Feature } from './protocols/discover-features.js'
+import { problemReport, RefusedMessageError } from './protocols/report-problem.js'
 import { CarrierError, type Received, type SendOptions, type SendReport } from './transport.js'
 import { AsyncQueue } from './wire/async-queue.js'
 import { MEDIA_ENCRYPTED } from './wire/media.js'
@@ -12,12 +15,21 @@ export type ReplyOnLink = (envelope: string, options?: SendOptions) => Promise<S
 /** An envelope as it arrived; `reply` when the transport can answer on the same link (return_route). */
 export interface IncomingEnvelope extends Received {
   reply?: ReplyOnLink
+  /** `reply` stays usable after the first answer (a socket, an MQTT inbox, a BLE link): live delivery needs it. */
+  duplex?: boolean
+  /**
+   * Called once by whoever handled the envelope: without an error when it was taken (an HTTP
+   * server then answers 202 unless `reply` answered first), with one when it was refused.
+   */
+  done?: (error?: unknown) => void
 }
 
 /** What an agent needs of a channel: send an envelope to an endpoint URI, and what arrives. */
 export interface EndpointTransport {
   /** URI schemes handled, with the colon: 'mqtt:', 'ble:', … */
   readonly schemes: readonly string[]
+  /** When several transports share a scheme (ws: is MQTT's and DIDComm's): does this one serve this URI? */
+  accepts?(uri: string): boolean
   /** `options.to` is the recipient DID (a bridge needs it for the forward's `next`). */
   send(uri: string, envelope: string, options?: SendOptions & { to?: string }): Promise<SendReport>
   incoming(): AsyncIterable<IncomingEnvelope>
@@ -34,6 +46,8 @@ export interface AgentPolicy {
   requireAuthenticated?: boolean
   /** Refuse plaintext messages. Default true. */
   requireEncrypted?: boolean
+  /** How long a one-answer exchange (HTTP) is held open for the answer a return_route sender asked for. Default 5000 ms. */
+  returnRouteHoldMs?: number
 }
 
 export interface AgentSendResult {
@@ -54,11 +68,24 @@ export interface AgentSendOptions {
   anonymous?: boolean
   /** Ask the recipient to answer over the link this message goes by (DIDComm return_route). */
   returnRoute?: 'all' | 'thread'
+  /** Use this one of the recipient's endpoints (say, its ws:// one for live pickup) instead of the first reachable. */
+  via?: string
 }
 
 export interface AgentMessage {
   message: Message
   metadata: UnpackMetadata
+}
+
+/** What a role on top of the agent (a mediator) adds: more features, and first look at each message. */
+export interface AgentExtras {
+  /** Disclosed by discover-features beside the agent's own protocols and transports. */
+  features?: Feature[]
+  /**
+   * Sees each message before it is queued for messages(); true = handled (not queued). The envelope's
+   * `done` is called when it resolves, with the error when it throws.
+   */
+  handle?: (m: AgentMessage, envelope: IncomingEnvelope) => Promise<boolean>
 }
 
 export class NoTransportError extends CarrierError {
@@ -100,6 +127,8 @@ export class Agent {
   private readonly queue = new AsyncQueue<AgentMessage>()
   private readonly seen = new Set<string>()
   private readonly returnRoutes = new Map<string, ReturnRoute>()
+  private readonly pending = new PendingRequests()
+  private readonly handlers: NonNullable<AgentExtras['handle']>[] = []
   private started = false
 
   constructor(
@@ -108,8 +137,19 @@ export class Agent {
     private readonly transports: EndpointTransport[],
     private readonly policy: AgentPolicy = {},
     private readonly onError?: (error: unknown) => void,
+    private readonly extras: AgentExtras = {},
   ) {
     this.secrets = staticSecrets(identity.secrets)
+    if (extras.handle) this.handlers.push(extras.handle)
+  }
+
+  /** Adds a handler that sees each message before messages() (as AgentExtras.handle); returns its removal. */
+  addHandler(handle: NonNullable<AgentExtras['handle']>): () => void {
+    this.handlers.push(handle)
+    return () => {
+      const i = this.handlers.indexOf(handle)
+      if (i >= 0) this.handlers.splice(i, 1)
+    }
   }
 
   get did(): string {
@@ -144,7 +184,7 @@ export class Agent {
         this.returnRoutes.delete(o.to)
       }
     }
-    const reachable = (uri: string) => this.transportFor(uri) !== undefined
+    const reachable = (uri: string) => (o.via === undefined || uri === o.via) && this.transportFor(uri) !== undefined
     const packed = await packEncrypted(msg, { ...packOptions, acceptUri: reachable })
     const uri = packed.serviceUri
     if (!uri && (await endpointOf(o.to, this.resolver)) === undefined) throw new NoEndpointError(didOf(o.to))
@@ -162,7 +202,7 @@ export class Agent {
     } catch {
       return undefined
     }
-    return this.transports.find((t) => t.schemes.includes(scheme))
+    return this.transports.find((t) => t.schemes.includes(scheme) && (t.accepts?.(uri) ?? true))
   }
 
   /** A file as a message attachment (base64, byte_count, media_type, filename, hash). */
@@ -177,11 +217,41 @@ export class Agent {
 
   /** Every message that arrives on any transport, unpacked and checked, each id once. */
   messages(options: { signal?: AbortSignal } = {}): AsyncIterable<AgentMessage> {
-    if (!this.started) {
-      this.started = true
-      for (const t of this.transports) void this.pump(t)
-    }
+    this.receive()
     return this.queue.iterate(options.signal)
+  }
+
+  /** Starts taking what arrives on every transport (messages() and request() do it). */
+  receive(): void {
+    if (this.started) return
+    this.started = true
+    for (const t of this.transports) void this.pump(t)
+  }
+
+  /**
+   * Sends a message (return_route 'all' unless told otherwise) and resolves to the answer in its
+   * thread; a problem report in the thread rejects with ProblemReportError. Answers are not queued
+   * for messages().
+   */
+  async request(message: Message, o: AgentSendOptions & { timeoutMs?: number }): Promise<AgentMessage> {
+    this.receive()
+    const answer = this.pending.wait(message.id, o.timeoutMs ?? 30_000, o.signal)
+    try {
+      await this.send(message, { returnRoute: 'all', ...o })
+    } catch (err) {
+      this.pending.cancel(message.id, err)
+    }
+    return answer
+  }
+
+  /** Our transports' URI schemes and the protocols we answer, for discover-features. */
+  features(): Feature[] {
+    const schemes = [...new Set(this.transports.flatMap((t) => t.schemes))]
+    return [
+      ...AGENT_FEATURES,
+      ...(this.extras.features ?? []),
+      ...schemes.map((s) => ({ 'feature-type': 'transport' as const, id: s.replace(/:$/, '') })),
+    ]
   }
 
   async close(): Promise<void> {
@@ -198,6 +268,20 @@ export class Agent {
     if (this.returnRoutes.size > RETURN_ROUTES) this.returnRoutes.delete(this.returnRoutes.keys().next().value as string)
   }
 
+  private async handled(m: AgentMessage, r: IncomingEnvelope): Promise<boolean> {
+    for (const h of this.handlers) if (await h(m, r)) return true
+    return false
+  }
+
+  /** Trust ping and discover features are answered here, never queued. */
+  private async answer(m: AgentMessage): Promise<boolean> {
+    const answer = automaticAnswer(m, this.features())
+    if (answer === undefined) return false
+    if (answer && m.message.from)
+      await this.send(answer, { to: didOf(m.message.from) }).catch((err: unknown) => this.onError?.(err))
+    return true
+  }
+
   private signingKid(): string {
     const k = this.identity.secrets.find((s) => s.crv === 'Ed25519' || s.crv === 'P-256' || s.crv === 'secp256k1')
     if (!k) throw new CarrierError('ERR_NO_SIGNING_KEY', `${this.did} has no signing key among its secrets`)
@@ -205,23 +289,51 @@ export class Agent {
   }
 
   private async pump(t: EndpointTransport): Promise<void> {
-    for await (const r of t.incoming()) {
-      try {
-        const { message, metadata } = await unpack(r.data, {
-          resolver: this.resolver,
-          secrets: this.secrets,
-          requireAuthenticated: this.policy.requireAuthenticated,
-          requireEncrypted: this.policy.requireEncrypted ?? true,
-        })
-        const key = `${message.from ?? ''}|${message.id}`
-        if (this.seen.has(key)) continue
-        this.rememberReturnRoute(message, r.reply)
-        this.seen.add(key)
-        if (this.seen.size > SEEN_IDS) this.seen.delete(this.seen.values().next().value as string)
-        this.queue.push({ message, metadata })
-      } catch (err) {
-        this.onError?.(err)
+    for await (const r of t.incoming()) await this.accept(r)
+  }
+
+  /**
+   * Takes one envelope as if a transport had brought it: unpack, policy, duplicates, automatic
+   * answers, then messages(). What a mediator delivers (pickup) comes in this way.
+   */
+  async accept(r: IncomingEnvelope): Promise<void> {
+    let key: string | undefined
+    try {
+      const { message, metadata } = await unpack(r.data, { resolver: this.resolver, secrets: this.secrets })
+      const refusal =
+        (this.policy.requireEncrypted ?? true) && !metadata.encrypted
+          ? 'plaintext message refused: encryption required'
+          : this.policy.requireAuthenticated && !metadata.authenticated
+            ? 'anonymous message refused: authentication required'
+            : undefined
+      if (refusal)
+        throw new RefusedMessageError(
+          'ERR_DIDCOMM_POLICY',
+          problemReport({ code: 'e.m.policy', comment: refusal, about: message }),
+        )
+      key = `${message.from ?? ''}|${message.id}`
+      if (this.seen.has(key)) {
+        r.done?.()
+        return
       }
+      this.rememberReturnRoute(message, r.reply)
+      this.seen.add(key)
+      if (this.seen.size > SEEN_IDS) this.seen.delete(this.seen.values().next().value as string)
+      const m = { message, metadata }
+      if (this.pending.settle(m) || (await this.answer(m)) || (await this.handled(m, r))) {
+        r.done?.()
+        return
+      }
+      this.queue.push(m)
+      // an exchange that carries one answer (HTTP) waits a little for it when the sender asked for it
+      const awaitsAnswer = r.reply && !r.duplex && (message.return_route === 'all' || message.return_route === 'thread')
+      if (awaitsAnswer) setTimeout(() => r.done?.(), this.policy.returnRouteHoldMs ?? 5000)
+      else r.done?.()
+    } catch (err) {
+      // refused or failed: a retry of the same message must be handled again, not dropped as a duplicate
+      if (key !== undefined) this.seen.delete(key)
+      r.done?.(err)
+      this.onError?.(err)
     }
   }
 }
@@ -232,8 +344,9 @@ export function createAgent(o: {
   transports: EndpointTransport[]
   policy?: AgentPolicy
   onError?: (error: unknown) => void
+  extras?: AgentExtras
 }): Agent {
-  return new Agent(o.identity, o.resolver, o.transports, o.policy, o.onError)
+  return new Agent(o.identity, o.resolver, o.transports, o.policy, o.onError, o.extras)
 }
 
 /** The files attached to a message, checked against their hash. */

@@ -1,5 +1,14 @@
+export { NoAnswerError } from './agent/answers.js'
+export {
+  createRoutedPeerDid,
+  MediationClient,
+  MediationDeniedError,
+  type MediationOptions,
+  useMediator,
+} from './agent/mediation.js'
 export {
   Agent,
+  type AgentExtras,
   type AgentIdentity,
   type AgentMessage,
   type AgentPolicy,
@@ -19,5 +28,6 @@ export { createDidKey, didKeyDocument, didKeyResolver } from './did/key.js'
 export { createPeerDid, didPeer2Document, didPeerResolver, type PeerIdentity } from './did/peer.js'
 export * from './didcomm/index.js'
 export { LinkInbox, oneLinkEndpointTransport } from './link-endpoint.js'
+export { ProblemReportError, RefusedMessageError } from './protocols/report-problem.js'
 export * from './transport.js'
 export * from './wire/index.js'

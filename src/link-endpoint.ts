@@ -15,7 +15,7 @@ export class LinkInbox {
     this.transports.push(t)
     void (async () => {
       for await (const r of t.receive()) {
-        this.queue.push({ ...r, reply: (envelope: string, options?: SendOptions) => t.send(envelope, options) })
+        this.queue.push({ ...r, duplex: true, reply: (envelope: string, options?: SendOptions) => t.send(envelope, options) })
       }
     })()
     return t

@@ -50,4 +50,13 @@ describe('the README stays true', () => {
     expect(r.stdout).toMatch(/agent: sent cmd-3/)
     expect(r.stdout).toMatch(/done: 4 readings/)
   })
+
+  it('examples/mediator: a message waits for an offline phone, the answer reaches the sensor on MQTT', async () => {
+    const r = await run(['examples/mediator/run.ts'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('mediator: 1 message waiting for the phone')
+    expect(r.stdout).toContain('phone: "temperature 21.5 C" from the sensor')
+    expect(r.stdout).toContain('sensor: "thanks" from the phone, live over MQTT')
+    expect(r.stdout).toContain('done: queue empty = true')
+  })
 })

@@ -36,7 +36,9 @@ export async function mqttEndpointTransport(o: {
           for await (const m of transport.receive()) {
             const from = m.from
             // return_route: an answer goes to the inbox the message came from, through this broker
-            incoming.push(from ? { ...m, reply: (envelope, options) => transport.send(from, envelope, options) } : m)
+            incoming.push(
+              from ? { ...m, duplex: true, reply: (envelope, options) => transport.send(from, envelope, options) } : m,
+            )
           }
         })()
         return { node, transport }
@@ -48,6 +50,14 @@ export async function mqttEndpointTransport(o: {
   await open(home.broker)
   return {
     schemes: MQTT_SCHEMES,
+    accepts(uri: string) {
+      try {
+        parseMqttEndpoint(uri)
+        return true
+      } catch {
+        return false
+      }
+    },
     async send(uri: string, envelope: string, options?: SendOptions): Promise<SendReport> {
       const target = parseMqttEndpoint(uri)
       const { transport } = await open(target.broker)

@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import type { Command } from 'commander'
 import { bleEndpointTransport, parseBleEndpoint } from '../../adapters/ble/index.js'
+import { webEndpointTransport } from '../../adapters/http/index.js'
 import { mqttEndpointTransport } from '../../adapters/mqtt/index.js'
 import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
 import { type Agent, type AgentPolicy, createAgent, type EndpointTransport, receivedFiles } from '../../src/agent.js'
@@ -9,6 +10,7 @@ import type { DIDDocument } from '../../src/did/document.js'
 import { createMessage } from '../../src/didcomm/message.js'
 import type { Message } from '../../src/didcomm/pack.js'
 import { hasEndpoint, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
+import { mediatedAgent } from '../mediated.js'
 import type { CliContext } from '../registry.js'
 
 /**
@@ -17,10 +19,11 @@ import type { CliContext } from '../registry.js'
  * phone-like sender) has the central alone.
  */
 async function transportsFor(endpoint: string | undefined, clientId: string): Promise<EndpointTransport[]> {
-  if (!endpoint) return [await bleEndpointTransport()]
+  // every CLI agent reaches http(s)/ws(s) endpoints (mediators, web agents) as a client
+  if (!endpoint) return [await bleEndpointTransport(), await webEndpointTransport()]
   const scheme = new URL(endpoint).protocol
   if ((MQTT_SCHEMES as readonly string[]).includes(scheme))
-    return [await mqttEndpointTransport({ endpoint, clientId }), await bleEndpointTransport()]
+    return [await mqttEndpointTransport({ endpoint, clientId }), await bleEndpointTransport(), await webEndpointTransport()]
   if (scheme === 'ble:') {
     const { token } = parseBleEndpoint(endpoint)
     if (!token) throw new Error(`${endpoint}: a ble:// endpoint we listen at needs its ?token=`)
@@ -128,34 +131,57 @@ export function register(program: Command, ctx: CliContext): void {
       .description('receive DIDComm messages: each message as JSON in --out, attached files beside it (hash checked)')
       .requiredOption('--out <dir>', 'folder for what arrives')
       .option('--count <n>', 'exit after this many messages', (v) => Number.parseInt(v, 10))
-      .option('--require-auth', 'refuse anonymous (anoncrypt, unsigned) messages', false),
-  ).action(async (o: { out: string; count?: number; requireAuth: boolean; identity: string; via?: string }) => {
-    await mkdir(o.out, { recursive: true })
-    const agent = await agentFor(o.identity, o.via, { policy: { requireAuthenticated: o.requireAuth }, endpointRequired: true })
-    ctx.out.info(`listening as ${agent.did}`)
-    const stop = () => void agent.close()
-    process.once('SIGINT', stop)
-    let n = 0
-    for await (const { message, metadata } of agent.messages()) {
-      n++
-      const safe = message.id.replace(/[^\w.-]/g, '_')
-      await writeFile(join(o.out, `${safe}.json`), `${JSON.stringify(message, null, 2)}\n`)
-      const files = receivedFiles(message)
-      for (const f of files) await writeFile(join(o.out, basename(f.filename ?? `${safe}.bin`)), f.bytes)
-      ctx.out.result(
-        `${message.id} ${message.type} from ${message.from ?? '(anonymous)'}${files.length ? `, files: ${files.map((f) => f.filename).join(', ')}` : ''}`,
-        {
-          command: 'listen',
-          id: message.id,
-          type: message.type,
-          from: message.from ?? null,
-          files: files.map((f) => f.filename),
-          authenticated: metadata.authenticated,
-        },
+      .option('--require-auth', 'refuse anonymous (anoncrypt, unsigned) messages', false)
+      .option(
+        '--mediator <did>',
+        'offline most of the time: our messages wait at this mediator; pick them up (live over WebSocket, else polling)',
       )
-      if (o.count !== undefined && n >= o.count) break
-    }
-    process.off('SIGINT', stop)
-    await agent.close()
-  })
+      .option('--poll <ms>', 'with --mediator and no WebSocket: poll this often', (v) => Number.parseInt(v, 10), 5000),
+  ).action(
+    async (o: {
+      out: string
+      count?: number
+      requireAuth: boolean
+      identity: string
+      via?: string
+      mediator?: string
+      poll: number
+    }) => {
+      await mkdir(o.out, { recursive: true })
+      const policy = { requireAuthenticated: o.requireAuth }
+      const agent = o.mediator
+        ? await mediatedAgent(o.identity, o.mediator, { policy, pollMs: o.poll, info: (t) => ctx.out.info(t) })
+        : await agentFor(o.identity, o.via, { policy, endpointRequired: true })
+      ctx.out.info(`listening as ${agent.did}`)
+      if (o.count === 0) {
+        // --count 0: set up (with --mediator: registered there) and leave
+        await agent.close()
+        return
+      }
+      const stop = () => void agent.close()
+      process.once('SIGINT', stop)
+      let n = 0
+      for await (const { message, metadata } of agent.messages()) {
+        n++
+        const safe = message.id.replace(/[^\w.-]/g, '_')
+        await writeFile(join(o.out, `${safe}.json`), `${JSON.stringify(message, null, 2)}\n`)
+        const files = receivedFiles(message)
+        for (const f of files) await writeFile(join(o.out, basename(f.filename ?? `${safe}.bin`)), f.bytes)
+        ctx.out.result(
+          `${message.id} ${message.type} from ${message.from ?? '(anonymous)'}${files.length ? `, files: ${files.map((f) => f.filename).join(', ')}` : ''}`,
+          {
+            command: 'listen',
+            id: message.id,
+            type: message.type,
+            from: message.from ?? null,
+            files: files.map((f) => f.filename),
+            authenticated: metadata.authenticated,
+          },
+        )
+        if (o.count !== undefined && n >= o.count) break
+      }
+      process.off('SIGINT', stop)
+      await agent.close()
+    },
+  )
 }

@@ -5,9 +5,10 @@ import { register as bridge } from './bridge.js'
 import { register as didcomm } from './didcomm.js'
 import { register as invite } from './invite.js'
 import { register as loopback } from './loopback.js'
+import { register as mediator } from './mediator.js'
 import { register as mqtt } from './mqtt.js'
 import { register as nfc } from './nfc.js'
 import { register as qr } from './qr.js'
 
 /** Every subcommand of `carrier`, in the order --help lists them. */
-export const COMMANDS: RegisterCommand[] = [agent, ble, bridge, didcomm, invite, loopback, mqtt, nfc, qr]
+export const COMMANDS: RegisterCommand[] = [agent, ble, bridge, didcomm, invite, loopback, mediator, mqtt, nfc, qr]

@@ -180,7 +180,7 @@ export async function packEncrypted(message: Message, o: PackEncryptedOptions): 
   const forwarded =
     o.forward === false
       ? { jwe, through: [] as string[], uri: messagingService(toDoc, o.acceptUri)?.uri }
-      : await wrapForwards(jwe, toDoc.id, o)
+      : await wrapForwards(jwe, toDoc.id, o, message.expires_time)
   return {
     packed: JSON.stringify(forwarded.jwe),
     toKids: recipients.map((r) => r.kid),
@@ -236,6 +236,7 @@ async function wrapForwards(
   jwe: GeneralJwe,
   recipientDid: string,
   o: PackEncryptedOptions,
+  expiresTime?: number,
 ): Promise<{ jwe: GeneralJwe; through: string[]; uri?: string }> {
   const doc = await resolveOrThrow(o.resolver, recipientDid)
   const svc = messagingService(doc, o.acceptUri)
@@ -243,29 +244,38 @@ async function wrapForwards(
   let keys = svc.routingKeys
   let uri: string | undefined = svc.uri
   if (uri.startsWith('did:')) {
-    const mediator = messagingService(await resolveOrThrow(o.resolver, didOf(uri)), o.acceptUri)
+    const mediatorDid = didOf(uri)
+    const mediator = messagingService(await resolveOrThrow(o.resolver, mediatorDid), o.acceptUri)
     keys = [...(mediator?.routingKeys ?? []), ...keys]
+    // no routing key anywhere: the mediator is reached by its DID (what Identus agents publish)
+    if (keys.length === 0) keys = [mediatorDid]
     uri = mediator?.uri
   }
   let current = jwe
   let next = recipientDid
   for (const key of [...keys].reverse()) {
-    current = await forwardTo(current, next, key, o)
+    current = await forwardTo(current, next, key, o, expiresTime)
     next = key
   }
   return { jwe: current, through: keys, uri }
 }
 
-async function forwardTo(inner: GeneralJwe, next: string, hop: string, o: PackEncryptedOptions): Promise<GeneralJwe> {
+async function forwardTo(
+  inner: GeneralJwe,
+  next: string,
+  hop: string,
+  o: PackEncryptedOptions,
+  expiresTime?: number,
+): Promise<GeneralJwe> {
+  // the forward expires with the message it carries: a mediator can drop it unopened
   const fwd: Message = {
     id: crypto.randomUUID(),
     type: FORWARD_TYPE,
     to: [didOf(hop)],
-    expires_time: undefined,
+    ...(expiresTime !== undefined ? { expires_time: expiresTime } : {}),
     body: { next },
     attachments: [{ data: { json: inner } }],
   }
-  delete fwd.expires_time
   const packed = await packEncrypted(fwd, {
     ...o,
     to: hop,

@@ -1,0 +1,42 @@
+import { webEndpointTransport } from '../adapters/http/index.js'
+import { useMediator } from '../src/agent/mediation.js'
+import { type Agent, type AgentPolicy, createAgent } from '../src/agent.js'
+import type { DIDDocument } from '../src/did/document.js'
+import { endpointOf } from '../src/didcomm/pack.js'
+import { loadIdentity, resolverWith } from './identity.js'
+
+/**
+ * An agent that is offline most of the time: mediation from `mediatorDid` over HTTP, its DID
+ * registered there, then what waits is picked up — live over the mediator's ws:// endpoint when it
+ * has one, else by polling. Closing the agent stops the pickup.
+ */
+export async function mediatedAgent(
+  identityFile: string,
+  mediatorDid: string,
+  o: { policy?: AgentPolicy; pollMs: number; info: (text: string) => void },
+): Promise<Agent> {
+  const identity = await loadIdentity(identityFile)
+  const resolver = resolverWith(identity.document as DIDDocument)
+  const web = await webEndpointTransport()
+  const agent = createAgent({ identity, resolver, transports: [web], policy: o.policy })
+  const client = await useMediator(agent, mediatorDid)
+  const doc = await resolver.resolve(mediatorDid)
+  const ws = (doc?.service ?? [])
+    .flatMap((s) => (Array.isArray(s.serviceEndpoint) ? s.serviceEndpoint : [s.serviceEndpoint]))
+    .map((e) => (typeof e === 'string' ? e : e.uri))
+    .find((u) => /^wss?:/.test(u))
+  if (ws) {
+    await client.live({ via: ws, keepOpen: web.keepOpen })
+    o.info(`mediated by ${mediatorDid}: live pickup over ${ws}`)
+  } else {
+    const timer = setInterval(() => void client.drain().catch((e: Error) => o.info(`pickup failed: ${e.message}`)), o.pollMs)
+    const close = agent.close.bind(agent)
+    agent.close = async () => {
+      clearInterval(timer)
+      await close()
+    }
+    await client.drain()
+    o.info(`mediated by ${mediatorDid}: polling ${await endpointOf(mediatorDid, resolver)} every ${o.pollMs} ms`)
+  }
+  return agent
+}

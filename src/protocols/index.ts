@@ -1,0 +1,6 @@
+export * from './coordinate-mediation.js'
+export * from './discover-features.js'
+export * from './pickup.js'
+export * from './report-problem.js'
+export * from './routing.js'
+export * from './trust-ping.js'

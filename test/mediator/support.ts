@@ -1,0 +1,40 @@
+import { webEndpointTransport } from '../../adapters/http/index.js'
+import { createRoutedPeerDid } from '../../src/agent/mediation.js'
+import { createAgent, createMessage, didPeerResolver, type EndpointTransport } from '../../src/index.js'
+import { createMediator, type MediatorLimits, MemoryMessageStore, mediatorIdentity } from '../../src/mediator/index.js'
+
+export const BASIC = 'https://didcomm.org/basicmessage/2.0/message'
+export const basic = (content: string) => createMessage({ type: BASIC, body: { content } })
+
+/** A mediator on loopback HTTP + WS (plus whatever other transports), with a memory store. */
+export async function startMediator(
+  o: { limits?: MediatorLimits; more?: { transport: EndpointTransport; endpoint: string }[] } = {},
+) {
+  const web = await webEndpointTransport({ listen: {} })
+  const server = web.server as NonNullable<typeof web.server>
+  const identity = mediatorIdentity([server.url, server.wsUrl, ...(o.more ?? []).map((m) => m.endpoint)])
+  const store = new MemoryMessageStore()
+  const errors: unknown[] = []
+  const mediator = createMediator({
+    identity,
+    store,
+    resolver: didPeerResolver,
+    transports: [web, ...(o.more ?? []).map((m) => m.transport)],
+    limits: o.limits,
+    onError: (e) => errors.push(e),
+  })
+  return { mediator, store, server, web, errors, did: identity.did }
+}
+
+/** A toolkit agent whose DID routes through `mediatorDid`, reaching the world over HTTP/WS. */
+export async function routedAgent(mediatorDid: string) {
+  const web = await webEndpointTransport({ client: { backoff: { baseMs: 20, maxMs: 200 } } })
+  const identity = createRoutedPeerDid(mediatorDid)
+  return { agent: createAgent({ identity, resolver: didPeerResolver, transports: [web] }), web, did: identity.did }
+}
+
+/** An agent with no endpoint at all (a sender). */
+export async function sender() {
+  const { createPeerDid } = await import('../../src/index.js')
+  return createAgent({ identity: createPeerDid(), resolver: didPeerResolver, transports: [await webEndpointTransport()] })
+}
