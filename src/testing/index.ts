@@ -1,4 +1,5 @@
-export { type ConformanceOptions, conformanceSuite, type LinkPairHandle } from './conformance.js'
+// No vitest here: memory links and seeded randomness import from plain Node and browsers.
+// The adapter conformance suite (which needs vitest) is its own entry: didcomm-carrier/testing/conformance.
 export { fountainTrial } from './fountain-trial.js'
 export { type MemoryLinkOptions, type MemoryLinkPair, memoryLinkPair } from './memory-link.js'
 export { seededBytes, seededRandom } from './prng.js'
