@@ -14,10 +14,10 @@ import type { CliContext } from '../registry.js'
 /**
  * A CLI agent's transports: its own endpoint's (an MQTT inbox, or a BLE peripheral at its
  * ble://…?token=), and a BLE central for ble:// recipients. An identity with no endpoint (a
- * phone-like sender) has the central alone.
+ * phone-like sender) sends over MQTT (with a fresh inbox of its own for the acks) and BLE.
  */
 async function transportsFor(endpoint: string | undefined, clientId: string): Promise<EndpointTransport[]> {
-  if (!endpoint) return [await bleEndpointTransport()]
+  if (!endpoint) return [await mqttEndpointTransport({ clientId }), await bleEndpointTransport()]
   const scheme = new URL(endpoint).protocol
   if ((MQTT_SCHEMES as readonly string[]).includes(scheme))
     return [await mqttEndpointTransport({ endpoint, clientId }), await bleEndpointTransport()]
