@@ -9,6 +9,7 @@ import type { DIDDocument } from '../../src/did/document.js'
 import { createMessage } from '../../src/didcomm/message.js'
 import type { Message } from '../../src/didcomm/pack.js'
 import { hasEndpoint, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
+import { count, did, endpointUri, file, folder, jsonObject, mediaType } from '../options.js'
 import type { CliContext } from '../registry.js'
 
 /**
@@ -58,18 +59,19 @@ export async function withAgent(o: { identity: string; via?: string }, run: (age
 export function register(program: Command, ctx: CliContext): void {
   const common = (c: Command) =>
     c
-      .requiredOption('--identity <file>', 'our identity (carrier keys new)')
+      .requiredOption('--identity <file>', 'our identity (carrier keys new)', file)
       .option(
         '--via <uri>',
         'our endpoint, when the identity has none (mqtt://host:port/didcomm/v2/<rk>/in, ble://<uuid>?token=T)',
+        endpointUri,
       )
 
   common(
     program
       .command('send')
       .description('send a DIDComm message to a DID, over the channel its DID document names (authcrypt; --anon for anoncrypt)')
-      .requiredOption('--to <did>', 'recipient DID')
-      .option('--message <json>', 'the message (id, type, body…; missing parts are filled in)')
+      .requiredOption('--to <did>', 'recipient DID', did)
+      .option('--message <json>', 'the message (id, type, body…; missing parts are filled in)', jsonObject)
       .option('--text <text>', 'send a basic message with this text')
       .option('--anon', 'anoncrypt: do not reveal who sends', false)
       .option('--sign', 'sign too (non-repudiation)', false),
@@ -99,8 +101,8 @@ export function register(program: Command, ctx: CliContext): void {
       .command('send-file')
       .description('send a file as a DIDComm attachment (byte_count, media type, filename, hash)')
       .argument('<file>', 'the file')
-      .requiredOption('--to <did>', 'recipient DID')
-      .option('--media-type <type>', 'media type of the file', 'application/octet-stream'),
+      .requiredOption('--to <did>', 'recipient DID', did)
+      .option('--media-type <type>', 'media type of the file', mediaType, 'application/octet-stream'),
   ).action(async (file: string, o: { to: string; mediaType: string; identity: string; via?: string }) => {
     const bytes = new Uint8Array(await readFile(file))
     await withAgent(o, async (agent) => {
@@ -126,8 +128,8 @@ export function register(program: Command, ctx: CliContext): void {
     program
       .command('listen')
       .description('receive DIDComm messages: each message as JSON in --out, attached files beside it (hash checked)')
-      .requiredOption('--out <dir>', 'folder for what arrives')
-      .option('--count <n>', 'exit after this many messages', (v) => Number.parseInt(v, 10))
+      .requiredOption('--out <dir>', 'folder for what arrives', folder)
+      .option('--count <n>', 'exit after this many messages', count)
       .option('--require-auth', 'refuse anonymous (anoncrypt, unsigned) messages', false),
   ).action(async (o: { out: string; count?: number; requireAuth: boolean; identity: string; via?: string }) => {
     await mkdir(o.out, { recursive: true })

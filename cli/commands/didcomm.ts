@@ -6,6 +6,7 @@ import { staticSecrets } from '../../src/did/document.js'
 import { createPeerDid } from '../../src/did/peer.js'
 import { endpointOf, type Message, packEncrypted, packSigned, unpack } from '../../src/didcomm/pack.js'
 import { loadIdentity, resolverWith } from '../identity.js'
+import { did, endpointUri, file } from '../options.js'
 import type { CliContext } from '../registry.js'
 
 /** An MQTT broker URL without an inbox gets a fresh one: mqtt://host:1883 → mqtt://host:1883/didcomm/v2/<rk>/in. */
@@ -43,9 +44,9 @@ export function register(program: Command, ctx: CliContext): void {
   keys
     .command('new')
     .description('create a did:peer:2 identity (X25519 key agreement, Ed25519 signing) with its secrets')
-    .requiredOption('--out <file>', 'identity file to write (keep it private: it holds the private keys)')
-    .option('--service <uri>', 'DIDCommMessaging service endpoint (an MQTT broker URL gets an inbox of its own)')
-    .option('--mediator <did>', 'reachable through this mediator or bridge: its endpoint, and its key as routing key')
+    .requiredOption('--out <file>', 'identity file to write (keep it private: it holds the private keys)', file)
+    .option('--service <uri>', 'DIDCommMessaging service endpoint (an MQTT broker URL gets an inbox of its own)', endpointUri)
+    .option('--mediator <did>', 'reachable through this mediator or bridge: its endpoint, and its key as routing key', did)
     .action(async (o: { out: string; service?: string; mediator?: string }) => {
       if (o.service && o.mediator) throw new Error('give --service or --mediator, not both')
       const id = createPeerDid(
@@ -63,11 +64,11 @@ export function register(program: Command, ctx: CliContext): void {
     .command('pack')
     .description('pack a plaintext message (file or stdin) into an encrypted DIDComm envelope')
     .argument('[file]', 'message JSON; - or nothing for stdin')
-    .requiredOption('--to <did>', 'recipient DID')
-    .option('--identity <file>', 'our identity (carrier keys new): authcrypt from it')
+    .requiredOption('--to <did>', 'recipient DID', did)
+    .option('--identity <file>', 'our identity (carrier keys new): authcrypt from it', file)
     .option('--anon', 'anoncrypt: do not reveal the sender', false)
     .option('--sign', 'sign with the identity first (non-repudiation)', false)
-    .option('--out <file>', 'write the envelope here instead of stdout')
+    .option('--out <file>', 'write the envelope here instead of stdout', file)
     .action(
       async (file: string | undefined, o: { to: string; identity?: string; anon: boolean; sign: boolean; out?: string }) => {
         const id = o.identity ? await loadIdentity(o.identity) : undefined
@@ -96,8 +97,8 @@ export function register(program: Command, ctx: CliContext): void {
     .command('sign')
     .description('sign a plaintext message (file or stdin) with the identity')
     .argument('[file]', 'message JSON; - or nothing for stdin')
-    .requiredOption('--identity <file>', 'our identity')
-    .option('--out <file>', 'write the envelope here instead of stdout')
+    .requiredOption('--identity <file>', 'our identity', file)
+    .option('--out <file>', 'write the envelope here instead of stdout', file)
     .action(async (file: string | undefined, o: { identity: string; out?: string }) => {
       const id = await loadIdentity(o.identity)
       const message = { from: id.did, ...(JSON.parse(await readInput(file)) as Message) }
@@ -108,8 +109,8 @@ export function register(program: Command, ctx: CliContext): void {
     .command('unpack')
     .description('unpack a DIDComm envelope (file or stdin), checking every rule of the spec')
     .argument('[file]', 'envelope; - or nothing for stdin')
-    .option('--identity <file>', 'our identity (its private keys decrypt)')
-    .option('--out <file>', 'write the plaintext message here instead of stdout')
+    .option('--identity <file>', 'our identity (its private keys decrypt)', file)
+    .option('--out <file>', 'write the plaintext message here instead of stdout', file)
     .action(async (file: string | undefined, o: { identity?: string; out?: string }) => {
       const id = o.identity ? await loadIdentity(o.identity) : undefined
       const { message, metadata } = await unpack(await readInput(file), {

@@ -35,7 +35,7 @@ describe('carrier CLI', () => {
     expect(carrier('keys', 'new', '--out', id).code).toBe(0)
     for (const [via, reason] of [
       ['ble://8129adad-7895-4a7b-94ee-844ef3c54453', /a ble:\/\/ endpoint we listen at needs its \?token=/],
-      ['nfc:', /no transport for nfc: endpoints/],
+      ['nfc:', /option '--via <uri>' argument 'nfc:' is invalid. Expected a URI with one of mqtt:\/\/, .*ble:\/\//],
       ['ble://not-a-uuid?token=a', /not a 128-bit service UUID/],
     ] as const) {
       const r = carrier('listen', '--identity', id, '--via', via, '--out', join(dir, 'in'))
