@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { makeMqttEndpoint, newInboxKey } from '../../adapters/mqtt/index.js'
 import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
@@ -39,6 +40,22 @@ async function output(text: string, out: string | undefined): Promise<void> {
   else process.stdout.write(`${text}\n`)
 }
 
+/**
+ * An identity file, readable by its owner only (0600, whatever the umask): written beside the
+ * target and renamed over it, so it never exists with wider rights or half written.
+ */
+async function writeIdentity(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`
+  try {
+    await writeFile(tmp, text, { mode: 0o600, flag: 'wx' })
+    await chmod(tmp, 0o600)
+    await rename(tmp, file)
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw err
+  }
+}
+
 export function register(program: Command, ctx: CliContext): void {
   const keys = program.command('keys').description('DIDComm identities')
   keys
@@ -47,8 +64,11 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('--out <file>', 'identity file to write (keep it private: it holds the private keys)', file)
     .option('--service <uri>', 'DIDCommMessaging service endpoint (an MQTT broker URL gets an inbox of its own)', endpointUri)
     .option('--mediator <did>', 'reachable through this mediator or bridge: its endpoint, and its key as routing key', did)
-    .action(async (o: { out: string; service?: string; mediator?: string }) => {
+    .option('--force', 'overwrite an existing identity file (its private keys are lost)', false)
+    .action(async (o: { out: string; service?: string; mediator?: string; force: boolean }) => {
       if (o.service && o.mediator) throw new Error('give --service or --mediator, not both')
+      if (!o.force && existsSync(o.out))
+        throw new Error(`${o.out} exists: it may hold an identity's private keys; pass --force to overwrite it`)
       const id = createPeerDid(
         o.mediator
           ? { service: await throughMediator(o.mediator) }
@@ -56,7 +76,7 @@ export function register(program: Command, ctx: CliContext): void {
             ? { service: { uri: inboxEndpoint(o.service) } }
             : {},
       )
-      await writeFile(o.out, `${JSON.stringify(id, null, 2)}\n`, { mode: 0o600 })
+      await writeIdentity(o.out, `${JSON.stringify(id, null, 2)}\n`)
       ctx.out.result(`${id.did}\n(identity written to ${o.out})`, { command: 'keys new', did: id.did, file: o.out })
     })
 

@@ -6,6 +6,7 @@ import { createTransport } from '../../src/wire/create-transport.js'
 import { count, decimal, file, folder, host, integer, oneOf, port } from '../options.js'
 import type { CliContext } from '../registry.js'
 import { untilSignal } from '../signals.js'
+import { holdTerminal } from '../terminal.js'
 
 const qrVersion = integer(1, 40, 'a QR version')
 const ecc = oneOf(['L', 'M', 'Q', 'H'] as const, { caseless: true })
@@ -57,7 +58,9 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (file: string, o: { fps: number; version: number; ecc: Ecc; frames?: number }) => {
       const data = new Uint8Array(await readFile(file))
       const ac = new AbortController()
-      process.once('SIGINT', () => ac.abort())
+      // in a terminal: cursor hidden and no line wrap while the codes play; Ctrl-C restores both and exits 130
+      const release = process.stdout.isTTY ? holdTerminal(process.stdout, { hide: true }) : undefined
+      if (!release) process.once('SIGINT', () => ac.abort())
       const link = new QrDisplayLink({
         version: o.version,
         ecc: o.ecc,
@@ -71,6 +74,8 @@ export function register(program: Command, ctx: CliContext): void {
         await createTransport(link).send(data, { signal: ac.signal, frameBudget: o.frames })
       } catch (err) {
         if ((err as Error).name !== 'AbortError') throw err
+      } finally {
+        release?.()
       }
     })
 
