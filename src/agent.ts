@@ -2,6 +2,7 @@ import { type Resolver, staticSecrets } from './did/document.js'
 import type { Jwk } from './didcomm/keys.js'
 import { attachmentBytes, base64Attachment, createMessage } from './didcomm/message.js'
 import { type Message, type PackEncryptedResult, packEncrypted, type UnpackMetadata, unpack } from './didcomm/pack.js'
+import { ReceiveQuota, type ReceiveQuotaOptions } from './receive-quota.js'
 import { CarrierError, type Received, type SendOptions, type SendReport } from './transport.js'
 import { AsyncQueue } from './wire/async-queue.js'
 import { MEDIA_ENCRYPTED } from './wire/media.js'
@@ -34,6 +35,8 @@ export interface AgentPolicy {
   requireAuthenticated?: boolean
   /** Refuse plaintext messages. Default true. */
   requireEncrypted?: boolean
+  /** Per-sender receive quota (sender: the authenticated DID, else the transport's sender, else 'anonymous'); none by default. */
+  quota?: ReceiveQuotaOptions
 }
 
 export interface AgentSendResult {
@@ -91,6 +94,7 @@ export class Agent {
   private readonly seen = new Set<string>()
   private readonly returnRoutes = new Map<string, ReturnRoute>()
   private started = false
+  private readonly quota?: ReceiveQuota
 
   constructor(
     readonly identity: AgentIdentity,
@@ -100,6 +104,7 @@ export class Agent {
     private readonly onError?: (error: unknown) => void,
   ) {
     this.secrets = staticSecrets(identity.secrets)
+    if (policy.quota) this.quota = new ReceiveQuota(policy.quota)
   }
 
   get did(): string {
@@ -193,6 +198,24 @@ export class Agent {
     return k.kid
   }
 
+  /** A DIDComm problem report to the (authenticated) sender of a refused message, over the link it came by. */
+  private async reportProblem(refused: Message, err: CarrierError, reply: ReplyOnLink): Promise<void> {
+    try {
+      const to = (refused.from as string).split('#')[0] as string
+      const report = createMessage({
+        type: 'https://didcomm.org/report-problem/2.0/problem-report',
+        body: { code: 'e.m.req.quota', comment: err.message },
+      })
+      const { packed } = await packEncrypted(
+        { ...report, from: this.did, to: [to], pthid: refused.thid ?? refused.id },
+        { to, from: this.did, resolver: this.resolver, secrets: this.secrets, forward: false },
+      )
+      await reply(packed, { mediaType: MEDIA_ENCRYPTED })
+    } catch {
+      // best effort: the sender may be gone; the refusal itself went to onError already
+    }
+  }
+
   private async pump(t: EndpointTransport): Promise<void> {
     for await (const r of t.incoming()) {
       try {
@@ -202,6 +225,17 @@ export class Agent {
           requireAuthenticated: this.policy.requireAuthenticated,
           requireEncrypted: this.policy.requireEncrypted ?? true,
         })
+        if (this.quota) {
+          const sender = message.from?.split('#')[0] ?? (r as { from?: string }).from ?? 'anonymous'
+          const refused = this.quota.admit(sender, r.data.length)
+          if (refused !== undefined) {
+            if (refused) {
+              this.onError?.(refused)
+              if (message.from && r.reply) void this.reportProblem(message, refused, r.reply)
+            }
+            continue
+          }
+        }
         const key = `${message.from ?? ''}|${message.id}`
         if (this.seen.has(key)) continue
         this.rememberReturnRoute(message, r.reply)

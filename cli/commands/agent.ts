@@ -4,12 +4,20 @@ import type { Command } from 'commander'
 import { bleEndpointTransport, parseBleEndpoint } from '../../adapters/ble/index.js'
 import { mqttEndpointTransport } from '../../adapters/mqtt/index.js'
 import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
-import { type Agent, type AgentPolicy, createAgent, type EndpointTransport, receivedFiles } from '../../src/agent.js'
+import {
+  type Agent,
+  type AgentMessage,
+  type AgentPolicy,
+  createAgent,
+  type EndpointTransport,
+  receivedFiles,
+} from '../../src/agent.js'
 import type { DIDDocument } from '../../src/did/document.js'
 import { createMessage } from '../../src/didcomm/message.js'
 import type { Message } from '../../src/didcomm/pack.js'
-import { hasEndpoint, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
-import { count, did, endpointUri, file, folder, jsonObject, mediaType } from '../options.js'
+import { CarrierError } from '../../src/transport.js'
+import { didTag, hasEndpoint, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
+import { count, did, endpointUri, file, folder, jsonObject, mediaType, ms } from '../options.js'
 import type { CliContext } from '../registry.js'
 
 /**
@@ -33,7 +41,7 @@ async function transportsFor(endpoint: string | undefined, clientId: string): Pr
 async function agentFor(
   identityFile: string,
   via: string | undefined,
-  o: { policy?: AgentPolicy; endpointRequired?: boolean } = {},
+  o: { policy?: AgentPolicy; endpointRequired?: boolean; onError?: (err: unknown) => void } = {},
 ): Promise<Agent> {
   const identity = await loadIdentity(identityFile)
   const resolver = resolverWith(identity.document as DIDDocument)
@@ -41,8 +49,9 @@ async function agentFor(
   return createAgent({
     identity,
     resolver,
-    transports: await transportsFor(endpoint, `carrier-${identity.did.slice(-12)}`),
+    transports: await transportsFor(endpoint, `carrier-${didTag(identity.did)}`),
     policy: o.policy,
+    onError: o.onError,
   })
 }
 
@@ -130,16 +139,37 @@ export function register(program: Command, ctx: CliContext): void {
       .description('receive DIDComm messages: each message as JSON in --out, attached files beside it (hash checked)')
       .requiredOption('--out <dir>', 'folder for what arrives', folder)
       .option('--count <n>', 'exit after this many messages', count)
-      .option('--require-auth', 'refuse anonymous (anoncrypt, unsigned) messages', false),
-  ).action(async (o: { out: string; count?: number; requireAuth: boolean; identity: string; via?: string }) => {
+      .option('--require-auth', 'refuse anonymous (anoncrypt, unsigned) messages', false)
+      .option('--quota-messages <n>', 'messages one sender may deliver per quota interval', count, 120)
+      .option('--quota-bytes <n>', 'envelope bytes one sender may deliver per quota interval', count, 256 * 1024 * 1024)
+      .option('--quota-interval <ms>', 'the quota interval', ms, 60_000),
+  ).action(async (o: ListenOptions) => {
     await mkdir(o.out, { recursive: true })
-    const agent = await agentFor(o.identity, o.via, { policy: { requireAuthenticated: o.requireAuth }, endpointRequired: true })
+    const quota = { messages: o.quotaMessages, bytes: o.quotaBytes, intervalMs: o.quotaInterval }
+    const agent = await agentFor(o.identity, o.via, {
+      policy: { requireAuthenticated: o.requireAuth, quota },
+      endpointRequired: true,
+      onError: (err) => refused(err),
+    })
     ctx.out.info(`listening as ${agent.did}`)
     const stop = () => void agent.close()
     process.once('SIGINT', stop)
     let n = 0
     for await (const { message, metadata } of agent.messages()) {
+      try {
+        await keep(message, metadata)
+      } catch (err) {
+        // one message that cannot be kept is refused; the listener goes on with the next
+        refused(err, message.id)
+        continue
+      }
       n++
+      if (o.count !== undefined && n >= o.count) break
+    }
+    process.off('SIGINT', stop)
+    await agent.close()
+
+    async function keep(message: Message, metadata: AgentMessage['metadata']): Promise<void> {
       const safe = message.id.replace(/[^\w.-]/g, '_')
       await writeFile(join(o.out, `${safe}.json`), `${JSON.stringify(message, null, 2)}\n`)
       const files = receivedFiles(message)
@@ -155,9 +185,23 @@ export function register(program: Command, ctx: CliContext): void {
           authenticated: metadata.authenticated,
         },
       )
-      if (o.count !== undefined && n >= o.count) break
     }
-    process.off('SIGINT', stop)
-    await agent.close()
   })
+}
+
+interface ListenOptions {
+  out: string
+  count?: number
+  requireAuth: boolean
+  quotaMessages: number
+  quotaBytes: number
+  quotaInterval: number
+  identity: string
+  via?: string
+}
+
+/** The log line (stderr) of a message the listener did not take. */
+function refused(err: unknown, id?: string): void {
+  const reason = err instanceof CarrierError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err)
+  process.stderr.write(`carrier listen: refused ${id ? `message ${id}` : 'a message'}: ${reason.split('\n')[0]}\n`)
 }

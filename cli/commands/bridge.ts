@@ -5,7 +5,7 @@ import { PcscReader } from '../../adapters/nfc/index.js'
 import { Bridge } from '../../src/bridge.js'
 import type { DIDDocument } from '../../src/did/document.js'
 import { CarrierError, createTransport, type Link } from '../../src/index.js'
-import { loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
+import { didTag, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
 import { file, group, hci, mqttUri, oneOf, readerName, token } from '../options.js'
 import type { CliContext } from '../registry.js'
 import { untilSignal } from '../signals.js'
@@ -40,7 +40,7 @@ export function register(program: Command, ctx: CliContext): void {
       const resolver = resolverWith(identity.document as DIDDocument)
       const remote = await mqttEndpointTransport({
         endpoint,
-        clientId: `carrier-bridge-${identity.did.slice(-12)}`,
+        clientId: `carrier-bridge-${didTag(identity.did)}`,
         ...(o.group ? { group: o.group } : {}),
       })
       const device = await openDevice(o, ctx)

@@ -75,6 +75,9 @@ const BAD: Record<string, [value: string, expected: RegExp][]> = {
     ['[1]', /Expected a JSON object/],
   ],
   '--media-type': [['pdf', /Expected a media type/]],
+  '--quota-messages': [['0', /Expected a count 1 or more/]],
+  '--quota-bytes': [['lots', /Expected a count/]],
+  '--quota-interval': [['0', /Expected milliseconds/]],
 }
 /** Options whose every value is valid, and why. */
 const FREE: Record<string, string> = { 'send --text': 'any text is a message, even an empty one' }
