@@ -70,6 +70,20 @@ export class NoTransportError extends CarrierError {
   }
 }
 
+/**
+ * A send that the channel gave up on (an offline recipient: ERR_TRANSFER_TIMEOUT; a link down…):
+ * the same `code` as the channel's error (its `cause`), with the recipient and what was tried.
+ */
+export class SendFailedError extends CarrierError {
+  constructor(
+    readonly to: string,
+    readonly tried: string[],
+    cause: CarrierError,
+  ) {
+    super(cause.code, `${to} did not take the message at ${tried.join(', then ')}: ${cause.message}`, { cause })
+  }
+}
+
 const SEEN_IDS = 4096
 const RETURN_ROUTES = 1024
 
@@ -129,7 +143,8 @@ export class Agent {
     }
     const sendOptions = { mediaType: MEDIA_ENCRYPTED, signal: o.signal, onProgress: o.onProgress, to: o.to }
     const route = this.returnRoutes.get(o.to)
-    if (route && (route.thid === undefined || route.thid === msg.thid)) {
+    const triedRoute = !!route && (route.thid === undefined || route.thid === msg.thid)
+    if (route && triedRoute) {
       const packed = await packEncrypted(msg, { ...packOptions, forward: false })
       try {
         return { uri: 'return_route', packed, report: await route.reply(packed.packed, sendOptions) }
@@ -145,8 +160,12 @@ export class Agent {
     if (!uri) throw new NoTransportError(`${o.to} has no DIDCommMessaging service endpoint this agent can reach`)
     const transport = this.transportFor(uri)
     if (!transport) throw new NoTransportError(`no transport for ${uri}`)
-    const report = await transport.send(uri, packed.packed, sendOptions)
-    return { uri, packed, report }
+    try {
+      return { uri, packed, report: await transport.send(uri, packed.packed, sendOptions) }
+    } catch (err) {
+      if (!(err instanceof CarrierError)) throw err
+      throw new SendFailedError(o.to, triedRoute ? ['return_route', uri] : [uri], err)
+    }
   }
 
   private transportFor(uri: string): EndpointTransport | undefined {

@@ -11,6 +11,7 @@ export {
   NoTransportError,
   type ReplyOnLink,
   receivedFiles,
+  SendFailedError,
 } from './agent.js'
 export { Bridge, bridgedTransport } from './bridge.js'
 export * from './did/document.js'

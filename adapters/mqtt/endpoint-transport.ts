@@ -3,7 +3,7 @@ import type { SendOptions, SendReport } from '../../src/transport.js'
 import { AsyncQueue } from '../../src/wire/async-queue.js'
 import { MqttNode, type MqttNodeOptions } from './node.js'
 import { newInboxKey } from './topics.js'
-import { MqttTransport } from './transport.js'
+import { MqttTransport, type MqttTransportOptions } from './transport.js'
 import { MQTT_SCHEMES, parseMqttEndpoint } from './uri.js'
 
 /**
@@ -21,6 +21,8 @@ export async function mqttEndpointTransport(o: {
   options?: MqttNodeOptions
   /** Share our inbox with other instances (MQTT shared subscription $share/group/…). */
   group?: string
+  /** Options of the core transports (time-outs, limits), e.g. transferTimeoutMs. */
+  transport?: MqttTransportOptions
 }): Promise<EndpointTransport> {
   const home = o.endpoint ? parseMqttEndpoint(o.endpoint) : undefined
   const ownInbox = home?.rk ?? newInboxKey()
@@ -36,6 +38,7 @@ export async function mqttEndpointTransport(o: {
         })
         const transport = new MqttTransport(
           await node.openInbox(ownInbox, broker === home?.broker && o.group ? { group: o.group } : {}),
+          o.transport,
         )
         void (async () => {
           for await (const m of transport.receive()) {

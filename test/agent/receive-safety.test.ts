@@ -18,6 +18,7 @@ import {
   createPeerDid,
   didPeerResolver,
   packEncrypted,
+  SendFailedError,
   staticSecrets,
 } from '../../src/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
@@ -213,6 +214,30 @@ describe('carrier listen keeps serving (real CLI processes, aedes)', () => {
       )
     } finally {
       listen.kill()
+    }
+  })
+})
+
+describe('an offline recipient', () => {
+  it('a send that times out names the recipient DID and the endpoint tried, and keeps the typed code', async () => {
+    const bob = await agentOnMqtt()
+    const endpoint = makeMqttEndpoint(broker.url, newInboxKey())
+    const identity = createPeerDid({ service: { uri: endpoint } })
+    const transport = await mqttEndpointTransport({
+      endpoint,
+      clientId: `safety-offline-${process.pid}`,
+      transport: { transferTimeoutMs: 1500 },
+    })
+    const alice = createAgent({ identity, resolver: didPeerResolver, transports: [transport] })
+    await bob.agent.close() // bob is offline: nobody acknowledges at his inbox
+    try {
+      const err = await alice.send(basic('anyone?'), { to: bob.agent.did }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(SendFailedError)
+      expect(err).toMatchObject({ code: 'ERR_TRANSFER_TIMEOUT', to: bob.agent.did, tried: [bob.endpoint] })
+      expect((err as Error).message).toContain(`${bob.agent.did} did not take the message at ${bob.endpoint}: `)
+      expect((err as Error).cause).toMatchObject({ code: 'ERR_TRANSFER_TIMEOUT' })
+    } finally {
+      await alice.close()
     }
   })
 })
