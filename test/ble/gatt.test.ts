@@ -126,7 +126,7 @@ describe.skipIf(!available)('BLE GATT over the emulated controller (btvirt)', ()
     })
     const r = startCarrier('ble', 'central', 'package.json', '--hci', 'bogus')
     expect(await r.exited).toBe(1)
-    expect(r.stderr().trim()).toMatch(/^carrier: ERR_INVALID_HCI: /)
+    expect(r.stderr().trim()).toMatch(/^error: option '--hci <spec>' argument 'bogus' is invalid. Expected an HCI transport: hci:N/)
   })
 })
 
