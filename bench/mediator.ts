@@ -4,10 +4,10 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { WebSocket } from 'ws'
 import { webEndpointTransport } from '../adapters/http/index.js'
-import { openStore } from '../cli/mediator-store.js'
 import { createRoutedPeerDid, useMediator } from '../src/agent/mediation.js'
 import { createAgent, createMessage, didPeerResolver, MEDIA_ENCRYPTED, packEncrypted } from '../src/index.js'
 import { createMediator, mediatorIdentity } from '../src/mediator/index.js'
+import { openStore } from '../stores/index.js'
 import { emit } from './lib.js'
 
 /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { chainResolvers, type DIDDocument, type Resolver, staticResolver } from '../src/did/document.js'
 import { didKeyResolver } from '../src/did/key.js'
@@ -28,4 +29,13 @@ export function ownEndpoint(id: PeerIdentity, via?: string): string {
   const uri = typeof ep === 'string' ? ep : ep?.uri
   if (!uri) throw new Error(`${id.did} has no service endpoint: make it with carrier keys new --service URI, or pass --via URI`)
   return uri
+}
+
+/**
+ * A short tag for an identity's MQTT client ids: a hash of the whole DID. (Its tail would not do:
+ * did:peer:2 DIDs with services on one broker end alike, and a broker disconnects the older of
+ * two clients with one id.)
+ */
+export function didTag(did: string): string {
+  return createHash('sha256').update(did).digest('hex').slice(0, 16)
 }

@@ -16,15 +16,8 @@ function version(): string {
   return 'unknown'
 }
 
-/** Runs the CLI; resolves to the exit code. Failures print one line on stderr. */
-export async function main(argv: string[]): Promise<number> {
-  // `--version` alone is the program's; after a subcommand it is that command's option (qr --version 25)
-  if (argv.length === 1 && argv[0] === '--version') {
-    process.stdout.write(`${version()}\n`)
-    return 0
-  }
-  const json = argv.includes('--json')
-  const ctx: CliContext = { out: createOutput(json) }
+/** The `carrier` command with every subcommand (test/cli/options.test.ts walks its options). */
+export function buildProgram(ctx: CliContext): Command {
   const program = new Command()
     .name('carrier')
     .description('DIDComm v2 over Bluetooth LE, animated QR, NFC and MQTT')
@@ -33,6 +26,18 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
   for (const register of COMMANDS) register(program, ctx)
+  return program
+}
+
+/** Runs the CLI; resolves to the exit code. Failures print one line on stderr. */
+export async function main(argv: string[]): Promise<number> {
+  // `--version` alone is the program's; after a subcommand it is that command's option (qr --version 25)
+  if (argv.length === 1 && argv[0] === '--version') {
+    process.stdout.write(`${version()}\n`)
+    return 0
+  }
+  const json = argv.includes('--json')
+  const program = buildProgram({ out: createOutput(json) })
   try {
     await program.parseAsync(argv, { from: 'user' })
     return 0

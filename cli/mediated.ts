@@ -13,12 +13,12 @@ import { loadIdentity, resolverWith } from './identity.js'
 export async function mediatedAgent(
   identityFile: string,
   mediatorDid: string,
-  o: { policy?: AgentPolicy; pollMs: number; info: (text: string) => void },
+  o: { policy?: AgentPolicy; onError?: (error: unknown) => void; pollMs: number; info: (text: string) => void },
 ): Promise<Agent> {
   const identity = await loadIdentity(identityFile)
   const resolver = resolverWith(identity.document as DIDDocument)
   const web = await webEndpointTransport()
-  const agent = createAgent({ identity, resolver, transports: [web], policy: o.policy })
+  const agent = createAgent({ identity, resolver, transports: [web], policy: o.policy, onError: o.onError })
   const client = await useMediator(agent, mediatorDid)
   const doc = await resolver.resolve(mediatorDid)
   const ws = (doc?.service ?? [])

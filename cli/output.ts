@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress'
+import { holdTerminal } from './terminal.js'
 
 /** Everything the CLI prints goes through here: human text, or one JSON object per line with --json. */
 export interface Output {
@@ -36,6 +37,7 @@ export function createOutput(json: boolean): Output {
         },
         cliProgress.Presets.shades_classic,
       )
+      const release = holdTerminal(process.stderr)
       bar.start(total, 0)
       return {
         update(value, newTotal) {
@@ -44,6 +46,7 @@ export function createOutput(json: boolean): Output {
         },
         stop() {
           bar.stop()
+          release()
         },
       }
     },

@@ -5,6 +5,7 @@ import { attachmentBytes, base64Attachment, createMessage } from './didcomm/mess
 import { endpointOf, type Message, type PackEncryptedResult, packEncrypted, type UnpackMetadata, unpack } from './didcomm/pack.js'
 import type { Feature } from './protocols/discover-features.js'
 import { problemReport, RefusedMessageError } from './protocols/report-problem.js'
+import { ReceiveQuota, ReceiveQuotaError, type ReceiveQuotaOptions } from './receive-quota.js'
 import { CarrierError, type Received, type SendOptions, type SendReport } from './transport.js'
 import { AsyncQueue } from './wire/async-queue.js'
 import { MEDIA_ENCRYPTED } from './wire/media.js'
@@ -48,6 +49,8 @@ export interface AgentPolicy {
   requireEncrypted?: boolean
   /** How long a one-answer exchange (HTTP) is held open for the answer a return_route sender asked for. Default 5000 ms. */
   returnRouteHoldMs?: number
+  /** Per-sender receive quota (sender: the authenticated DID, else the transport's sender, else 'anonymous'); none by default. */
+  quota?: ReceiveQuotaOptions
 }
 
 export interface AgentSendResult {
@@ -104,6 +107,23 @@ export class NoEndpointError extends NoTransportError {
   }
 }
 
+/**
+ * A send that the channel gave up on (an offline recipient: ERR_TRANSFER_TIMEOUT; a link down…):
+ * the same `code` as the channel's error (its `cause`), with the recipient and what was tried.
+ */
+/** Codes of a channel that never got the message to the recipient (offline, link down, reset). */
+const UNREACHED = new Set(['ERR_TRANSFER_TIMEOUT', 'ERR_LINK_DOWN', 'ERR_LINK_CLOSED', 'ERR_PEER_RESET', 'ERR_WEBSOCKET'])
+
+export class SendFailedError extends CarrierError {
+  constructor(
+    readonly to: string,
+    readonly tried: string[],
+    cause: CarrierError,
+  ) {
+    super(cause.code, `${to} did not take the message at ${tried.join(', then ')}: ${cause.message}`, { cause })
+  }
+}
+
 const SEEN_IDS = 4096
 const RETURN_ROUTES = 1024
 
@@ -130,6 +150,7 @@ export class Agent {
   private readonly pending = new PendingRequests()
   private readonly handlers: NonNullable<AgentExtras['handle']>[] = []
   private started = false
+  private readonly quota?: ReceiveQuota
 
   constructor(
     readonly identity: AgentIdentity,
@@ -140,6 +161,7 @@ export class Agent {
     private readonly extras: AgentExtras = {},
   ) {
     this.secrets = staticSecrets(identity.secrets)
+    if (policy.quota) this.quota = new ReceiveQuota(policy.quota)
     if (extras.handle) this.handlers.push(extras.handle)
   }
 
@@ -174,7 +196,8 @@ export class Agent {
     }
     const sendOptions = { mediaType: MEDIA_ENCRYPTED, signal: o.signal, onProgress: o.onProgress, to: o.to }
     const route = this.returnRoutes.get(o.to)
-    if (route && (route.thid === undefined || route.thid === msg.thid)) {
+    const triedRoute = !!route && (route.thid === undefined || route.thid === msg.thid)
+    if (route && triedRoute) {
       const packed = await packEncrypted(msg, { ...packOptions, forward: false })
       try {
         return { uri: 'return_route', packed, report: await route.reply(packed.packed, sendOptions) }
@@ -191,8 +214,13 @@ export class Agent {
     if (!uri) throw new NoTransportError(`${o.to} has no DIDCommMessaging service endpoint this agent can reach`)
     const transport = this.transportFor(uri)
     if (!transport) throw new NoTransportError(`no transport for ${uri}`)
-    const report = await transport.send(uri, packed.packed, sendOptions)
-    return { uri, packed, report }
+    try {
+      return { uri, packed, report: await transport.send(uri, packed.packed, sendOptions) }
+    } catch (err) {
+      // an answer (a refusal, a problem report, an HTTP status) is the peer's word: passed on as it is
+      if (!(err instanceof CarrierError) || !UNREACHED.has(err.code)) throw err
+      throw new SendFailedError(o.to, triedRoute ? ['return_route', uri] : [uri], err)
+    }
   }
 
   private transportFor(uri: string): EndpointTransport | undefined {
@@ -288,6 +316,21 @@ export class Agent {
     return k.kid
   }
 
+  /** A DIDComm problem report to the (authenticated) sender of a refused message, over the link it came by. */
+  private async reportProblem(refused: Message, err: CarrierError, reply: ReplyOnLink): Promise<void> {
+    try {
+      const to = (refused.from as string).split('#')[0] as string
+      const report = problemReport({ code: 'e.m.req.quota', comment: err.message, about: refused })
+      const { packed } = await packEncrypted(
+        { ...report, from: this.did, to: [to] },
+        { to, from: this.did, resolver: this.resolver, secrets: this.secrets, forward: false },
+      )
+      await reply(packed, { mediaType: MEDIA_ENCRYPTED })
+    } catch {
+      // best effort: the sender may be gone; the refusal itself went to onError already
+    }
+  }
+
   private async pump(t: EndpointTransport): Promise<void> {
     for await (const r of t.incoming()) await this.accept(r)
   }
@@ -311,6 +354,19 @@ export class Agent {
           'ERR_DIDCOMM_POLICY',
           problemReport({ code: 'e.m.policy', comment: refusal, about: message }),
         )
+      if (this.quota) {
+        const sender = message.from?.split('#')[0] ?? (r as { from?: string }).from ?? 'anonymous'
+        const refused = this.quota.admit(sender, r.data.length)
+        if (refused !== undefined) {
+          // one report per sender per interval (a flood gives a trickle); the rest are dropped quietly
+          if (refused) {
+            this.onError?.(refused)
+            if (message.from && r.reply) void this.reportProblem(message, refused, r.reply)
+          }
+          r.done?.(refused ?? new ReceiveQuotaError(sender, `${sender} is over its receive quota`))
+          return
+        }
+      }
       key = `${message.from ?? ''}|${message.id}`
       if (this.seen.has(key)) {
         r.done?.()

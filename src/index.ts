@@ -21,6 +21,7 @@ export {
   NoTransportError,
   type ReplyOnLink,
   receivedFiles,
+  SendFailedError,
 } from './agent.js'
 export { Bridge, bridgedTransport } from './bridge.js'
 export * from './did/document.js'
@@ -29,5 +30,6 @@ export { createPeerDid, didPeer2Document, didPeerResolver, type PeerIdentity } f
 export * from './didcomm/index.js'
 export { LinkInbox, oneLinkEndpointTransport } from './link-endpoint.js'
 export { ProblemReportError, RefusedMessageError } from './protocols/report-problem.js'
+export { ReceiveQuota, ReceiveQuotaError, type ReceiveQuotaOptions } from './receive-quota.js'
 export * from './transport.js'
 export * from './wire/index.js'

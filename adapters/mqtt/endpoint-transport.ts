@@ -2,7 +2,8 @@ import type { EndpointTransport, IncomingEnvelope } from '../../src/agent.js'
 import type { SendOptions, SendReport } from '../../src/transport.js'
 import { AsyncQueue } from '../../src/wire/async-queue.js'
 import { MqttNode, type MqttNodeOptions } from './node.js'
-import { MqttTransport } from './transport.js'
+import { newInboxKey } from './topics.js'
+import { MqttTransport, type MqttTransportOptions } from './transport.js'
 import { MQTT_SCHEMES, parseMqttEndpoint } from './uri.js'
 
 /**
@@ -11,14 +12,20 @@ import { MQTT_SCHEMES, parseMqttEndpoint } from './uri.js'
  * there for the answers.
  */
 export async function mqttEndpointTransport(o: {
-  /** Our inbox endpoint (broker + topic), as in our DID document. */
-  endpoint: string
+  /**
+   * Our inbox endpoint (broker + topic), as in our DID document. Without one the agent only
+   * sends: each broker it sends to gets a fresh inbox of ours for the end-to-end acks.
+   */
+  endpoint?: string
   clientId?: string
   options?: MqttNodeOptions
   /** Share our inbox with other instances (MQTT shared subscription $share/group/…). */
   group?: string
+  /** Options of the core transports (time-outs, limits), e.g. transferTimeoutMs. */
+  transport?: MqttTransportOptions
 }): Promise<EndpointTransport> {
-  const home = parseMqttEndpoint(o.endpoint)
+  const home = o.endpoint ? parseMqttEndpoint(o.endpoint) : undefined
+  const ownInbox = home?.rk ?? newInboxKey()
   const nodes = new Map<string, Promise<{ node: MqttNode; transport: MqttTransport }>>()
   const incoming = new AsyncQueue<IncomingEnvelope>()
   const open = (broker: string) => {
@@ -30,7 +37,8 @@ export async function mqttEndpointTransport(o: {
           ...o.options,
         })
         const transport = new MqttTransport(
-          await node.openInbox(home.rk, broker === home.broker && o.group ? { group: o.group } : {}),
+          await node.openInbox(ownInbox, broker === home?.broker && o.group ? { group: o.group } : {}),
+          o.transport,
         )
         void (async () => {
           for await (const m of transport.receive()) {
@@ -47,7 +55,7 @@ export async function mqttEndpointTransport(o: {
     }
     return p
   }
-  await open(home.broker)
+  if (home) await open(home.broker)
   return {
     schemes: MQTT_SCHEMES,
     accepts(uri: string) {

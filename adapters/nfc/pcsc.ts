@@ -68,9 +68,12 @@ export class PcscReader extends EventEmitter {
     })
   }
 
-  /** Waits for a reader whose name matches (any reader when not given). */
+  /** Waits for a reader whose name matches (any reader when not given); bounded by timeoutMs. */
   static async open(o: { name?: string | RegExp; timeoutMs?: number } = {}): Promise<PcscReader> {
     const { NFC } = await loadOptional<NfcPcscModule>('nfc-pcsc', 'the NFC reader adapter')
+    // pcsclite's constructor spins, blocking the event loop, while no pcscd answers: ask first
+    const down = await pcscdDown(o.timeoutMs ?? 5000)
+    if (down) throw new NoReaderError(down)
     const nfc = new NFC()
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -161,4 +164,27 @@ export class PcscReader extends EventEmitter {
       }),
     )
   }
+}
+
+/**
+ * On Linux, pcsc-lite clients reach pcscd through a unix socket ($PCSCLITE_CSOCK_NAME, default
+ * /run/pcscd/pcscd.comm). Why no pcscd answers there, or undefined when one does (or on other systems).
+ */
+async function pcscdDown(timeoutMs: number): Promise<string | undefined> {
+  if (process.platform !== 'linux') return undefined
+  const path = process.env.PCSCLITE_CSOCK_NAME ?? '/run/pcscd/pcscd.comm'
+  const { createConnection } = await import('node:net')
+  return new Promise((resolve) => {
+    const socket = createConnection(path)
+    const done = (why: string | undefined) => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(why)
+    }
+    const timer = setTimeout(() => done(`pcscd did not answer at ${path} within ${timeoutMs} ms`), timeoutMs)
+    socket.once('connect', () => done(undefined))
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      done(`pcscd is not running (${err.code} at ${path}): start it (systemctl start pcscd) or apt-get install pcscd`),
+    )
+  })
 }

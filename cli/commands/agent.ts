@@ -5,22 +5,31 @@ import { bleEndpointTransport, parseBleEndpoint } from '../../adapters/ble/index
 import { webEndpointTransport } from '../../adapters/http/index.js'
 import { mqttEndpointTransport } from '../../adapters/mqtt/index.js'
 import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
-import { type Agent, type AgentPolicy, createAgent, type EndpointTransport, receivedFiles } from '../../src/agent.js'
+import {
+  type Agent,
+  type AgentMessage,
+  type AgentPolicy,
+  createAgent,
+  type EndpointTransport,
+  receivedFiles,
+} from '../../src/agent.js'
 import type { DIDDocument } from '../../src/did/document.js'
 import { createMessage } from '../../src/didcomm/message.js'
 import type { Message } from '../../src/didcomm/pack.js'
-import { hasEndpoint, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
+import { CarrierError } from '../../src/transport.js'
+import { didTag, hasEndpoint, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
 import { mediatedAgent } from '../mediated.js'
+import { count, did, endpointUri, file, folder, integer, jsonObject, mediaType, ms } from '../options.js'
 import type { CliContext } from '../registry.js'
 
 /**
  * A CLI agent's transports: its own endpoint's (an MQTT inbox, or a BLE peripheral at its
  * ble://…?token=), and a BLE central for ble:// recipients. An identity with no endpoint (a
- * phone-like sender) has the central alone.
+ * phone-like sender) sends over MQTT (with a fresh inbox of its own for the acks) and BLE.
  */
 async function transportsFor(endpoint: string | undefined, clientId: string): Promise<EndpointTransport[]> {
   // every CLI agent reaches http(s)/ws(s) endpoints (mediators, web agents) as a client
-  if (!endpoint) return [await bleEndpointTransport(), await webEndpointTransport()]
+  if (!endpoint) return [await mqttEndpointTransport({ clientId }), await bleEndpointTransport(), await webEndpointTransport()]
   const scheme = new URL(endpoint).protocol
   if ((MQTT_SCHEMES as readonly string[]).includes(scheme))
     return [await mqttEndpointTransport({ endpoint, clientId }), await bleEndpointTransport(), await webEndpointTransport()]
@@ -35,7 +44,7 @@ async function transportsFor(endpoint: string | undefined, clientId: string): Pr
 async function agentFor(
   identityFile: string,
   via: string | undefined,
-  o: { policy?: AgentPolicy; endpointRequired?: boolean } = {},
+  o: { policy?: AgentPolicy; endpointRequired?: boolean; onError?: (err: unknown) => void } = {},
 ): Promise<Agent> {
   const identity = await loadIdentity(identityFile)
   const resolver = resolverWith(identity.document as DIDDocument)
@@ -43,8 +52,9 @@ async function agentFor(
   return createAgent({
     identity,
     resolver,
-    transports: await transportsFor(endpoint, `carrier-${identity.did.slice(-12)}`),
+    transports: await transportsFor(endpoint, `carrier-${didTag(identity.did)}`),
     policy: o.policy,
+    onError: o.onError,
   })
 }
 
@@ -61,18 +71,19 @@ export async function withAgent(o: { identity: string; via?: string }, run: (age
 export function register(program: Command, ctx: CliContext): void {
   const common = (c: Command) =>
     c
-      .requiredOption('--identity <file>', 'our identity (carrier keys new)')
+      .requiredOption('--identity <file>', 'our identity (carrier keys new)', file)
       .option(
         '--via <uri>',
         'our endpoint, when the identity has none (mqtt://host:port/didcomm/v2/<rk>/in, ble://<uuid>?token=T)',
+        endpointUri,
       )
 
   common(
     program
       .command('send')
       .description('send a DIDComm message to a DID, over the channel its DID document names (authcrypt; --anon for anoncrypt)')
-      .requiredOption('--to <did>', 'recipient DID')
-      .option('--message <json>', 'the message (id, type, body…; missing parts are filled in)')
+      .requiredOption('--to <did>', 'recipient DID', did)
+      .option('--message <json>', 'the message (id, type, body…; missing parts are filled in)', jsonObject)
       .option('--text <text>', 'send a basic message with this text')
       .option('--anon', 'anoncrypt: do not reveal who sends', false)
       .option('--sign', 'sign too (non-repudiation)', false),
@@ -102,8 +113,8 @@ export function register(program: Command, ctx: CliContext): void {
       .command('send-file')
       .description('send a file as a DIDComm attachment (byte_count, media type, filename, hash)')
       .argument('<file>', 'the file')
-      .requiredOption('--to <did>', 'recipient DID')
-      .option('--media-type <type>', 'media type of the file', 'application/octet-stream'),
+      .requiredOption('--to <did>', 'recipient DID', did)
+      .option('--media-type <type>', 'media type of the file', mediaType, 'application/octet-stream'),
   ).action(async (file: string, o: { to: string; mediaType: string; identity: string; via?: string }) => {
     const bytes = new Uint8Array(await readFile(file))
     await withAgent(o, async (agent) => {
@@ -129,59 +140,88 @@ export function register(program: Command, ctx: CliContext): void {
     program
       .command('listen')
       .description('receive DIDComm messages: each message as JSON in --out, attached files beside it (hash checked)')
-      .requiredOption('--out <dir>', 'folder for what arrives')
-      .option('--count <n>', 'exit after this many messages', (v) => Number.parseInt(v, 10))
+      .requiredOption('--out <dir>', 'folder for what arrives', folder)
+      .option(
+        '--count <n>',
+        'exit after this many messages (0: set up and leave)',
+        integer(0, Number.MAX_SAFE_INTEGER, 'a count'),
+      )
       .option('--require-auth', 'refuse anonymous (anoncrypt, unsigned) messages', false)
+      .option('--quota-messages <n>', 'messages one sender may deliver per quota interval', count, 120)
+      .option('--quota-bytes <n>', 'envelope bytes one sender may deliver per quota interval', count, 256 * 1024 * 1024)
+      .option('--quota-interval <ms>', 'the quota interval', ms, 60_000)
       .option(
         '--mediator <did>',
         'offline most of the time: our messages wait at this mediator; pick them up (live over WebSocket, else polling)',
+        did,
       )
-      .option('--poll <ms>', 'with --mediator and no WebSocket: poll this often', (v) => Number.parseInt(v, 10), 5000),
-  ).action(
-    async (o: {
-      out: string
-      count?: number
-      requireAuth: boolean
-      identity: string
-      via?: string
-      mediator?: string
-      poll: number
-    }) => {
-      await mkdir(o.out, { recursive: true })
-      const policy = { requireAuthenticated: o.requireAuth }
-      const agent = o.mediator
-        ? await mediatedAgent(o.identity, o.mediator, { policy, pollMs: o.poll, info: (t) => ctx.out.info(t) })
-        : await agentFor(o.identity, o.via, { policy, endpointRequired: true })
-      ctx.out.info(`listening as ${agent.did}`)
-      if (o.count === 0) {
-        // --count 0: set up (with --mediator: registered there) and leave
-        await agent.close()
-        return
-      }
-      const stop = () => void agent.close()
-      process.once('SIGINT', stop)
-      let n = 0
-      for await (const { message, metadata } of agent.messages()) {
-        n++
-        const safe = message.id.replace(/[^\w.-]/g, '_')
-        await writeFile(join(o.out, `${safe}.json`), `${JSON.stringify(message, null, 2)}\n`)
-        const files = receivedFiles(message)
-        for (const f of files) await writeFile(join(o.out, basename(f.filename ?? `${safe}.bin`)), f.bytes)
-        ctx.out.result(
-          `${message.id} ${message.type} from ${message.from ?? '(anonymous)'}${files.length ? `, files: ${files.map((f) => f.filename).join(', ')}` : ''}`,
-          {
-            command: 'listen',
-            id: message.id,
-            type: message.type,
-            from: message.from ?? null,
-            files: files.map((f) => f.filename),
-            authenticated: metadata.authenticated,
-          },
-        )
-        if (o.count !== undefined && n >= o.count) break
-      }
-      process.off('SIGINT', stop)
+      .option('--poll <ms>', 'with --mediator and no WebSocket: poll this often', ms, 5000),
+  ).action(async (o: ListenOptions) => {
+    await mkdir(o.out, { recursive: true })
+    const quota = { messages: o.quotaMessages, bytes: o.quotaBytes, intervalMs: o.quotaInterval }
+    const policy = { requireAuthenticated: o.requireAuth, quota }
+    const onError = (err: unknown) => refused(err)
+    const agent = o.mediator
+      ? await mediatedAgent(o.identity, o.mediator, { policy, onError, pollMs: o.poll, info: (t) => ctx.out.info(t) })
+      : await agentFor(o.identity, o.via, { policy, endpointRequired: true, onError })
+    ctx.out.info(`listening as ${agent.did}`)
+    if (o.count === 0) {
+      // --count 0: set up (with --mediator: registered there) and leave
       await agent.close()
-    },
-  )
+      return
+    }
+    const stop = () => void agent.close()
+    process.once('SIGINT', stop)
+    let n = 0
+    for await (const { message, metadata } of agent.messages()) {
+      try {
+        await keep(message, metadata)
+      } catch (err) {
+        // one message that cannot be kept is refused; the listener goes on with the next
+        refused(err, message.id)
+        continue
+      }
+      n++
+      if (o.count !== undefined && n >= o.count) break
+    }
+    process.off('SIGINT', stop)
+    await agent.close()
+
+    async function keep(message: Message, metadata: AgentMessage['metadata']): Promise<void> {
+      const safe = message.id.replace(/[^\w.-]/g, '_')
+      await writeFile(join(o.out, `${safe}.json`), `${JSON.stringify(message, null, 2)}\n`)
+      const files = receivedFiles(message)
+      for (const f of files) await writeFile(join(o.out, basename(f.filename ?? `${safe}.bin`)), f.bytes)
+      ctx.out.result(
+        `${message.id} ${message.type} from ${message.from ?? '(anonymous)'}${files.length ? `, files: ${files.map((f) => f.filename).join(', ')}` : ''}`,
+        {
+          command: 'listen',
+          id: message.id,
+          type: message.type,
+          from: message.from ?? null,
+          files: files.map((f) => f.filename),
+          authenticated: metadata.authenticated,
+        },
+      )
+    }
+  })
+}
+
+interface ListenOptions {
+  out: string
+  count?: number
+  requireAuth: boolean
+  quotaMessages: number
+  quotaBytes: number
+  quotaInterval: number
+  identity: string
+  via?: string
+  mediator?: string
+  poll: number
+}
+
+/** The log line (stderr) of a message the listener did not take. */
+function refused(err: unknown, id?: string): void {
+  const reason = err instanceof CarrierError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err)
+  process.stderr.write(`carrier listen: refused ${id ? `message ${id}` : 'a message'}: ${reason.split('\n')[0]}\n`)
 }

@@ -3,11 +3,11 @@ import type { Command } from 'commander'
 import { BleCentralLink, BlePeripheralLink, HCI_ENV } from '../../adapters/ble/index.js'
 import { createTransport } from '../../src/index.js'
 import { receiveToFolder } from '../folder-inbox.js'
+import { count, file, folder, hci, ms, token } from '../options.js'
 import type { CliContext } from '../registry.js'
 import { sendAndAwaitAnswer } from '../send-answer.js'
 import { untilSignal } from '../signals.js'
 
-const int = (v: string) => Number.parseInt(v, 10)
 const HCI_HELP = `HCI transport: hci:N, uart:PATH[@BAUD] or unix:PATH (default $${HCI_ENV}, else the system's adapter)`
 
 export function register(program: Command, ctx: CliContext): void {
@@ -16,12 +16,12 @@ export function register(program: Command, ctx: CliContext): void {
   ble
     .command('peripheral')
     .description('advertise the carrier service and receive envelope files; optionally answer each')
-    .requiredOption('--out <dir>', 'folder for received messages')
-    .option('--reply <file>', 'answer each message with this file')
+    .requiredOption('--out <dir>', 'folder for received messages', folder)
+    .option('--reply <file>', 'answer each message with this file', file)
     .option('--echo', 'answer each message with itself')
-    .option('--count <n>', 'exit after this many messages', int)
-    .option('--token <token>', 'advertise this invitation token (so the right central connects)')
-    .option('--hci <spec>', HCI_HELP)
+    .option('--count <n>', 'exit after this many messages', count)
+    .option('--token <token>', 'advertise this invitation token (so the right central connects)', token)
+    .option('--hci <spec>', HCI_HELP, hci)
     .action(async (o: { out: string; reply?: string; echo?: boolean; count?: number; token?: string; hci?: string }) => {
       const reply = o.reply ? new Uint8Array(await readFile(o.reply)) : undefined
       const link = await BlePeripheralLink.start({ hci: o.hci, token: o.token })
@@ -43,11 +43,11 @@ export function register(program: Command, ctx: CliContext): void {
     .command('central')
     .description('scan for a carrier peripheral, connect, send a file and print what it answers')
     .argument('<file>', 'file or envelope')
-    .option('--token <token>', 'connect only to the peripheral advertising this token')
-    .option('--hci <spec>', HCI_HELP)
-    .option('--wait <ms>', 'how long to scan, then how long the send may take', int, 30_000)
-    .option('--answer-wait <ms>', 'how long to wait for an answer after the send', int, 2000)
-    .option('--out <file>', 'write the answer here instead of printing it')
+    .option('--token <token>', 'connect only to the peripheral advertising this token', token)
+    .option('--hci <spec>', HCI_HELP, hci)
+    .option('--wait <ms>', 'how long to scan, then how long the send may take', ms, 30_000)
+    .option('--answer-wait <ms>', 'how long to wait for an answer after the send', ms, 2000)
+    .option('--out <file>', 'write the answer here instead of printing it', file)
     .action(async (file: string, o: { token?: string; hci?: string; wait: number; answerWait: number; out?: string }) => {
       const data = new Uint8Array(await readFile(file))
       const link = await BleCentralLink.connect({ hci: o.hci, token: o.token, scanTimeoutMs: o.wait })

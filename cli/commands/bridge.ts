@@ -5,7 +5,8 @@ import { PcscReader } from '../../adapters/nfc/index.js'
 import { Bridge } from '../../src/bridge.js'
 import type { DIDDocument } from '../../src/did/document.js'
 import { CarrierError, createTransport, type Link } from '../../src/index.js'
-import { loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
+import { didTag, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
+import { file, group, hci, mqttUri, oneOf, readerName, token } from '../options.js'
 import type { CliContext } from '../registry.js'
 import { untilSignal } from '../signals.js'
 
@@ -18,14 +19,20 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption(
       '--identity <file>',
       'the bridge identity; its service endpoint is its MQTT inbox (carrier keys new --service mqtt://…)',
+      file,
     )
-    .option('--from <channel>', 'the device side: ble (we are the peripheral) or nfc (we are the PC/SC reader)', 'ble')
-    .option('--to <uri>', 'the bridge inbox endpoint, when the identity has none (mqtt://host:port/didcomm/v2/<rk>/in)')
-    .option('--token <token>', 'advertise this invitation token')
-    .option('--hci <spec>', `HCI transport: hci:N, uart:PATH or unix:PATH (default $${HCI_ENV})`)
-    .option('--reader <name>', 'nfc: part of the PC/SC reader name (default: the first reader)')
+    .option(
+      '--from <channel>',
+      'the device side: ble (we are the peripheral) or nfc (we are the PC/SC reader)',
+      oneOf(['ble', 'nfc']),
+      'ble',
+    )
+    .option('--to <uri>', 'the bridge inbox endpoint, when the identity has none (mqtt://host:port/didcomm/v2/<rk>/in)', mqttUri)
+    .option('--token <token>', 'advertise this invitation token', token)
+    .option('--hci <spec>', `HCI transport: hci:N, uart:PATH or unix:PATH (default $${HCI_ENV})`, hci)
+    .option('--reader <name>', 'nfc: part of the PC/SC reader name (default: the first reader)', readerName)
     .option('--extended', 'nfc: extended APDUs when the phone announces them')
-    .option('--group <name>', 'share the inbox with other bridge instances (MQTT shared subscription)')
+    .option('--group <name>', 'share the inbox with other bridge instances (MQTT shared subscription)', group)
     .action(async (o: BridgeOptions) => {
       if (o.from !== 'ble' && o.from !== 'nfc') throw new Error(`--from ${o.from}: ble or nfc`)
       const identity = await loadIdentity(o.identity)
@@ -33,7 +40,7 @@ export function register(program: Command, ctx: CliContext): void {
       const resolver = resolverWith(identity.document as DIDDocument)
       const remote = await mqttEndpointTransport({
         endpoint,
-        clientId: `carrier-bridge-${identity.did.slice(-12)}`,
+        clientId: `carrier-bridge-${didTag(identity.did)}`,
         ...(o.group ? { group: o.group } : {}),
       })
       const device = await openDevice(o, ctx)

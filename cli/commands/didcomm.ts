@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { makeMqttEndpoint, newInboxKey } from '../../adapters/mqtt/index.js'
 import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
@@ -6,6 +7,7 @@ import { staticSecrets } from '../../src/did/document.js'
 import { createPeerDid } from '../../src/did/peer.js'
 import { endpointOf, type Message, packEncrypted, packSigned, unpack } from '../../src/didcomm/pack.js'
 import { loadIdentity, resolverWith } from '../identity.js'
+import { did, endpointUri, file } from '../options.js'
 import type { CliContext } from '../registry.js'
 
 /** An MQTT broker URL without an inbox gets a fresh one: mqtt://host:1883 → mqtt://host:1883/didcomm/v2/<rk>/in. */
@@ -38,16 +40,35 @@ async function output(text: string, out: string | undefined): Promise<void> {
   else process.stdout.write(`${text}\n`)
 }
 
+/**
+ * An identity file, readable by its owner only (0600, whatever the umask): written beside the
+ * target and renamed over it, so it never exists with wider rights or half written.
+ */
+async function writeIdentity(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`
+  try {
+    await writeFile(tmp, text, { mode: 0o600, flag: 'wx' })
+    await chmod(tmp, 0o600)
+    await rename(tmp, file)
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw err
+  }
+}
+
 export function register(program: Command, ctx: CliContext): void {
   const keys = program.command('keys').description('DIDComm identities')
   keys
     .command('new')
     .description('create a did:peer:2 identity (X25519 key agreement, Ed25519 signing) with its secrets')
-    .requiredOption('--out <file>', 'identity file to write (keep it private: it holds the private keys)')
-    .option('--service <uri>', 'DIDCommMessaging service endpoint (an MQTT broker URL gets an inbox of its own)')
-    .option('--mediator <did>', 'reachable through this mediator or bridge: its endpoint, and its key as routing key')
-    .action(async (o: { out: string; service?: string; mediator?: string }) => {
+    .requiredOption('--out <file>', 'identity file to write (keep it private: it holds the private keys)', file)
+    .option('--service <uri>', 'DIDCommMessaging service endpoint (an MQTT broker URL gets an inbox of its own)', endpointUri)
+    .option('--mediator <did>', 'reachable through this mediator or bridge: its endpoint, and its key as routing key', did)
+    .option('--force', 'overwrite an existing identity file (its private keys are lost)', false)
+    .action(async (o: { out: string; service?: string; mediator?: string; force: boolean }) => {
       if (o.service && o.mediator) throw new Error('give --service or --mediator, not both')
+      if (!o.force && existsSync(o.out))
+        throw new Error(`${o.out} exists: it may hold an identity's private keys; pass --force to overwrite it`)
       const id = createPeerDid(
         o.mediator
           ? { service: await throughMediator(o.mediator) }
@@ -55,7 +76,7 @@ export function register(program: Command, ctx: CliContext): void {
             ? { service: { uri: inboxEndpoint(o.service) } }
             : {},
       )
-      await writeFile(o.out, `${JSON.stringify(id, null, 2)}\n`, { mode: 0o600 })
+      await writeIdentity(o.out, `${JSON.stringify(id, null, 2)}\n`)
       ctx.out.result(`${id.did}\n(identity written to ${o.out})`, { command: 'keys new', did: id.did, file: o.out })
     })
 
@@ -63,11 +84,11 @@ export function register(program: Command, ctx: CliContext): void {
     .command('pack')
     .description('pack a plaintext message (file or stdin) into an encrypted DIDComm envelope')
     .argument('[file]', 'message JSON; - or nothing for stdin')
-    .requiredOption('--to <did>', 'recipient DID')
-    .option('--identity <file>', 'our identity (carrier keys new): authcrypt from it')
+    .requiredOption('--to <did>', 'recipient DID', did)
+    .option('--identity <file>', 'our identity (carrier keys new): authcrypt from it', file)
     .option('--anon', 'anoncrypt: do not reveal the sender', false)
     .option('--sign', 'sign with the identity first (non-repudiation)', false)
-    .option('--out <file>', 'write the envelope here instead of stdout')
+    .option('--out <file>', 'write the envelope here instead of stdout', file)
     .action(
       async (file: string | undefined, o: { to: string; identity?: string; anon: boolean; sign: boolean; out?: string }) => {
         const id = o.identity ? await loadIdentity(o.identity) : undefined
@@ -96,8 +117,8 @@ export function register(program: Command, ctx: CliContext): void {
     .command('sign')
     .description('sign a plaintext message (file or stdin) with the identity')
     .argument('[file]', 'message JSON; - or nothing for stdin')
-    .requiredOption('--identity <file>', 'our identity')
-    .option('--out <file>', 'write the envelope here instead of stdout')
+    .requiredOption('--identity <file>', 'our identity', file)
+    .option('--out <file>', 'write the envelope here instead of stdout', file)
     .action(async (file: string | undefined, o: { identity: string; out?: string }) => {
       const id = await loadIdentity(o.identity)
       const message = { from: id.did, ...(JSON.parse(await readInput(file)) as Message) }
@@ -108,8 +129,8 @@ export function register(program: Command, ctx: CliContext): void {
     .command('unpack')
     .description('unpack a DIDComm envelope (file or stdin), checking every rule of the spec')
     .argument('[file]', 'envelope; - or nothing for stdin')
-    .option('--identity <file>', 'our identity (its private keys decrypt)')
-    .option('--out <file>', 'write the plaintext message here instead of stdout')
+    .option('--identity <file>', 'our identity (its private keys decrypt)', file)
+    .option('--out <file>', 'write the plaintext message here instead of stdout', file)
     .action(async (file: string | undefined, o: { identity?: string; out?: string }) => {
       const id = o.identity ? await loadIdentity(o.identity) : undefined
       const { message, metadata } = await unpack(await readInput(file), {

@@ -12,12 +12,13 @@ import {
 import type { Agent } from '../../src/agent.js'
 import { createInvitation, invitationUrl, parseInvitationUrl } from '../../src/didcomm/oob.js'
 import type { Message } from '../../src/didcomm/pack.js'
+import { hasEndpoint, loadIdentity } from '../identity.js'
+import { endpointUri, file, goal, ms, png } from '../options.js'
 import type { CliContext } from '../registry.js'
 import { withAgent } from './agent.js'
 
 const PING = 'https://didcomm.org/trust-ping/2.0/ping'
 const PING_RESPONSE = 'https://didcomm.org/trust-ping/2.0/ping-response'
-const int = (v: string) => Number.parseInt(v, 10)
 
 /** The first message matching `want`, or an error after `ms`. */
 async function waitFor(agent: Agent, want: (m: Message) => boolean, ms: number, what: string): Promise<Message> {
@@ -60,15 +61,21 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('invite')
     .description('make an out-of-band invitation (URL, QR image), then wait for the invitee to connect back and answer it')
-    .requiredOption('--identity <file>', 'our identity (carrier keys new)')
-    .option('--via <uri>', 'our endpoint, when the identity has none')
-    .option('--goal <text>', 'what the connection is for')
+    .requiredOption('--identity <file>', 'our identity (carrier keys new)', file)
+    .option('--via <uri>', 'our endpoint, when the identity has none', endpointUri)
+    .option('--goal <text>', 'what the connection is for', goal)
     .option(
       '--png <file>',
       'also write the invitation as one QR code image (animated frames in a folder beside it when too long)',
+      png,
     )
-    .option('--wait <ms>', 'how long to wait for the invitee', int, 120_000)
+    .option('--wait <ms>', 'how long to wait for the invitee', ms, 120_000)
     .action(async (o: { identity: string; via?: string; goal?: string; png?: string; wait: number }) => {
+      // the invitee answers at our endpoint: an invitation from an identity without one is unusable
+      if (!o.via && !hasEndpoint(await loadIdentity(o.identity)))
+        throw new Error(
+          `${o.identity} has no service endpoint, so nobody could answer the invitation: make the identity with carrier keys new --service URI, or pass --via URI`,
+        )
       await withAgent(o, async (agent) => {
         const invitation = createInvitation({ from: agent.did, goalCode: 'connect', goal: o.goal })
         const url = invitationUrl(invitation)
@@ -90,9 +97,9 @@ export function register(program: Command, ctx: CliContext): void {
     .command('accept')
     .description('accept an out-of-band invitation (URL or QR image): connect back to the inviter and wait for its answer')
     .argument('<invitation>', 'the invitation URL, a PNG image of its QR code, or a folder of its animated frames')
-    .requiredOption('--identity <file>', 'our identity (carrier keys new)')
-    .option('--via <uri>', 'our endpoint, when the identity has none')
-    .option('--wait <ms>', 'how long to wait for the inviter’s answer', int, 30_000)
+    .requiredOption('--identity <file>', 'our identity (carrier keys new)', file)
+    .option('--via <uri>', 'our endpoint, when the identity has none', endpointUri)
+    .option('--wait <ms>', 'how long to wait for the inviter’s answer', ms, 30_000)
     .action(async (source: string, o: { identity: string; via?: string; wait: number }) => {
       const invitation = parseInvitationUrl(await invitationSource(source))
       await withAgent(o, async (agent) => {

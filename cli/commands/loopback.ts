@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { loopback } from '../loopback.js'
+import { integer, probability } from '../options.js'
 import type { CliContext } from '../registry.js'
 
 export function register(program: Command, ctx: CliContext): void {
@@ -8,8 +9,8 @@ export function register(program: Command, ctx: CliContext): void {
     .command('loopback')
     .description('send a file through the wire over an in-memory link with loss (no radio needed)')
     .argument('<file>', 'file to send')
-    .option('--mtu <bytes>', 'frame size', (v) => Number.parseInt(v, 10), 182)
-    .option('--loss <p>', 'probability that a frame is lost', Number.parseFloat, 0)
+    .option('--mtu <bytes>', 'frame size', integer(1, 65_535, 'a frame size in bytes'), 182)
+    .option('--loss <p>', 'probability that a frame is lost', probability, 0)
     .option('--simplex', 'one-way link: fountain coding, as over QR codes', false)
     .action(async (file: string, opts: { mtu: number; loss: number; simplex: boolean }) => {
       const data = new Uint8Array(await readFile(file))

@@ -8,17 +8,11 @@ import type { EndpointTransport } from '../../src/agent.js'
 import type { PeerIdentity } from '../../src/did/peer.js'
 import { createInvitation, invitationUrl } from '../../src/didcomm/oob.js'
 import { createMediator, mediatorIdentity } from '../../src/mediator/mediator.js'
-import { loadIdentity, resolverWith } from '../identity.js'
-import { openStore } from '../mediator-store.js'
+import { openStore } from '../../stores/index.js'
+import { didTag, loadIdentity, resolverWith } from '../identity.js'
+import { file, httpUrl, listenAddress, mqttUri, sizeBytes, storeUri } from '../options.js'
 import type { CliContext } from '../registry.js'
 import { untilSignal } from '../signals.js'
-
-/** ":8080" → all interfaces; "127.0.0.1:8080" → that one. */
-function listenAddress(spec: string): { host: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(spec)
-  if (!m) throw new Error(`--http ${spec}: give [host]:port, e.g. :8080`)
-  return { host: m[1] || '0.0.0.0', port: Number(m[2]) }
-}
 
 /** The endpoints of a DID document's DIDCommMessaging services, in order. */
 function endpointsOf(id: PeerIdentity): string[] {
@@ -32,16 +26,21 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('mediator')
     .description('run a DIDComm mediator (coordinate-mediation 2.0/3.0, pickup 3.0, forwards) over HTTP, WebSocket and MQTT')
-    .option('--http <[host]:port>', 'serve HTTP POST here', ':8080')
+    .option('--http <[host]:port>', 'serve HTTP POST here', listenAddress, listenAddress(':8080'))
     .option('--ws', 'serve WebSocket on the same port too (live pickup)', false)
-    .option('--mqtt <broker>', 'also take envelopes at an inbox on this MQTT broker (mqtt://host:1883)')
-    .option('--store <uri>', 'memory:, sqlite:FILE or postgres://…', 'memory:')
-    .option('--public-url <url>', 'the HTTP URL clients reach us by (default http://127.0.0.1:<port>/)')
-    .option('--identity <file>', 'keep the mediator DID here (created on first start with our endpoints)')
-    .option('--max-bytes <n>', 'largest envelope taken', (v) => Number.parseInt(v, 10), 1 << 20)
+    .option('--mqtt <broker>', 'also take envelopes at an inbox on this MQTT broker (mqtt://host:1883)', mqttUri)
+    .option(
+      '--store <uri>',
+      'memory: (lost on exit), sqlite:FILE (survives kill -9) or postgres://… (shared by instances)',
+      storeUri,
+      'memory:',
+    )
+    .option('--public-url <url>', 'the HTTP URL clients reach us by (default http://127.0.0.1:<port>/)', httpUrl)
+    .option('--identity <file>', 'keep the mediator DID here (created on first start with our endpoints)', file)
+    .option('--max-bytes <n>', 'largest envelope taken', sizeBytes, 1 << 20)
     .action(
       async (o: {
-        http: string
+        http: { host: string; port: number }
         ws: boolean
         mqtt?: string
         store: string
@@ -49,7 +48,7 @@ export function register(program: Command, ctx: CliContext): void {
         identity?: string
         maxBytes: number
       }) => {
-        const { host, port } = listenAddress(o.http)
+        const { host, port } = o.http
         const store = await openStore(o.store)
         const web = await webEndpointTransport({ listen: { host, port, ws: o.ws, maxBytes: o.maxBytes } })
         const server = web.server as NonNullable<typeof web.server>
@@ -65,7 +64,7 @@ export function register(program: Command, ctx: CliContext): void {
         const transports: EndpointTransport[] = [web]
         if (o.mqtt && mqttEndpoint)
           transports.push(
-            await mqttEndpointTransport({ endpoint: mqttEndpoint, clientId: `carrier-mediator-${identity.did.slice(-12)}` }),
+            await mqttEndpointTransport({ endpoint: mqttEndpoint, clientId: `carrier-mediator-${didTag(identity.did)}` }),
           )
         const mediator = createMediator({
           identity,

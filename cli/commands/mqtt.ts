@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import { MqttNode, MqttTransport, recipientKey, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
 import { isTopicSafe } from '../../adapters/mqtt/topics.js'
+import { count, folder, group, inbox, integer, mqttUri, ms, port } from '../options.js'
 import type { CliContext } from '../registry.js'
 import { untilSignal } from '../signals.js'
 
@@ -21,8 +22,13 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('broker')
     .description('run the embedded MQTT broker (aedes) on 127.0.0.1 until interrupted')
-    .option('--port <n>', 'TCP port (0 = any free port)', (v) => Number.parseInt(v, 10), 1883)
-    .option('--max-packet <bytes>', 'refuse publishes larger than this', (v) => Number.parseInt(v, 10), 1024 * 1024)
+    .option('--port <n>', 'TCP port (0 = any free port)', port, 1883)
+    .option(
+      '--max-packet <bytes>',
+      'refuse publishes larger than this',
+      integer(1024, 268_435_455, 'a packet size in bytes'),
+      1024 * 1024,
+    )
     .action(async (o: { port: number; maxPacket: number }) => {
       const broker = await startEmbeddedBroker({ port: o.port, maxPacketBytes: o.maxPacket })
       ctx.out.result(`MQTT broker listening on ${broker.url} (Ctrl-C to stop)`, {
@@ -39,11 +45,11 @@ export function register(program: Command, ctx: CliContext): void {
   mqtt
     .command('send')
     .description('send an envelope file to an inbox (chunked, acknowledged end to end)')
-    .requiredOption('--broker <url>', 'mqtt://, mqtts://, ws:// or wss:// broker URL')
-    .requiredOption('--to <rk|did>', "the recipient's inbox: recipient key, or the DID URL of its key")
-    .option('--from <rk|did>', 'our inbox for the answers (default: a fresh one)')
+    .requiredOption('--broker <url>', 'mqtt://, mqtts://, ws:// or wss:// broker URL', mqttUri)
+    .requiredOption('--to <rk|did>', "the recipient's inbox: recipient key, or the DID URL of its key", inbox)
+    .option('--from <rk|did>', 'our inbox for the answers (default: a fresh one)', inbox)
     .option('--bare', 'publish the envelope whole (agents that do not chunk); no end-to-end ack', false)
-    .option('--timeout <ms>', 'give up after this long without an answer', (v) => Number.parseInt(v, 10), 30_000)
+    .option('--timeout <ms>', 'give up after this long without an answer', ms, 30_000)
     .argument('<file>', 'envelope file')
     .action(async (file: string, o: { broker: string; to: string; from?: string; bare: boolean; timeout: number }) => {
       const data = new Uint8Array(await readFile(file))
@@ -70,11 +76,11 @@ export function register(program: Command, ctx: CliContext): void {
   mqtt
     .command('receive')
     .description('receive envelopes into a folder, one raw file each')
-    .requiredOption('--broker <url>', 'broker URL')
-    .requiredOption('--inbox <rk|did>', 'the inbox to read')
-    .requiredOption('--out <dir>', 'folder for the received envelopes')
-    .option('--count <n>', 'exit after this many messages', (v) => Number.parseInt(v, 10))
-    .option('--group <name>', 'share the inbox with other consumers ($share/<name>/…)')
+    .requiredOption('--broker <url>', 'broker URL', mqttUri)
+    .requiredOption('--inbox <rk|did>', 'the inbox to read', inbox)
+    .requiredOption('--out <dir>', 'folder for the received envelopes', folder)
+    .option('--count <n>', 'exit after this many messages', count)
+    .option('--group <name>', 'share the inbox with other consumers ($share/<name>/…)', group)
     .action(async (o: { broker: string; inbox: string; out: string; count?: number; group?: string }) => {
       await mkdir(o.out, { recursive: true })
       const node = await MqttNode.connect(o.broker, { persistentSession: o.group === undefined })

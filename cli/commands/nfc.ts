@@ -3,11 +3,10 @@ import type { Command } from 'commander'
 import { CardApplet, PcscReader, Type4Tag, VpcdCard } from '../../adapters/nfc/index.js'
 import { createTransport } from '../../src/index.js'
 import { receiveToFolder } from '../folder-inbox.js'
+import { count, file, folder, host, invitationUrl, ms, port, readerName } from '../options.js'
 import type { CliContext } from '../registry.js'
 import { sendAndAwaitAnswer } from '../send-answer.js'
 import { untilSignal } from '../signals.js'
-
-const int = (v: string) => Number.parseInt(v, 10)
 
 export function register(program: Command, ctx: CliContext): void {
   const nfc = program.command('nfc').description('hand envelopes over NFC: a PC/SC reader, a virtual card for vpcd, an NDEF tag')
@@ -16,14 +15,14 @@ export function register(program: Command, ctx: CliContext): void {
     .command('reader')
     .description('send a file to the card tapped on a PC/SC reader, and print what it answers')
     .argument('<file>', 'file or envelope')
-    .option('--reader <name>', 'part of the reader name (default: the first reader)')
+    .option('--reader <name>', 'part of the reader name (default: the first reader)', readerName)
     .option('--extended', 'use extended APDUs when the card announces them')
-    .option('--wait <ms>', 'how long to wait for a tap, then for an answer', int, 30_000)
-    .option('--answer-wait <ms>', 'how long to wait for the card to answer after the send', int, 2000)
-    .option('--out <file>', 'write the answer here instead of printing it')
+    .option('--wait <ms>', 'how long to wait for the reader, for a tap, then for an answer', ms, 30_000)
+    .option('--answer-wait <ms>', 'how long to wait for the card to answer after the send', ms, 2000)
+    .option('--out <file>', 'write the answer here instead of printing it', file)
     .action(async (file: string, o: { reader?: string; extended?: boolean; wait: number; answerWait: number; out?: string }) => {
       const data = new Uint8Array(await readFile(file))
-      const reader = await PcscReader.open({ name: o.reader, timeoutMs: 10_000 })
+      const reader = await PcscReader.open({ name: o.reader, timeoutMs: o.wait })
       try {
         ctx.out.info(`tap a card or phone on ${reader.name}…`)
         await reader.waitForCard(o.wait)
@@ -45,12 +44,12 @@ export function register(program: Command, ctx: CliContext): void {
   nfc
     .command('card')
     .description('a virtual card for a vpcd reader (pcscd + vsmartcard-vpcd): receive envelope files, optionally answer')
-    .requiredOption('--out <dir>', 'folder for received messages')
-    .option('--reply <file>', 'answer each message with this file')
+    .requiredOption('--out <dir>', 'folder for received messages', folder)
+    .option('--reply <file>', 'answer each message with this file', file)
     .option('--echo', 'answer each message with itself')
-    .option('--count <n>', 'exit after this many messages', int)
-    .option('--vpcd-host <host>', 'where pcscd’s vpcd listens', '127.0.0.1')
-    .option('--vpcd-port <port>', 'vpcd port (35963 = "Virtual PCD 00 00")', int, 35963)
+    .option('--count <n>', 'exit after this many messages', count)
+    .option('--vpcd-host <host>', 'where pcscd’s vpcd listens', host, '127.0.0.1')
+    .option('--vpcd-port <port>', 'vpcd port (35963 = "Virtual PCD 00 00")', port, 35963)
     .option('--extended', 'announce extended APDUs (4 KB commands and answers)')
     .action(
       async (o: {
@@ -81,9 +80,9 @@ export function register(program: Command, ctx: CliContext): void {
   nfc
     .command('tag')
     .description('present an NFC Forum Type 4 Tag with a URI record (an out-of-band invitation) to a vpcd reader')
-    .requiredOption('--invitation <url>', 'the invitation URL (https://…?_oob=… or didcomm://…)')
-    .option('--vpcd-host <host>', 'where pcscd’s vpcd listens', '127.0.0.1')
-    .option('--vpcd-port <port>', 'vpcd port', int, 35963)
+    .requiredOption('--invitation <url>', 'the invitation URL (https://…?_oob=… or didcomm://…)', invitationUrl)
+    .option('--vpcd-host <host>', 'where pcscd’s vpcd listens', host, '127.0.0.1')
+    .option('--vpcd-port <port>', 'vpcd port', port, 35963)
     .action(async (o: { invitation: string; vpcdHost: string; vpcdPort: number }) => {
       const card = new VpcdCard(new Type4Tag({ uri: o.invitation, readOnly: true }), { host: o.vpcdHost, port: o.vpcdPort })
       await card.insert()

@@ -3,21 +3,24 @@ import type { Command } from 'commander'
 import { decodeFramesFrom, type Ecc, encodeFramesToDir, modulesToTerminal, QrDisplayLink } from '../../adapters/qr/index.js'
 import { serveQrPages } from '../../adapters/qr/web/serve.js'
 import { createTransport } from '../../src/wire/create-transport.js'
+import { count, decimal, file, folder, host, integer, oneOf, port } from '../options.js'
 import type { CliContext } from '../registry.js'
 import { untilSignal } from '../signals.js'
+import { holdTerminal } from '../terminal.js'
+
+const qrVersion = integer(1, 40, 'a QR version')
+const ecc = oneOf(['L', 'M', 'Q', 'H'] as const, { caseless: true })
 
 export function register(program: Command, ctx: CliContext): void {
   const qr = program.command('qr').description('hand a file or envelope over animated QR codes')
   qr.command('encode')
     .description('render a file as fountain-coded QR codes, one PNG per frame')
     .argument('<file>', 'file or envelope')
-    .requiredOption('--out <dir>', 'folder for the PNG frames')
-    .option('--frames <n>', 'how many frames (default: twice what a receiver needs, plus 20: any half of them decodes)', (v) =>
-      Number.parseInt(v, 10),
-    )
-    .option('--version <v>', 'QR version 1–40 (default 20 for ≤ 16 KB, else 25)', (v) => Number.parseInt(v, 10))
-    .option('--ecc <level>', 'error correction L, M, Q or H', 'L')
-    .option('--scale <px>', 'pixels per module', (v) => Number.parseInt(v, 10), 4)
+    .requiredOption('--out <dir>', 'folder for the PNG frames', folder)
+    .option('--frames <n>', 'how many frames (default: twice what a receiver needs, plus 20: any half of them decodes)', count)
+    .option('--version <v>', 'QR version 1–40 (default 20 for ≤ 16 KB, else 25)', qrVersion)
+    .option('--ecc <level>', 'error correction L, M, Q or H', ecc, 'L')
+    .option('--scale <px>', 'pixels per module', integer(1, 64, 'pixels per module,'), 4)
     .action(async (file: string, o: { out: string; frames?: number; version?: number; ecc: Ecc; scale: number }) => {
       const data = new Uint8Array(await readFile(file))
       const bar = ctx.out.progress('encode', o.frames ?? 1, 'frames')
@@ -31,8 +34,8 @@ export function register(program: Command, ctx: CliContext): void {
 
   qr.command('serve')
     .description('serve the web sender and scanner pages (camera access needs localhost or HTTPS)')
-    .option('--port <n>', 'TCP port (0 = any free port)', (v) => Number.parseInt(v, 10), 8080)
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <n>', 'TCP port (0 = any free port)', port, 8080)
+    .option('--host <host>', 'interface to listen on', host, '127.0.0.1')
     .action(async (o: { port: number; host: string }) => {
       const pages = await serveQrPages({ port: o.port, host: o.host })
       ctx.out.result(`QR pages on ${pages.url}: sender.html and scanner.html (Ctrl-C to stop)`, {
@@ -48,14 +51,16 @@ export function register(program: Command, ctx: CliContext): void {
   qr.command('show')
     .description('play a file as animated QR codes in the terminal (Ctrl-C to stop)')
     .argument('<file>', 'file or envelope')
-    .option('--fps <n>', 'codes per second', (v) => Number.parseFloat(v), 6)
-    .option('--version <v>', 'QR version (default 10 for a terminal)', (v) => Number.parseInt(v, 10), 10)
-    .option('--ecc <level>', 'error correction L, M, Q or H', 'L')
-    .option('--frames <n>', 'stop after this many codes', (v) => Number.parseInt(v, 10))
+    .option('--fps <n>', 'codes per second', decimal(0.1, 60, 'codes per second,'), 6)
+    .option('--version <v>', 'QR version 1–40 (default 10 for a terminal)', qrVersion, 10)
+    .option('--ecc <level>', 'error correction L, M, Q or H', ecc, 'L')
+    .option('--frames <n>', 'stop after this many codes', count)
     .action(async (file: string, o: { fps: number; version: number; ecc: Ecc; frames?: number }) => {
       const data = new Uint8Array(await readFile(file))
       const ac = new AbortController()
-      process.once('SIGINT', () => ac.abort())
+      // in a terminal: cursor hidden and no line wrap while the codes play; Ctrl-C restores both and exits 130
+      const release = process.stdout.isTTY ? holdTerminal(process.stdout, { hide: true }) : undefined
+      if (!release) process.once('SIGINT', () => ac.abort())
       const link = new QrDisplayLink({
         version: o.version,
         ecc: o.ecc,
@@ -69,13 +74,15 @@ export function register(program: Command, ctx: CliContext): void {
         await createTransport(link).send(data, { signal: ac.signal, frameBudget: o.frames })
       } catch (err) {
         if ((err as Error).name !== 'AbortError') throw err
+      } finally {
+        release?.()
       }
     })
 
   qr.command('decode')
     .description('decode QR frames (PNG images or folders of them) back into the file; exit 0 once decoded')
     .argument('<images...>', 'PNG files or folders')
-    .requiredOption('--out <file>', 'where to write what was received')
+    .requiredOption('--out <file>', 'where to write what was received', file)
     .action(async (paths: string[], o: { out: string }) => {
       const bar = ctx.out.progress('decode', 1, 'symbols')
       const r = await decodeFramesFrom(paths, { onProgress: (rank, k) => bar.update(rank, k) }).finally(() => bar.stop())

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeMqttEndpoint, mqttEndpointTransport, newInboxKey, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
@@ -25,12 +24,13 @@ import { bridgedTransport } from '../../src/bridge.js'
 import { createPeerDid, didPeerResolver } from '../../src/did/peer.js'
 import { createMessage } from '../../src/didcomm/message.js'
 import { createTransport, type Received } from '../../src/index.js'
-import { conformanceSuite } from '../../src/testing/index.js'
+import { conformanceSuite } from '../../src/testing/conformance.js'
 import { seededBytes } from '../../src/testing/prng.js'
 import { fileThenAnswerOnTheLink } from '../../test/support/link-agents.js'
 import { havePcscd, Pcscd } from '../../test/support/pcscd.js'
 import { prerequisite } from '../../test/support/prerequisites.js'
 import { jsonLines, runCarrier, startCarrier } from '../../test/support/run.js'
+import { tempDir } from '../../test/support/temp.js'
 
 /*
  * NFC end to end through the real PC/SC stack: pcscd + the vpcd driver (Debian), nfc-pcsc on the
@@ -256,7 +256,7 @@ describe.skipIf(!ready)('NFC over PC/SC', () => {
   describe.skipIf(!cueable)('CLI against vpcd', () => {
     let dir: string
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'carrier-nfc-cli-'))
+      dir = tempDir('carrier-nfc-cli-')
     })
     afterAll(async () => {
       await rm(dir, { recursive: true, force: true })

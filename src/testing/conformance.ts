@@ -4,6 +4,8 @@ import { createTransport } from '../wire/create-transport.js'
 import type { TransportOptions } from '../wire/options.js'
 import { seededBytes } from './prng.js'
 
+export { type StoreConformanceOptions, storeConformanceSuite } from './store-conformance.js'
+
 export interface LinkPairHandle {
   a: Link
   b: Link

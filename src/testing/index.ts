@@ -1,5 +1,5 @@
-export { type ConformanceOptions, conformanceSuite, type LinkPairHandle } from './conformance.js'
+// No vitest here: memory links and seeded randomness import from plain Node and browsers.
+// The adapter and store conformance suites (which need vitest) are their own entry: didcomm-carrier/testing/conformance.
 export { fountainTrial } from './fountain-trial.js'
 export { type MemoryLinkOptions, type MemoryLinkPair, memoryLinkPair } from './memory-link.js'
 export { seededBytes, seededRandom } from './prng.js'
-export { type StoreConformanceOptions, storeConformanceSuite } from './store-conformance.js'

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
 import { runCarrier as carrier, jsonLines, startCarrier } from '../support/run.js'
+import { tempDir } from '../support/temp.js'
 
 let broker: EmbeddedBroker
 beforeAll(async () => {
@@ -17,7 +17,7 @@ afterAll(async () => {
 
 describe('carrier send / send-file / listen over MQTT', () => {
   it('a text message and a 20 MB file reach the listener, authcrypted, the file hash-checked', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'carrier-agent-cli-'))
+    const dir = tempDir('carrier-agent-cli-')
     const alice = join(dir, 'alice.json')
     const bob = join(dir, 'bob.json')
     expect((await carrier('keys', 'new', '--out', alice, '--service', broker.url)).code).toBe(0)
@@ -47,7 +47,7 @@ describe('carrier send / send-file / listen over MQTT', () => {
   }, 180_000)
 
   it('invite → QR image → accept from the image → both ends report the connection', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'carrier-invite-'))
+    const dir = tempDir('carrier-invite-')
     const alice = join(dir, 'alice.json')
     const bob = join(dir, 'bob.json')
     const aliceDid = JSON.parse((await carrier('--json', 'keys', 'new', '--out', alice, '--service', broker.url)).stdout).did
@@ -86,7 +86,7 @@ describe('carrier send / send-file / listen over MQTT', () => {
   }, 90_000)
 
   it('send fails with a one-line typed error for a DID that does not resolve', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'carrier-agent-cli-'))
+    const dir = tempDir('carrier-agent-cli-')
     const alice = join(dir, 'alice.json')
     await carrier('keys', 'new', '--out', alice, '--service', broker.url)
     const r = await carrier('send', '--identity', alice, '--to', 'did:example:nobody', '--text', 'x')

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { bleEndpointTransport, CARRIER_PROFILE, makeBleEndpoint } from '../../adapters/ble/index.js'
@@ -11,6 +10,7 @@ import { seededBytes } from '../../src/testing/prng.js'
 import { haveBtvirt } from '../support/btvirt.js'
 import { fileThenAnswerOnTheLink } from '../support/link-agents.js'
 import { runCarrier, startCarrier } from '../support/run.js'
+import { tempDir } from '../support/temp.js'
 import { useBtvirt } from '../support/use-btvirt.js'
 
 describe.skipIf(!haveBtvirt())('agents over Bluetooth LE (ble:// endpoints, return_route)', () => {
@@ -36,7 +36,7 @@ describe.skipIf(!haveBtvirt())('agents over Bluetooth LE (ble:// endpoints, retu
   it('carrier listen --via ble:// and carrier send from an identity with no endpoint: a message over Bluetooth', {
     timeout: 90_000,
   }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'carrier-ble-agent-'))
+    const dir = tempDir('carrier-ble-agent-')
     const endpoint = makeBleEndpoint({ service: CARRIER_PROFILE.service, token: 'clik' })
     const kioskId = createPeerDid({ service: { uri: endpoint } })
     writeFileSync(join(dir, 'kiosk.json'), JSON.stringify(kioskId))

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BleCentralLink } from '../../adapters/ble/central.js'
@@ -19,6 +18,7 @@ import { packEncrypted, wrapForward } from '../../src/didcomm/pack.js'
 import { createTransport } from '../../src/wire/create-transport.js'
 import { haveBtvirt } from '../support/btvirt.js'
 import { jsonLines, startCarrier } from '../support/run.js'
+import { tempDir } from '../support/temp.js'
 import { useBtvirt } from '../support/use-btvirt.js'
 
 describe.skipIf(!haveBtvirt())('carrier bridge --from ble: a device with no network reaches an agent behind MQTT', () => {
@@ -34,7 +34,7 @@ describe.skipIf(!haveBtvirt())('carrier bridge --from ble: a device with no netw
   it('BLE central → bridge → MQTT → agent, and the reply back; the bridge opens only its forward', {
     timeout: 60_000,
   }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'carrier-bridge-'))
+    const dir = tempDir('carrier-bridge-')
     const bridgeEndpoint = makeMqttEndpoint(broker.url, newInboxKey())
     const bridgeId = createPeerDid({ service: { uri: bridgeEndpoint } })
     writeFileSync(join(dir, 'bridge.json'), JSON.stringify(bridgeId))

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { seededBytes } from '../../src/testing/prng.js'
+import { tempDir } from '../support/temp.js'
 
 function carrier(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/entry.ts', ...args], { encoding: 'utf8', timeout: 60_000 })
@@ -30,12 +30,12 @@ describe('carrier CLI', () => {
   })
 
   it('carrier listen at an endpoint it cannot serve fails in one clear line', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'carrier-cli-'))
+    const dir = tempDir('carrier-cli-')
     const id = join(dir, 'id.json')
     expect(carrier('keys', 'new', '--out', id).code).toBe(0)
     for (const [via, reason] of [
       ['ble://8129adad-7895-4a7b-94ee-844ef3c54453', /a ble:\/\/ endpoint we listen at needs its \?token=/],
-      ['nfc:', /no transport for nfc: endpoints/],
+      ['nfc:', /option '--via <uri>' argument 'nfc:' is invalid. Expected a URI with one of mqtt:\/\/, .*ble:\/\//],
       ['ble://not-a-uuid?token=a', /not a 128-bit service UUID/],
     ] as const) {
       const r = carrier('listen', '--identity', id, '--via', via, '--out', join(dir, 'in'))
@@ -52,7 +52,7 @@ describe('carrier CLI', () => {
   })
 
   it('loopback --json sends a file byte-exact through a lossy link and prints one JSON line', () => {
-    const file = join(tmpdir(), `carrier-cli-${process.pid}.bin`)
+    const file = join(tempDir('carrier-cli-'), 'loopback.bin')
     writeFileSync(file, seededBytes(50_000, 1))
     for (const extra of [[], ['--simplex']]) {
       const r = carrier('--json', 'loopback', file, '--mtu', '100', '--loss', '0.1', ...extra)
@@ -64,7 +64,7 @@ describe('carrier CLI', () => {
   })
 
   it('an MTU below the minimum is a typed one-line error', () => {
-    const file = join(tmpdir(), `carrier-cli-mtu-${process.pid}.bin`)
+    const file = join(tempDir('carrier-cli-mtu-'), 'one.bin')
     writeFileSync(file, 'x')
     const r = carrier('loopback', file, '--mtu', '10')
     expect(r.code).toBe(1)
@@ -74,7 +74,7 @@ describe('carrier CLI', () => {
 
 describe('carrier keys / pack / unpack', () => {
   it('makes two identities, packs a signed authcrypt message for one, which unpacks it; the other cannot', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'carrier-didcomm-'))
+    const dir = tempDir('carrier-didcomm-')
     const alice = join(dir, 'alice.json')
     const bob = join(dir, 'bob.json')
     expect(carrier('--json', 'keys', 'new', '--out', alice).code).toBe(0)

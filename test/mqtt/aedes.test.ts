@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmbeddedBroker, MqttNode, MqttTransport, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
-import { conformanceSuite } from '../../src/testing/index.js'
+import { conformanceSuite } from '../../src/testing/conformance.js'
 
 let broker: EmbeddedBroker
 beforeAll(async () => {

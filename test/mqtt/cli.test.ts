@@ -1,11 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
 import { jsonLines, runCarrier } from '../support/run.js'
+import { tempDir } from '../support/temp.js'
 
 const cli = ['--import', 'tsx', 'cli/entry.ts']
 let broker: EmbeddedBroker
@@ -18,7 +18,7 @@ afterAll(async () => {
 
 describe('carrier mqtt send / receive', () => {
   it('moves envelope files byte-exact through a broker, chunked and bare', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'carrier-mqtt-cli-'))
+    const dir = tempDir('carrier-mqtt-cli-')
     const out = join(dir, 'out')
     const big = seededBytes(300_000, 9)
     const smallJwe =

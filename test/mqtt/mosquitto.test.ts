@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectMqtt, MqttNode, MqttTransport } from '../../adapters/mqtt/index.js'
-import { conformanceSuite, seededBytes } from '../../src/testing/index.js'
+import { conformanceSuite } from '../../src/testing/conformance.js'
+import { seededBytes } from '../../src/testing/index.js'
 import { haveMosquitto, haveOpenssl, Mosquitto, makeCertificates } from '../support/mosquitto.js'
 import { runCarrier, startCarrier } from '../support/run.js'
+import { tempDir } from '../support/temp.js'
 
 const ok = haveMosquitto()
 let seq = 0
@@ -263,7 +264,7 @@ describe.skipIf(!ok || !haveOpenssl())('mosquitto with TLS client certificates a
   const alice = 'aliceTlsRk'
   const bob = 'bobTlsRk'
   beforeAll(async () => {
-    certs = makeCertificates(mkdtempSync(join(tmpdir(), 'carrier-certs-')), [alice, bob])
+    certs = makeCertificates(tempDir('carrier-certs-'), [alice, bob])
     const acl = [
       'pattern read didcomm/v2/%u/in/#',
       'pattern read didcomm/v2/%u/at/#',
@@ -377,7 +378,7 @@ describe.skipIf(!ok)('carrier send / listen through mosquitto', () => {
   })
 
   it('a message from the real binary reaches the real listener, authcrypted', { timeout: 60_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'carrier-mosq-cli-'))
+    const dir = tempDir('carrier-mosq-cli-')
     const alice = join(dir, 'alice.json')
     const bob = join(dir, 'bob.json')
     expect((await runCarrier('keys', 'new', '--out', alice, '--service', m.url)).code).toBe(0)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ApduReaderLink, CARRIER_AID, CardApplet, encodeCommand, parseResponse, SW } from '../../adapters/nfc/index.js'
 import { createTransport, type Received } from '../../src/index.js'
-import { conformanceSuite } from '../../src/testing/index.js'
+import { conformanceSuite } from '../../src/testing/conformance.js'
 import { seededBytes } from '../../src/testing/prng.js'
 
 /** A reader and a card joined by APDU exchanges (what PC/SC does in the real adapter); the card can leave the field. */

@@ -20,6 +20,7 @@ import {
 import { createTransport, type Received } from '../../src/index.js'
 import { seededBytes, seededRandom } from '../../src/testing/prng.js'
 import { degradeQr } from '../../src/testing/qr-degrade.js'
+import { tempDir } from '../support/temp.js'
 
 describe('QR codes as frames', () => {
   it('a binary frame survives render → PNG → decode byte-exact (byte mode, not text)', () => {
@@ -116,10 +117,9 @@ describe('the fixed @zxing/library finder', () => {
 describe('carrier qr encode / decode', () => {
   it('a 100 KB file round-trips through PNG frames with 30 % of them deleted', async () => {
     const { spawnSync } = await import('node:child_process')
-    const { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } = await import('node:fs')
-    const { tmpdir } = await import('node:os')
+    const { readdirSync, readFileSync, rmSync, writeFileSync } = await import('node:fs')
     const { join } = await import('node:path')
-    const dir = mkdtempSync(join(tmpdir(), 'carrier-qr-cli-'))
+    const dir = tempDir('carrier-qr-cli-')
     const file = join(dir, 'env.bin')
     const data = seededBytes(100 * 1024, 8)
     writeFileSync(file, data)

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { modulesToImage, QrCameraLink } from '../../adapters/qr/index.js'
 import { createTransport } from '../../src/wire/create-transport.js'
 import { prerequisite } from '../support/prerequisites.js'
+import { tempDir } from '../support/temp.js'
 
 function haveTmux(): boolean {
   let ok = false
@@ -36,7 +36,7 @@ function paneToModules(text: string): { size: number; modules: Uint8Array } | un
 
 describe.skipIf(!haveTmux())('carrier qr show in a real terminal (tmux)', () => {
   it('the animation captured with capture-pane decodes to the message', { timeout: 90_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'carrier-tmux-'))
+    const dir = tempDir('carrier-tmux-')
     const message = JSON.stringify({ protected: 'eyJ0eXAiOiJKV00ifQ', ciphertext: 'terminal-hand-off-'.repeat(30) })
     writeFileSync(join(dir, 'msg.json'), message)
     const session = `carrier-qr-${process.pid}`

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,6 +11,7 @@ import { createTransport, type Received } from '../../src/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
 import { renderMjpegLoop } from '../support/mjpeg.js'
 import { prerequisite } from '../support/prerequisites.js'
+import { tempDir } from '../support/temp.js'
 
 // The web sender and scanner pages in headless Debian Chromium, driven by playwright-core; the
 // scanner's camera is Chromium's fake device playing an MJPEG loop rendered here.
@@ -49,7 +49,7 @@ describe.skipIf(!haveChromium)('web pages in headless Chromium', () => {
   const envelope = seededBytes(100 * 1024, 2026)
 
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'carrier-web-'))
+    work = tempDir('carrier-web-')
     await mkdir(ARTIFACTS, { recursive: true })
     pages = await serveQrPages({ dir: await buildWebPages(join(work, 'web')) })
   }, 120_000)

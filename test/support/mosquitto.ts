@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createConnection, createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { prerequisite } from './prerequisites.js'
+import { tempDir } from './temp.js'
 
 export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => spawnSync(p, ['-h']).status !== null)
 
@@ -51,7 +51,7 @@ export class Mosquitto {
 
   static async start(o: MosquittoOptions = {}): Promise<Mosquitto> {
     if (!MOSQUITTO) throw new Error('mosquitto is not installed')
-    const dir = mkdtempSync(join(tmpdir(), 'carrier-mosq-'))
+    const dir = tempDir('carrier-mosq-')
     const port = await freePort()
     const lines = [
       `listener ${port} 127.0.0.1`,

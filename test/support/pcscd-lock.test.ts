@@ -1,13 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { lockPcscd, unlockPcscd } from './pcscd.js'
+import { tempDir } from './temp.js'
 
 // The lock the pcscd users take turns through, on a private path (the real one is shared by the NFC suites).
 describe('pcscd lock', () => {
-  const fresh = () => join(mkdtempSync(join(tmpdir(), 'carrier-lock-test-')), 'lock')
+  const fresh = () => join(tempDir('carrier-lock-test-'), 'lock')
 
   it('is taken when free, released by its owner only', async () => {
     const lock = fresh()

@@ -1,4 +1,5 @@
-import { conformanceSuite, memoryLinkPair } from '../../src/testing/index.js'
+import { conformanceSuite } from '../../src/testing/conformance.js'
+import { memoryLinkPair } from '../../src/testing/index.js'
 
 conformanceSuite('memory link, MTU 1024', async () => memoryLinkPair({ mtu: 1024, seed: 7 }))
 conformanceSuite(
