@@ -1,0 +1,264 @@
+import { AbortError, CarrierError, type Link, LinkClosedError, LinkDownError } from '../../src/transport.js'
+import { CARRIER_PROFILE } from './profile.js'
+
+// Browser-only: Web Bluetooth (Chrome/Edge on desktop and Android). No Node imports here.
+// The few Web Bluetooth types this file touches (TypeScript's DOM library has none).
+export interface WebBluetoothCharacteristic extends EventTarget {
+  readonly uuid: string
+  readonly properties: { readonly write: boolean; readonly writeWithoutResponse: boolean; readonly notify: boolean }
+  readonly value?: DataView | null
+  writeValueWithoutResponse(value: BufferSource): Promise<void>
+  writeValueWithResponse(value: BufferSource): Promise<void>
+  startNotifications(): Promise<WebBluetoothCharacteristic>
+}
+export interface WebBluetoothService {
+  getCharacteristic(uuid: string): Promise<WebBluetoothCharacteristic>
+}
+export interface WebBluetoothServer {
+  readonly connected: boolean
+  connect(): Promise<WebBluetoothServer>
+  disconnect(): void
+  getPrimaryService(uuid: string): Promise<WebBluetoothService>
+}
+export interface WebBluetoothDevice extends EventTarget {
+  readonly id: string
+  readonly name?: string
+  readonly gatt?: WebBluetoothServer
+}
+export interface WebBluetooth {
+  requestDevice(options: { filters: { services: string[] }[]; optionalServices?: string[] }): Promise<WebBluetoothDevice>
+}
+
+/**
+ * Default frame size: 182 bytes, the payload of a 185-byte ATT MTU. Web Bluetooth never tells the
+ * page the negotiated MTU and the OS stack negotiates it on its own (BlueZ asks 517, Android 14+
+ * asks 517, Windows ~525, Apple ≥ 185), so the link uses a size every one of those carries in one
+ * ATT packet. Stacks that stay at the minimum 23 (Android before 14) need `frameSize: 20`.
+ */
+export const WEB_BLUETOOTH_FRAME = 182
+/** The smallest ATT MTU (23) minus the 3-byte ATT header: fits any connection. */
+export const MIN_BLE_FRAME = 20
+
+export interface WebBluetoothOptions {
+  /** The Web Bluetooth API; default `navigator.bluetooth`. */
+  bluetooth?: WebBluetooth
+  /** Bytes per frame (one ATT write or notification). Default 182 (see WEB_BLUETOOTH_FRAME). */
+  frameSize?: number
+  /** Reconnect when the connection drops (the same Link object comes back up). Default true. */
+  reconnect?: boolean
+  /** Reconnect attempts before the link gives up and closes. Default 20 (backoff 100 ms → 2 s). */
+  maxReconnectAttempts?: number
+}
+
+export type WriteType = 'without-response' | 'with-response'
+
+/**
+ * The central side as a Link in a web page: asks the user to pick a peripheral offering our GATT
+ * service (the browser's chooser), connects, writes frames with the write type the characteristic
+ * offers (without response when offered) and gets the other direction as notifications. When the
+ * connection drops (`gattserverdisconnected`) sends reject with ERR_LINK_DOWN and the link
+ * reconnects underneath; the core resumes the transfer by its id on the same Link object.
+ */
+export class WebBluetoothLink implements Link {
+  readonly duplex = true
+  readonly mtu: number
+  private writer: WebBluetoothCharacteristic | undefined
+  private reader: WebBluetoothCharacteristic | undefined
+  private writing: Promise<unknown> = Promise.resolve()
+  private readonly handlers = new Set<(frame: Uint8Array) => void>()
+  private readonly stateHandlers = new Set<(up: boolean, reason: string) => void>()
+  private up = false
+  private closed = false
+  private reconnecting: Promise<void> | undefined
+
+  private constructor(
+    readonly device: WebBluetoothDevice,
+    private readonly o: WebBluetoothOptions,
+  ) {
+    const size = o.frameSize ?? WEB_BLUETOOTH_FRAME
+    if (!Number.isInteger(size) || size < MIN_BLE_FRAME || size > 512)
+      throw new CarrierError('ERR_INVALID_OPTION', `frameSize must be an integer from ${MIN_BLE_FRAME} to 512, got ${size}`)
+    this.mtu = size
+  }
+
+  /** Shows the browser's device chooser (call it from a user gesture, e.g. a click), then connects. */
+  static async request(o: WebBluetoothOptions = {}): Promise<WebBluetoothLink> {
+    const bluetooth = o.bluetooth ?? (globalThis.navigator as unknown as { bluetooth?: WebBluetooth })?.bluetooth
+    if (!bluetooth)
+      throw new CarrierError(
+        'ERR_BLE_NO_WEB_BLUETOOTH',
+        'this browser has no Web Bluetooth (Chrome or Edge, over HTTPS or http://localhost, are needed)',
+      )
+    let device: WebBluetoothDevice
+    try {
+      device = await bluetooth.requestDevice({ filters: [{ services: [CARRIER_PROFILE.service] }] })
+    } catch (err) {
+      // NotFoundError: the user closed the chooser, or no device matched
+      throw new CarrierError('ERR_BLE_PEER_NOT_FOUND', `no peripheral chosen: ${String(err)}`, { cause: err })
+    }
+    return WebBluetoothLink.connect(device, o)
+  }
+
+  /** Connects to a device the page already has (from requestDevice or getDevices). */
+  static async connect(device: WebBluetoothDevice, o: WebBluetoothOptions = {}): Promise<WebBluetoothLink> {
+    const link = new WebBluetoothLink(device, o)
+    device.addEventListener('gattserverdisconnected', link.onDisconnected)
+    try {
+      await link.attach()
+    } catch (err) {
+      await link.close()
+      throw err
+    }
+    return link
+  }
+
+  get isUp(): boolean {
+    return this.up
+  }
+
+  /** The write type the characteristic offers: without response when it can, else with response. */
+  get writeType(): WriteType | undefined {
+    const p = this.writer?.properties
+    return p === undefined ? undefined : p.writeWithoutResponse ? 'without-response' : 'with-response'
+  }
+
+  /** Called with (true) when the connection is up, (false, reason) when it drops. Returns an unsubscribe. */
+  onState(handler: (up: boolean, reason: string) => void): () => void {
+    this.stateHandlers.add(handler)
+    return () => this.stateHandlers.delete(handler)
+  }
+
+  onFrame(handler: (frame: Uint8Array) => void): () => void {
+    this.handlers.add(handler)
+    return () => this.handlers.delete(handler)
+  }
+
+  async send(frame: Uint8Array, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw new AbortError(signal.reason)
+    if (frame.length > this.mtu) throw new CarrierError('ERR_FRAME_TOO_LARGE', `frame of ${frame.length} > ${this.mtu}`)
+    // Web Bluetooth allows one GATT operation at a time: writes queue behind each other.
+    const write = this.writing.then(() => this.write(frame))
+    this.writing = write.catch(() => {})
+    return write
+  }
+
+  private async write(frame: Uint8Array): Promise<void> {
+    if (this.closed) throw new LinkClosedError()
+    const w = this.writer
+    if (!this.up || !w) throw new LinkDownError('the Bluetooth connection is down')
+    // a copy: the core may reuse its buffer, and a view into a larger buffer must not send the rest
+    const value = frame.slice()
+    try {
+      if (w.properties.writeWithoutResponse) await w.writeValueWithoutResponse(value)
+      else await w.writeValueWithResponse(value)
+    } catch (err) {
+      // A write that fails because the connection went is "down", not a failure of the transfer.
+      if (!this.up || !this.device.gatt?.connected) throw new LinkDownError('the Bluetooth connection dropped', { cause: err })
+      throw new CarrierError('ERR_BLE_WRITE', `GATT write of ${value.length} bytes failed: ${String(err)}`, { cause: err })
+    }
+  }
+
+  /** GATT connect, find our service's two characteristics, subscribe to notifications. */
+  private async attach(): Promise<void> {
+    const gatt = this.device.gatt
+    if (!gatt) throw new CarrierError('ERR_BLE_PROFILE', 'the device has no GATT server')
+    let server: WebBluetoothServer
+    try {
+      server = await gatt.connect()
+    } catch (err) {
+      throw new CarrierError('ERR_BLE_CONNECT', String(err), { cause: err })
+    }
+    let writer: WebBluetoothCharacteristic
+    let reader: WebBluetoothCharacteristic
+    try {
+      const service = await server.getPrimaryService(CARRIER_PROFILE.service)
+      writer = await service.getCharacteristic(CARRIER_PROFILE.write)
+      reader = await service.getCharacteristic(CARRIER_PROFILE.notify)
+    } catch (err) {
+      throw new CarrierError('ERR_BLE_PROFILE', `the peripheral lacks the carrier profile: ${String(err)}`, {
+        cause: err,
+      })
+    }
+    if (!writer.properties.write && !writer.properties.writeWithoutResponse)
+      throw new CarrierError('ERR_BLE_PROFILE', 'the write characteristic can be written neither with nor without response')
+    this.reader?.removeEventListener('characteristicvaluechanged', this.onValue)
+    reader.addEventListener('characteristicvaluechanged', this.onValue)
+    await reader.startNotifications()
+    if (this.closed) return
+    this.writer = writer
+    this.reader = reader
+    this.setState(true, 'connected')
+  }
+
+  private readonly onValue = (event: Event) => {
+    const v = (event.target as WebBluetoothCharacteristic).value
+    if (!v || v.byteLength === 0) return
+    const frame = new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength))
+    for (const h of this.handlers) h(frame)
+  }
+
+  private readonly onDisconnected = () => {
+    this.setState(false, 'the peripheral disconnected')
+    if (this.closed || this.o.reconnect === false) return
+    this.reconnecting ??= this.reconnectLoop().finally(() => {
+      this.reconnecting = undefined
+    })
+  }
+
+  private async reconnectLoop(): Promise<void> {
+    let delay = 100
+    const max = this.o.maxReconnectAttempts ?? 20
+    for (let attempt = 0; attempt < max && !this.closed && !this.up; attempt++) {
+      try {
+        await this.attach()
+        return
+      } catch {
+        await new Promise((r) => setTimeout(r, delay))
+        delay = Math.min(delay * 2, 2000)
+      }
+    }
+    if (!this.up) await this.close()
+  }
+
+  private setState(up: boolean, reason: string): void {
+    if (this.up === up) return
+    this.up = up
+    for (const h of this.stateHandlers) h(up, reason)
+  }
+
+  /** Waits until the link is up (rejects with ERR_LINK_DOWN when `ms` pass first, ERR_LINK_CLOSED once closed). */
+  waitUp(ms = 10_000): Promise<void> {
+    if (this.up) return Promise.resolve()
+    if (this.closed) return Promise.reject(new LinkClosedError())
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        off()
+        reject(new LinkDownError(`the Bluetooth connection did not come up in ${ms} ms`))
+      }, ms)
+      const off = this.onState((up) => {
+        if (!up) return
+        clearTimeout(t)
+        off()
+        resolve()
+      })
+    })
+  }
+
+  /** Drops the connection (it comes back by itself unless `reconnect: false`). */
+  disconnect(): void {
+    this.device.gatt?.disconnect()
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.device.removeEventListener('gattserverdisconnected', this.onDisconnected)
+    this.reader?.removeEventListener('characteristicvaluechanged', this.onValue)
+    this.setState(false, 'closed')
+    try {
+      if (this.device.gatt?.connected) this.device.gatt.disconnect()
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Browser, type CDPSession, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebBluetoothLink } from '../../adapters/ble/web.js'
+import { createTransport, type Received } from '../../src/index.js'
+import { seededBytes } from '../../src/testing/prng.js'
+import { prerequisite } from '../support/prerequisites.js'
+import { until } from '../support/until.js'
+import { EmulatedPeripheral } from './web/emulated-peripheral.js'
+
+// The page's Web Bluetooth central (adapters/ble/web-bluetooth.ts) in headless Debian Chromium,
+// against our GATT profile on Chromium's BluetoothEmulation CDP domain. What the central writes
+// arrives in Node as wire frames and goes into a real core Transport. The emulation cannot push
+// notifications; frames from Node reach the page as answers to reads the page keeps pending
+// (test/ble/web/emulated-peripheral.ts), so the real notification path is not shown here.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const haveChromium = prerequisite('chromium', existsSync(CHROMIUM), 'apt-get install chromium (or set CHROMIUM_PATH)')
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--enable-features=WebBluetooth']
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+
+async function servePage(dir: string): Promise<{ url: string; server: Server }> {
+  const server = createServer(async (req, res) => {
+    const name = req.url === '/harness.js' ? 'harness.js' : 'index.html'
+    const type = name.endsWith('.js') ? 'text/javascript' : 'text/html'
+    res.writeHead(200, { 'content-type': type }).end(await readFile(join(dir, name)))
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server }
+}
+
+describe.skipIf(!haveChromium)('Web Bluetooth central in headless Chromium (BluetoothEmulation)', () => {
+  let work: string
+  let http: { url: string; server: Server }
+  let browser: Browser
+  let cdp: CDPSession
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'carrier-webble-'))
+    const { build } = await import('esbuild')
+    await build({
+      entryPoints: [join(import.meta.dirname, 'web', 'harness.ts')],
+      outfile: join(work, 'harness.js'),
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      logLevel: 'warning',
+    })
+    await copyFile(join(import.meta.dirname, 'web', 'index.html'), join(work, 'index.html'))
+    http = await servePage(work)
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS })
+    cdp = await browser.newBrowserCDPSession()
+  }, 120_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await new Promise((r) => http?.server.close(r))
+    if (work) await rm(work, { recursive: true, force: true })
+  })
+
+  /** A powered-on emulated adapter with one peripheral (closing a page ends the emulation: it starts afresh each test). */
+  async function emulate(write: { write?: boolean; writeWithoutResponse?: boolean }): Promise<EmulatedPeripheral> {
+    await cdp.send('BluetoothEmulation.disable' as never).catch(() => {})
+    await cdp.send('BluetoothEmulation.enable' as never, { state: 'powered-on', leSupported: true } as never)
+    return EmulatedPeripheral.create(cdp, { address: '09:09:09:09:09:01', write })
+  }
+
+  /** A fresh page whose chooser picks the first device offered (DeviceAccess on the page session). */
+  async function openPage(pick: 'first' | 'cancel' = 'first'): Promise<Page> {
+    const page = await browser.newPage()
+    const session = await page.context().newCDPSession(page)
+    await session.send('DeviceAccess.enable' as never)
+    const answered = new Set<string>()
+    session.on(
+      'DeviceAccess.deviceRequestPrompted' as never,
+      ((e: { id: string; devices: { id: string }[] }) => {
+        if (answered.has(e.id) || (pick === 'first' && e.devices.length === 0)) return
+        answered.add(e.id)
+        const [method, params] =
+          pick === 'first'
+            ? ['DeviceAccess.selectPrompt', { id: e.id, deviceId: e.devices[0]?.id }]
+            : ['DeviceAccess.cancelPrompt', { id: e.id }]
+        void session.send(method as never, params as never).catch(() => {})
+      }) as never,
+    )
+    await page.goto(http.url)
+    return page
+  }
+
+  async function connect(page: Page, options: object = {}): Promise<void> {
+    await page.evaluate((o) => {
+      window.harness.options = o
+    }, options)
+    await page.click('#connect')
+    await page.waitForFunction(() => window.harness.link !== undefined || window.harness.error !== undefined)
+  }
+
+  /** A Node transport on the emulated peripheral: every message it receives, in order. */
+  function receiveAll(peripheral: EmulatedPeripheral): Received[] {
+    const got: Received[] = []
+    void (async () => {
+      for await (const r of createTransport(peripheral, { closeLink: false }).receive()) got.push(r)
+    })()
+    return got
+  }
+
+  for (const c of [
+    {
+      name: 'without response when the characteristic offers it',
+      props: { writeWithoutResponse: true, write: true },
+      type: 'write-without-response',
+    },
+    { name: 'with response when it offers only write', props: { write: true }, type: 'write-with-response' },
+  ]) {
+    it(`writes ${c.name}: a 64 KB envelope arrives byte-exact in a Node transport`, async () => {
+      const peripheral = await emulate(c.props)
+      const got = receiveAll(peripheral)
+      const page = await openPage()
+      try {
+        await connect(page)
+        expect(await page.evaluate(() => window.harness.error)).toBeUndefined()
+        expect(await page.evaluate(() => window.harness.link?.writeType)).toBe(c.type.slice('write-'.length))
+        expect(peripheral.operations).toEqual(expect.arrayContaining(['connection', 'discovery']))
+        expect(peripheral.operations).toContain('subscribe-to-notifications')
+        await page.evaluate(() => window.harness.pollReads())
+        const envelope = seededBytes(64 * 1024, 19)
+        const report = await page.evaluate((b) => window.harness.send(b), Array.from(envelope))
+        expect(got).toHaveLength(1)
+        expect(got[0]?.data.length).toBe(envelope.length)
+        expect(sha(got[0]?.data as Uint8Array)).toBe(sha(envelope))
+        expect(report.confirmed).toBe(true)
+        expect(report.transferId).toBe(got[0]?.transferId)
+        expect(new Set(peripheral.writes.map((w) => w.writeType))).toEqual(new Set([c.type]))
+        expect(Math.max(...peripheral.writes.map((w) => w.bytes))).toBe(182)
+      } finally {
+        await peripheral.close()
+        await page.close()
+      }
+    }, 120_000)
+  }
+
+  it('resumes a transfer after the GATT connection drops mid-transfer, delivered once', async () => {
+    const peripheral = await emulate({ writeWithoutResponse: true })
+    const got = receiveAll(peripheral)
+    const page = await openPage()
+    try {
+      await connect(page)
+      // No reads yet: the first window goes out optimistically without acks, and the connection
+      // drops while no read is pending (see EmulatedPeripheral.disconnect).
+      const envelope = seededBytes(48 * 1024, 20)
+      const sending = page.evaluate((b) => window.harness.send(b), Array.from(envelope))
+      await until(() => peripheral.writes.length >= 100)
+      await peripheral.disconnect()
+      const before = peripheral.writes.length
+      await page.waitForFunction(() => window.harness.states.includes('up'))
+      // now acks can flow: the sender probes, hears what the receiver holds, sends only the rest
+      await page.evaluate(() => window.harness.pollReads())
+      const report = await sending
+      await until(() => got.length > 0)
+      await new Promise((r) => setTimeout(r, 300)) // a duplicate would arrive within this
+      expect(got).toHaveLength(1)
+      expect(sha(got[0]?.data as Uint8Array)).toBe(sha(envelope))
+      expect(report.confirmed).toBe(true)
+      expect(report.restarts ?? 0).toBe(0)
+      const states = await page.evaluate(() => window.harness.states)
+      expect(states).toEqual(['connected', 'down: the peripheral disconnected', 'up'])
+      // the second connection: the link connected again by itself, on the same Link object
+      expect(peripheral.operations.filter((o) => o === 'connection').length).toBeGreaterThanOrEqual(2)
+      // it dropped mid-transfer, and after it fewer frames went than the whole envelope needs even
+      // if every frame were all payload: it went on from where it was, not from zero
+      const whole = Math.ceil(envelope.length / 182)
+      expect(before).toBeLessThan(whole)
+      expect(peripheral.writes.length - before).toBeLessThan(whole)
+    } finally {
+      await peripheral.close()
+      await page.close()
+    }
+  }, 120_000)
+})
+
+describe('Web Bluetooth central: bad inputs', () => {
+  it('says so when the runtime has no Web Bluetooth', async () => {
+    await expect(WebBluetoothLink.request()).rejects.toMatchObject({ code: 'ERR_BLE_NO_WEB_BLUETOOTH' })
+  })
+})
