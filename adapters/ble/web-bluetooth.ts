@@ -1,4 +1,4 @@
-import { AbortError, CarrierError, type Link, LinkClosedError, LinkDownError } from '../../src/transport.js'
+import { AbortError, CarrierError, FrameTooLargeError, type Link, LinkClosedError, LinkDownError } from '../../src/transport.js'
 import { CARRIER_PROFILE } from './profile.js'
 
 // Browser-only: Web Bluetooth (Chrome/Edge on desktop and Android). No Node imports here.
@@ -29,25 +29,37 @@ export interface WebBluetooth {
   requestDevice(options: { filters: { services: string[] }[]; optionalServices?: string[] }): Promise<WebBluetoothDevice>
 }
 
-/**
- * Default frame size: 182 bytes, the payload of a 185-byte ATT MTU. Web Bluetooth never tells the
- * page the negotiated MTU and the OS stack negotiates it on its own (BlueZ asks 517, Android 14+
- * asks 517, Windows ~525, Apple ≥ 185), so the link uses a size every one of those carries in one
- * ATT packet. Stacks that stay at the minimum 23 (Android before 14) need `frameSize: 20`.
- */
-export const WEB_BLUETOOTH_FRAME = 182
 /** The smallest ATT MTU (23) minus the 3-byte ATT header: fits any connection. */
 export const MIN_BLE_FRAME = 20
+/** The largest attribute value (and so the largest frame) ATT allows. */
+export const MAX_BLE_FRAME = 512
 
 export interface WebBluetoothOptions {
   /** The Web Bluetooth API; default `navigator.bluetooth`. */
   bluetooth?: WebBluetooth
-  /** Bytes per frame (one ATT write or notification). Default 182 (see WEB_BLUETOOTH_FRAME). */
-  frameSize?: number
+  /**
+   * Bytes per frame (one ATT write). Web Bluetooth never tells the page the negotiated ATT MTU, so
+   * the default, 'auto', starts at 20 (fits the minimum MTU of 23: always safe) and grows to the
+   * largest notification the peer sent (a notification of n bytes proves an ATT MTU of n + 3; our
+   * peripheral sizes its frames to the MTU it negotiated), up to `maxFrameSize`. A number fixes the
+   * size, e.g. 182 where the platform is known to negotiate at least 185 (see the README).
+   */
+  frameSize?: number | 'auto'
+  /** 'auto' frame size: the most it grows to. Default 512. */
+  maxFrameSize?: number
   /** Reconnect when the connection drops (the same Link object comes back up). Default true. */
   reconnect?: boolean
   /** Reconnect attempts before the link gives up and closes. Default 20 (backoff 100 ms → 2 s). */
   maxReconnectAttempts?: number
+}
+
+function checkSize(name: string, size: number): number {
+  if (!Number.isInteger(size) || size < MIN_BLE_FRAME || size > MAX_BLE_FRAME)
+    throw new CarrierError(
+      'ERR_INVALID_OPTION',
+      `${name} must be 'auto' or an integer from ${MIN_BLE_FRAME} to ${MAX_BLE_FRAME}, got ${size}`,
+    )
+  return size
 }
 
 export type WriteType = 'without-response' | 'with-response'
@@ -61,7 +73,9 @@ export type WriteType = 'without-response' | 'with-response'
  */
 export class WebBluetoothLink implements Link {
   readonly duplex = true
-  readonly mtu: number
+  private frame: number
+  private readonly auto: boolean
+  private readonly maxFrame: number
   private writer: WebBluetoothCharacteristic | undefined
   private reader: WebBluetoothCharacteristic | undefined
   private writing: Promise<unknown> = Promise.resolve()
@@ -75,10 +89,15 @@ export class WebBluetoothLink implements Link {
     readonly device: WebBluetoothDevice,
     private readonly o: WebBluetoothOptions,
   ) {
-    const size = o.frameSize ?? WEB_BLUETOOTH_FRAME
-    if (!Number.isInteger(size) || size < MIN_BLE_FRAME || size > 512)
-      throw new CarrierError('ERR_INVALID_OPTION', `frameSize must be an integer from ${MIN_BLE_FRAME} to 512, got ${size}`)
-    this.mtu = size
+    const size = o.frameSize ?? 'auto'
+    this.auto = size === 'auto'
+    this.frame = size === 'auto' ? MIN_BLE_FRAME : checkSize('frameSize', size)
+    this.maxFrame = checkSize('maxFrameSize', o.maxFrameSize ?? MAX_BLE_FRAME)
+  }
+
+  /** The frame size now: fixed, or ('auto') what the peer's notifications proved the connection carries. */
+  get mtu(): number {
+    return this.frame
   }
 
   /** Shows the browser's device chooser (call it from a user gesture, e.g. a click), then connects. */
@@ -135,7 +154,7 @@ export class WebBluetoothLink implements Link {
 
   async send(frame: Uint8Array, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw new AbortError(signal.reason)
-    if (frame.length > this.mtu) throw new CarrierError('ERR_FRAME_TOO_LARGE', `frame of ${frame.length} > ${this.mtu}`)
+    if (frame.length > this.mtu) throw new FrameTooLargeError(`a frame of ${frame.length} bytes; the link carries ${this.mtu}`)
     // Web Bluetooth allows one GATT operation at a time: writes queue behind each other.
     const write = this.writing.then(() => this.write(frame))
     this.writing = write.catch(() => {})
@@ -194,6 +213,7 @@ export class WebBluetoothLink implements Link {
     const v = (event.target as WebBluetoothCharacteristic).value
     if (!v || v.byteLength === 0) return
     const frame = new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength))
+    if (this.auto && frame.length > this.frame) this.frame = Math.min(frame.length, this.maxFrame)
     for (const h of this.handlers) h(frame)
   }
 

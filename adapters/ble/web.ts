@@ -11,8 +11,8 @@ export {
   parseBleEndpoint,
 } from './profile.js'
 export {
+  MAX_BLE_FRAME,
   MIN_BLE_FRAME,
-  WEB_BLUETOOTH_FRAME,
   type WebBluetooth,
   type WebBluetoothCharacteristic,
   type WebBluetoothDevice,

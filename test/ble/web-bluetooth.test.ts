@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { type Browser, type CDPSession, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebBluetoothLink } from '../../adapters/ble/web.js'
-import { createTransport, type Received } from '../../src/index.js'
+import { createTransport, type Received, type Transport } from '../../src/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
 import { prerequisite } from '../support/prerequisites.js'
 import { until } from '../support/until.js'
@@ -65,10 +65,13 @@ describe.skipIf(!haveChromium)('Web Bluetooth central in headless Chromium (Blue
   })
 
   /** A powered-on emulated adapter with one peripheral (closing a page ends the emulation: it starts afresh each test). */
-  async function emulate(write: { write?: boolean; writeWithoutResponse?: boolean }): Promise<EmulatedPeripheral> {
+  async function emulate(
+    write: { write?: boolean; writeWithoutResponse?: boolean },
+    withNotify = true,
+  ): Promise<EmulatedPeripheral> {
     await cdp.send('BluetoothEmulation.disable' as never).catch(() => {})
     await cdp.send('BluetoothEmulation.enable' as never, { state: 'powered-on', leSupported: true } as never)
-    return EmulatedPeripheral.create(cdp, { address: '09:09:09:09:09:01', write })
+    return EmulatedPeripheral.create(cdp, { address: '09:09:09:09:09:01', write, withNotify })
   }
 
   /** A fresh page whose chooser picks the first device offered (DeviceAccess on the page session). */
@@ -101,13 +104,14 @@ describe.skipIf(!haveChromium)('Web Bluetooth central in headless Chromium (Blue
     await page.waitForFunction(() => window.harness.link !== undefined || window.harness.error !== undefined)
   }
 
-  /** A Node transport on the emulated peripheral: every message it receives, in order. */
-  function receiveAll(peripheral: EmulatedPeripheral): Received[] {
+  /** A Node transport on the emulated peripheral, and every message it receives, in order. */
+  function nodeSide(peripheral: EmulatedPeripheral): { got: Received[]; transport: Transport } {
     const got: Received[] = []
+    const transport = createTransport(peripheral, { closeLink: false })
     void (async () => {
-      for await (const r of createTransport(peripheral, { closeLink: false }).receive()) got.push(r)
+      for await (const r of transport.receive()) got.push(r)
     })()
-    return got
+    return { got, transport }
   }
 
   for (const c of [
@@ -120,10 +124,10 @@ describe.skipIf(!haveChromium)('Web Bluetooth central in headless Chromium (Blue
   ]) {
     it(`writes ${c.name}: a 64 KB envelope arrives byte-exact in a Node transport`, async () => {
       const peripheral = await emulate(c.props)
-      const got = receiveAll(peripheral)
+      const { got } = nodeSide(peripheral)
       const page = await openPage()
       try {
-        await connect(page)
+        await connect(page, { frameSize: 182 })
         expect(await page.evaluate(() => window.harness.error)).toBeUndefined()
         expect(await page.evaluate(() => window.harness.link?.writeType)).toBe(c.type.slice('write-'.length))
         expect(peripheral.operations).toEqual(expect.arrayContaining(['connection', 'discovery']))
@@ -145,12 +149,89 @@ describe.skipIf(!haveChromium)('Web Bluetooth central in headless Chromium (Blue
     }, 120_000)
   }
 
-  it('resumes a transfer after the GATT connection drops mid-transfer, delivered once', async () => {
+  it("auto frame size: 20-byte frames until the peer's frames prove more, then those; envelopes both ways", async () => {
     const peripheral = await emulate({ writeWithoutResponse: true })
-    const got = receiveAll(peripheral)
+    const { got, transport } = nodeSide(peripheral)
     const page = await openPage()
     try {
       await connect(page)
+      await page.evaluate(() => window.harness.pollReads())
+      const first = seededBytes(8 * 1024, 21)
+      await page.evaluate((b) => window.harness.send(b), Array.from(first))
+      expect(sha(got[0]?.data as Uint8Array)).toBe(sha(first))
+      expect(Math.max(...peripheral.writes.map((w) => w.bytes))).toBe(20)
+      // Node → page: frames of the peripheral's 182 bytes, through the read stand-in for notifications
+      const down = seededBytes(64 * 1024, 22)
+      const downReport = await transport.send(down, { compress: false })
+      await page.waitForFunction(() => window.harness.received.length > 0)
+      const received = await page.evaluate(() => window.harness.received[0])
+      expect(received).toEqual({ length: down.length, sha256: sha(down), transferId: downReport.transferId })
+      expect(await page.evaluate(() => window.harness.link?.mtu)).toBe(182)
+      const before = peripheral.writes.length
+      const up = seededBytes(64 * 1024, 23)
+      await page.evaluate((b) => window.harness.send(b), Array.from(up))
+      expect(got).toHaveLength(2)
+      expect(sha(got[1]?.data as Uint8Array)).toBe(sha(up))
+      expect(Math.max(...peripheral.writes.slice(before).map((w) => w.bytes))).toBe(182)
+    } finally {
+      await peripheral.close()
+      await page.close()
+    }
+  }, 120_000)
+
+  it('refuses what it cannot use: a cancelled chooser, a bad frame size, a peer without the profile, an oversized frame', async () => {
+    const cancelled = await openPage('cancel')
+    const peripheral = await emulate({ writeWithoutResponse: true })
+    try {
+      await connect(cancelled)
+      expect(await cancelled.evaluate(() => window.harness.error?.code)).toBe('ERR_BLE_PEER_NOT_FOUND')
+    } finally {
+      await cancelled.close()
+      await peripheral.close()
+    }
+    for (const frameSize of [10, 513, 100.5]) {
+      const page = await openPage()
+      const p = await emulate({ writeWithoutResponse: true })
+      try {
+        await connect(page, { frameSize })
+        expect(await page.evaluate(() => window.harness.error?.code)).toBe('ERR_INVALID_OPTION')
+      } finally {
+        await page.close()
+        await p.close()
+      }
+    }
+    const lacking = await emulate({ writeWithoutResponse: true }, false)
+    const page = await openPage()
+    try {
+      await connect(page)
+      expect(await page.evaluate(() => window.harness.error?.code)).toBe('ERR_BLE_PROFILE')
+    } finally {
+      await page.close()
+      await lacking.close()
+    }
+    const ok = await emulate({ writeWithoutResponse: true })
+    const page2 = await openPage()
+    try {
+      await connect(page2)
+      const code = await page2.evaluate(() =>
+        (window.harness.link as WebBluetoothLink).send(new Uint8Array(21)).then(
+          () => 'sent',
+          (e) => (e as { code: string }).code,
+        ),
+      )
+      expect(code).toBe('ERR_FRAME_TOO_LARGE')
+    } finally {
+      await page2.close()
+      await ok.close()
+    }
+  }, 120_000)
+
+  it('resumes a transfer after the GATT connection drops mid-transfer, delivered once', async () => {
+    const peripheral = await emulate({ writeWithoutResponse: true })
+    const { got } = nodeSide(peripheral)
+    const page = await openPage()
+    try {
+      await connect(page, { frameSize: 182 })
       // No reads yet: the first window goes out optimistically without acks, and the connection
       // drops while no read is pending (see EmulatedPeripheral.disconnect).
       const envelope = seededBytes(48 * 1024, 20)

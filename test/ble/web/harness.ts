@@ -9,11 +9,12 @@ interface Harness {
   link?: WebBluetoothLink
   transport?: Transport
   states: string[]
+  /** What the page's transport received: length, SHA-256 (hex), transfer id. */
+  received: { length: number; sha256: string; transferId: string }[]
   error?: { code: string; message: string }
   /** Keep a read of the notify characteristic pending (see the test: the emulation cannot notify). */
   pollReads(): void
   send(bytes: number[]): Promise<SendReport>
-  call<T>(f: (link: WebBluetoothLink) => Promise<T>): Promise<T | { code: string; message: string }>
 }
 
 declare global {
@@ -27,6 +28,7 @@ const errorOf = (e: unknown) => ({ code: (e as CarrierError).code ?? 'none', mes
 const harness: Harness = {
   options: {},
   states: [],
+  received: [],
   pollReads() {
     void (async () => {
       const link = harness.link as WebBluetoothLink
@@ -44,13 +46,6 @@ const harness: Harness = {
     })()
   },
   send: (bytes) => (harness.transport as Transport).send(new Uint8Array(bytes), { compress: false }),
-  async call(f) {
-    try {
-      return await f(harness.link as WebBluetoothLink)
-    } catch (e) {
-      return errorOf(e)
-    }
-  },
 }
 window.harness = harness
 
@@ -59,7 +54,15 @@ window.harness = harness
     const link = await WebBluetoothLink.request(harness.options)
     link.onState((up, reason) => harness.states.push(up ? 'up' : `down: ${reason}`))
     harness.link = link
-    harness.transport = createTransport(link)
+    const transport = createTransport(link)
+    harness.transport = transport
+    void (async () => {
+      for await (const r of transport.receive()) {
+        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', r.data.slice()))
+        const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
+        harness.received.push({ length: r.data.length, sha256, transferId: r.transferId })
+      }
+    })()
     harness.states.push('connected')
   } catch (e) {
     harness.error = errorOf(e)
