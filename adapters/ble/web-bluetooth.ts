@@ -1,5 +1,14 @@
-import { AbortError, CarrierError, FrameTooLargeError, type Link, LinkClosedError, LinkDownError } from '../../src/transport.js'
-import { CARRIER_PROFILE } from './profile.js'
+import {
+  AbortError,
+  CarrierError,
+  FrameTooLargeError,
+  type Link,
+  LinkClosedError,
+  LinkDownError,
+  MessageTooLargeError,
+} from '../../src/transport.js'
+import { EomAssembler, eomChunks } from './eom.js'
+import { profileUuids } from './profile.js'
 
 // Browser-only: Web Bluetooth (Chrome/Edge on desktop and Android). No Node imports here.
 // The few Web Bluetooth types this file touches (TypeScript's DOM library has none).
@@ -34,7 +43,20 @@ export const MIN_BLE_FRAME = 20
 /** The largest attribute value (and so the largest frame) ATT allows. */
 export const MAX_BLE_FRAME = 512
 
+/** dif profile: the largest frame handed to the core (each is one EOM-ended message), as in GattLink. */
+const DIF_FRAME = 64 * 1024
+
 export interface WebBluetoothOptions {
+  /**
+   * GATT profiles to look for, in order of preference: 'carrier' (ours, one frame per ATT packet)
+   * and/or 'dif' (the DIF/Animo layout: messages in chunks ended by EOM; send whole envelopes with
+   * `sendMessage`). Default ['carrier'].
+   */
+  profiles?: ('carrier' | 'dif')[]
+  /** dif profile: the largest message accepted from the peer. Default 16 MiB. */
+  maxMessageBytes?: number
+  /** dif profile: called when the peer sent a message over `maxMessageBytes` (it is dropped). */
+  onRefused?: (error: CarrierError) => void
   /** The Web Bluetooth API; default `navigator.bluetooth`. */
   bluetooth?: WebBluetooth
   /**
@@ -73,6 +95,8 @@ export type WriteType = 'without-response' | 'with-response'
  */
 export class WebBluetoothLink implements Link {
   readonly duplex = true
+  /** The profile of the current connection ('carrier' until connected). */
+  profile: 'carrier' | 'dif' = 'carrier'
   private frame: number
   private readonly auto: boolean
   private readonly maxFrame: number
@@ -84,6 +108,7 @@ export class WebBluetoothLink implements Link {
   private up = false
   private closed = false
   private reconnecting: Promise<void> | undefined
+  private readonly assembler: EomAssembler
 
   private constructor(
     readonly device: WebBluetoothDevice,
@@ -93,10 +118,24 @@ export class WebBluetoothLink implements Link {
     this.auto = size === 'auto'
     this.frame = size === 'auto' ? MIN_BLE_FRAME : checkSize('frameSize', size)
     this.maxFrame = checkSize('maxFrameSize', o.maxFrameSize ?? MAX_BLE_FRAME)
+    const max = o.maxMessageBytes ?? 16 * 1024 * 1024
+    this.assembler = new EomAssembler(
+      max,
+      (m) => this.deliver(m),
+      (n) => o.onRefused?.(new MessageTooLargeError(`the peer sent a message of ${n}+ bytes; the limit is ${max}`)),
+    )
   }
 
-  /** The frame size now: fixed, or ('auto') what the peer's notifications proved the connection carries. */
+  /**
+   * The frame size the core uses: one ATT write (fixed, or 'auto': what the peer's notifications
+   * proved the connection carries); on the dif profile a message bound (each frame is one message).
+   */
   get mtu(): number {
+    return this.profile === 'dif' ? DIF_FRAME : this.frame
+  }
+
+  /** Bytes per ATT write now (the chunk size on the dif profile). */
+  get chunkSize(): number {
     return this.frame
   }
 
@@ -110,7 +149,8 @@ export class WebBluetoothLink implements Link {
       )
     let device: WebBluetoothDevice
     try {
-      device = await bluetooth.requestDevice({ filters: [{ services: [CARRIER_PROFILE.service] }] })
+      const services = (o.profiles ?? ['carrier']).map((p) => profileUuids(p).service)
+      device = await bluetooth.requestDevice({ filters: services.map((s) => ({ services: [s] })), optionalServices: services })
     } catch (err) {
       // NotFoundError: the user closed the chooser, or no device matched
       throw new CarrierError('ERR_BLE_PEER_NOT_FOUND', `no peripheral chosen: ${String(err)}`, { cause: err })
@@ -155,10 +195,22 @@ export class WebBluetoothLink implements Link {
   async send(frame: Uint8Array, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw new AbortError(signal.reason)
     if (frame.length > this.mtu) throw new FrameTooLargeError(`a frame of ${frame.length} bytes; the link carries ${this.mtu}`)
-    // Web Bluetooth allows one GATT operation at a time: writes queue behind each other.
-    const write = this.writing.then(() => this.write(frame))
-    this.writing = write.catch(() => {})
-    return write
+    if (this.profile === 'dif') return this.sendMessage(frame)
+    return this.queue(async () => this.write(frame))
+  }
+
+  /** dif profile: one whole message (any size) as the DIF text says: chunks, then `EOM`. */
+  sendMessage(message: Uint8Array): Promise<void> {
+    return this.queue(async () => {
+      for (const chunk of eomChunks(message, this.frame)) await this.write(chunk)
+    })
+  }
+
+  /** Web Bluetooth allows one GATT operation at a time: writes (and a message's chunks) queue. */
+  private queue(job: () => Promise<void>): Promise<void> {
+    const run = this.writing.then(job)
+    this.writing = run.catch(() => {})
+    return run
   }
 
   private async write(frame: Uint8Array): Promise<void> {
@@ -187,17 +239,24 @@ export class WebBluetoothLink implements Link {
     } catch (err) {
       throw new CarrierError('ERR_BLE_CONNECT', String(err), { cause: err })
     }
-    let writer: WebBluetoothCharacteristic
-    let reader: WebBluetoothCharacteristic
-    try {
-      const service = await server.getPrimaryService(CARRIER_PROFILE.service)
-      writer = await service.getCharacteristic(CARRIER_PROFILE.write)
-      reader = await service.getCharacteristic(CARRIER_PROFILE.notify)
-    } catch (err) {
-      throw new CarrierError('ERR_BLE_PROFILE', `the peripheral lacks the carrier profile: ${String(err)}`, {
-        cause: err,
-      })
+    let writer: WebBluetoothCharacteristic | undefined
+    let reader: WebBluetoothCharacteristic | undefined
+    let profile: 'carrier' | 'dif' | undefined
+    const tried: string[] = []
+    for (const name of this.o.profiles ?? ['carrier']) {
+      const uuids = profileUuids(name)
+      try {
+        const service = await server.getPrimaryService(uuids.service)
+        writer = await service.getCharacteristic(uuids.write)
+        reader = await service.getCharacteristic(uuids.toCentral)
+        profile = name
+        break
+      } catch (err) {
+        tried.push(`${name}: ${String(err)}`)
+      }
     }
+    if (!writer || !reader || !profile)
+      throw new CarrierError('ERR_BLE_PROFILE', `the peripheral lacks the profile (${tried.join('; ')})`)
     if (!writer.properties.write && !writer.properties.writeWithoutResponse)
       throw new CarrierError('ERR_BLE_PROFILE', 'the write characteristic can be written neither with nor without response')
     this.reader?.removeEventListener('characteristicvaluechanged', this.onValue)
@@ -206,6 +265,8 @@ export class WebBluetoothLink implements Link {
     if (this.closed) return
     this.writer = writer
     this.reader = reader
+    this.profile = profile
+    this.assembler.reset()
     this.setState(true, 'connected')
   }
 
@@ -214,6 +275,11 @@ export class WebBluetoothLink implements Link {
     if (!v || v.byteLength === 0) return
     const frame = new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength))
     if (this.auto && frame.length > this.frame) this.frame = Math.min(frame.length, this.maxFrame)
+    if (this.profile === 'dif') this.assembler.push(frame)
+    else this.deliver(frame)
+  }
+
+  private deliver(frame: Uint8Array): void {
     for (const h of this.handlers) h(frame)
   }
 

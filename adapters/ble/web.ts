@@ -9,6 +9,7 @@ export {
   InvalidBleEndpointError,
   makeBleEndpoint,
   parseBleEndpoint,
+  profileUuids,
 } from './profile.js'
 export {
   MAX_BLE_FRAME,

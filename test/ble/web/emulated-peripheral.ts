@@ -1,5 +1,5 @@
 import type { CDPSession } from 'playwright-core'
-import { CARRIER_PROFILE } from '../../../adapters/ble/profile.js'
+import { profileUuids } from '../../../adapters/ble/profile.js'
 import type { Link } from '../../../src/transport.js'
 
 const CCCD = '00002902-0000-1000-8000-00805f9b34fb'
@@ -14,7 +14,7 @@ export interface EmulatedWrite {
 }
 
 /**
- * Our GATT profile on Chromium's BluetoothEmulation (the browser CDP session), as a Link the test
+ * Our GATT profile (or the DIF/Animo one) on Chromium's BluetoothEmulation (the browser CDP session), as a Link the test
  * feeds into a real core Transport: what the page's central writes arrives here as wire frames.
  * The domain has no command to push a notification, so frames from Node to the page go out as the
  * answers to reads the test page keeps pending on the notify characteristic (a read's answer fires
@@ -30,14 +30,12 @@ export class EmulatedPeripheral implements Link {
   private wakeRead: (() => void) | undefined
   private writeId = ''
   private notifyId = ''
-  /** Called after each write reached Node (the test disconnects mid-transfer from here). */
-  onWrite: ((count: number) => void) | undefined
-
   private constructor(
     private readonly cdp: CDPSession,
     readonly address: string,
     private readonly write: { write?: boolean; writeWithoutResponse?: boolean },
     private readonly withNotify: boolean,
+    private readonly profile: 'carrier' | 'dif',
   ) {}
 
   private get send_(): Send {
@@ -47,9 +45,14 @@ export class EmulatedPeripheral implements Link {
   /** A peripheral with our service; `write` says which write properties its write characteristic offers. */
   static async create(
     cdp: CDPSession,
-    o: { address: string; write: { write?: boolean; writeWithoutResponse?: boolean }; withNotify?: boolean },
+    o: {
+      address: string
+      write: { write?: boolean; writeWithoutResponse?: boolean }
+      withNotify?: boolean
+      profile?: 'carrier' | 'dif'
+    },
   ): Promise<EmulatedPeripheral> {
-    const p = new EmulatedPeripheral(cdp, o.address, o.write, o.withNotify !== false)
+    const p = new EmulatedPeripheral(cdp, o.address, o.write, o.withNotify !== false, o.profile ?? 'carrier')
     const send = p.send_
     cdp.on('BluetoothEmulation.gattOperationReceived' as never, p.onGatt as never)
     cdp.on('BluetoothEmulation.characteristicOperationReceived' as never, p.onCharacteristic as never)
@@ -58,7 +61,7 @@ export class EmulatedPeripheral implements Link {
       address: o.address,
       name: 'carrier',
       manufacturerData: [],
-      knownServiceUuids: [CARRIER_PROFILE.service],
+      knownServiceUuids: [profileUuids(p.profile).service],
     })
     await p.addProfile()
     return p
@@ -66,13 +69,14 @@ export class EmulatedPeripheral implements Link {
 
   /** Our service and its characteristics (again after a disconnection: Chromium drops the attributes then). */
   private async addProfile(): Promise<void> {
+    const uuids = profileUuids(this.profile)
     const { serviceId } = await this.send_('BluetoothEmulation.addService', {
       address: this.address,
-      serviceUuid: CARRIER_PROFILE.service,
+      serviceUuid: uuids.service,
     })
     const w = await this.send_('BluetoothEmulation.addCharacteristic', {
       serviceId,
-      characteristicUuid: CARRIER_PROFILE.write,
+      characteristicUuid: uuids.write,
       properties: this.write,
     })
     this.writeId = w.characteristicId as string
@@ -80,8 +84,9 @@ export class EmulatedPeripheral implements Link {
       // 'read' is there only for the test's stand-in for notifications (see the class comment)
       const n = await this.send_('BluetoothEmulation.addCharacteristic', {
         serviceId,
-        characteristicUuid: CARRIER_PROFILE.notify,
-        properties: { notify: true, read: true },
+        characteristicUuid: uuids.toCentral,
+        // the dif layout's characteristic is readable and indicates anyway
+        properties: this.profile === 'dif' ? { notify: true, indicate: true, read: true } : { notify: true, read: true },
       })
       this.notifyId = n.characteristicId as string
       await this.send_('BluetoothEmulation.addDescriptor', { characteristicId: this.notifyId, descriptorUuid: CCCD })
@@ -117,7 +122,6 @@ export class EmulatedPeripheral implements Link {
       const frame = new Uint8Array(Buffer.from(e.data ?? '', 'base64'))
       this.writes.push({ bytes: frame.length, writeType: e.writeType ?? '' })
       for (const h of this.handlers) h(frame)
-      this.onWrite?.(this.writes.length)
       // a write without response has nobody waiting for an answer
       if (e.writeType === 'write-without-response') return
     }
@@ -146,8 +150,8 @@ export class EmulatedPeripheral implements Link {
 
   /**
    * Drops the GATT connection the way a peripheral walking away would, and puts the profile back
-   * for the reconnection. Do it while no read is pending: Chromium 156 then never reports the
-   * disconnection to the page (the read and the page's next writes hang).
+   * for the reconnection. Do it while no read or write with response is pending: Chromium 156 then
+   * never reports the disconnection to the page (the operation and the page's next writes hang).
    */
   async disconnect(): Promise<void> {
     await this.send_('BluetoothEmulation.simulateGATTDisconnection', { address: this.address })

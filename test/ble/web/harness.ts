@@ -1,6 +1,6 @@
 // Browser code of the Web Bluetooth test page (bundled by esbuild in the test): the library's
 // WebBluetoothLink under a real core Transport, driven from Node through window.harness.
-import { CARRIER_PROFILE, WebBluetoothLink, type WebBluetoothOptions } from '../../../adapters/ble/web.js'
+import { profileUuids, WebBluetoothLink, type WebBluetoothOptions } from '../../../adapters/ble/web.js'
 import { createTransport } from '../../../src/index.js'
 import type { CarrierError, SendReport, Transport } from '../../../src/transport.js'
 
@@ -9,12 +9,16 @@ interface Harness {
   link?: WebBluetoothLink
   transport?: Transport
   states: string[]
+  /** Codes of the dif messages refused for their size. */
+  refused: string[]
   /** What the page's transport received: length, SHA-256 (hex), transfer id. */
   received: { length: number; sha256: string; transferId: string }[]
   error?: { code: string; message: string }
   /** Keep a read of the notify characteristic pending (see the test: the emulation cannot notify). */
   pollReads(): void
   send(bytes: number[]): Promise<SendReport>
+  /** dif profile: one whole message, chunked and ended by EOM. */
+  sendMessage(bytes: number[]): Promise<void>
 }
 
 declare global {
@@ -28,6 +32,7 @@ const errorOf = (e: unknown) => ({ code: (e as CarrierError).code ?? 'none', mes
 const harness: Harness = {
   options: {},
   states: [],
+  refused: [],
   received: [],
   pollReads() {
     void (async () => {
@@ -35,8 +40,9 @@ const harness: Harness = {
       for (;;) {
         try {
           await link.waitUp(60_000)
-          const service = await link.device.gatt?.getPrimaryService(CARRIER_PROFILE.service)
-          const c = await service?.getCharacteristic(CARRIER_PROFILE.notify)
+          const uuids = profileUuids(link.profile)
+          const service = await link.device.gatt?.getPrimaryService(uuids.service)
+          const c = await service?.getCharacteristic(uuids.toCentral)
           // a read's answer fires 'characteristicvaluechanged' like a notification does
           await (c as unknown as { readValue(): Promise<DataView> }).readValue()
         } catch {
@@ -45,13 +51,14 @@ const harness: Harness = {
       }
     })()
   },
+  sendMessage: (bytes) => (harness.link as WebBluetoothLink).sendMessage(new Uint8Array(bytes)),
   send: (bytes) => (harness.transport as Transport).send(new Uint8Array(bytes), { compress: false }),
 }
 window.harness = harness
 
 ;(document.getElementById('connect') as HTMLButtonElement).onclick = async () => {
   try {
-    const link = await WebBluetoothLink.request(harness.options)
+    const link = await WebBluetoothLink.request({ ...harness.options, onRefused: (e) => harness.refused.push(e.code) })
     link.onState((up, reason) => harness.states.push(up ? 'up' : `down: ${reason}`))
     harness.link = link
     const transport = createTransport(link)
