@@ -84,6 +84,16 @@ function checkSize(name: string, size: number): number {
   return size
 }
 
+/** Checked before the chooser shows: a bad option should not cost the user a pick. */
+function frameOptions(o: WebBluetoothOptions): { auto: boolean; frame: number; maxFrame: number } {
+  const size = o.frameSize ?? 'auto'
+  return {
+    auto: size === 'auto',
+    frame: size === 'auto' ? MIN_BLE_FRAME : checkSize('frameSize', size),
+    maxFrame: checkSize('maxFrameSize', o.maxFrameSize ?? MAX_BLE_FRAME),
+  }
+}
+
 export type WriteType = 'without-response' | 'with-response'
 
 /**
@@ -95,8 +105,7 @@ export type WriteType = 'without-response' | 'with-response'
  */
 export class WebBluetoothLink implements Link {
   readonly duplex = true
-  /** The profile of the current connection ('carrier' until connected). */
-  profile: 'carrier' | 'dif' = 'carrier'
+  private current: 'carrier' | 'dif' = 'carrier'
   private frame: number
   private readonly auto: boolean
   private readonly maxFrame: number
@@ -114,10 +123,10 @@ export class WebBluetoothLink implements Link {
     readonly device: WebBluetoothDevice,
     private readonly o: WebBluetoothOptions,
   ) {
-    const size = o.frameSize ?? 'auto'
-    this.auto = size === 'auto'
-    this.frame = size === 'auto' ? MIN_BLE_FRAME : checkSize('frameSize', size)
-    this.maxFrame = checkSize('maxFrameSize', o.maxFrameSize ?? MAX_BLE_FRAME)
+    const { auto, frame, maxFrame } = frameOptions(o)
+    this.auto = auto
+    this.frame = frame
+    this.maxFrame = maxFrame
     const max = o.maxMessageBytes ?? 16 * 1024 * 1024
     this.assembler = new EomAssembler(
       max,
@@ -131,7 +140,12 @@ export class WebBluetoothLink implements Link {
    * proved the connection carries); on the dif profile a message bound (each frame is one message).
    */
   get mtu(): number {
-    return this.profile === 'dif' ? DIF_FRAME : this.frame
+    return this.current === 'dif' ? DIF_FRAME : this.frame
+  }
+
+  /** The profile of the current connection ('carrier' until connected). */
+  get profile(): 'carrier' | 'dif' {
+    return this.current
   }
 
   /** Bytes per ATT write now (the chunk size on the dif profile). */
@@ -147,6 +161,7 @@ export class WebBluetoothLink implements Link {
         'ERR_BLE_NO_WEB_BLUETOOTH',
         'this browser has no Web Bluetooth (Chrome or Edge, over HTTPS or http://localhost, are needed)',
       )
+    frameOptions(o)
     let device: WebBluetoothDevice
     try {
       const services = (o.profiles ?? ['carrier']).map((p) => profileUuids(p).service)
@@ -265,7 +280,7 @@ export class WebBluetoothLink implements Link {
     if (this.closed) return
     this.writer = writer
     this.reader = reader
-    this.profile = profile
+    this.current = profile
     this.assembler.reset()
     this.setState(true, 'connected')
   }

@@ -232,11 +232,12 @@ describe.skipIf(!haveChromium)('Web Bluetooth central in headless Chromium (Blue
       await cancelled.close()
       await peripheral.close()
     }
-    for (const frameSize of [10, 513, 100.5]) {
+    // refused before the chooser shows
+    for (const bad of [{ frameSize: 10 }, { frameSize: 513 }, { frameSize: 100.5 }, { maxFrameSize: 600 }]) {
       const page = await openPage()
       const p = await emulate({ writeWithoutResponse: true })
       try {
-        await connect(page, { frameSize })
+        await connect(page, bad)
         expect(await page.evaluate(() => window.harness.error?.code)).toBe('ERR_INVALID_OPTION')
       } finally {
         await page.close()
