@@ -32,8 +32,15 @@ function* chunksOf(message: string, size: number): Generator<Buffer> {
   yield Buffer.from('EOM')
 }
 
+// shaped as a JWE (a bare frame that is not a whole DIDComm envelope is dropped as garbage)
 const envelope = (text: string) =>
-  JSON.stringify({ protected: 'eyJ0eXAiOiJhcHBsaWNhdGlvbi9kaWRjb21tLWVuY3J5cHRlZCtqc29uIn0', ciphertext: text.repeat(200) })
+  JSON.stringify({
+    protected: 'eyJ0eXAiOiJhcHBsaWNhdGlvbi9kaWRjb21tLWVuY3J5cHRlZCtqc29uIn0',
+    recipients: [{ header: { kid: 'did:example:bob#key-1' }, encrypted_key: 'a2V5' }],
+    iv: 'aXY',
+    ciphertext: text.repeat(200),
+    tag: 'dGFn',
+  })
 
 describe.skipIf(!haveBtvirt())('BLE compatibility profile (DIF/Animo layout)', () => {
   const bt = useBtvirt()
