@@ -54,6 +54,8 @@ export interface AgentSendOptions {
   anonymous?: boolean
   /** Ask the recipient to answer over the link this message goes by (DIDComm return_route). */
   returnRoute?: 'all' | 'thread'
+  /** Compress the envelope on the wire (SendOptions.compress); false for envelopes of random bytes. */
+  compress?: SendOptions['compress']
 }
 
 export interface AgentMessage {
@@ -90,6 +92,7 @@ export class Agent {
   private readonly queue = new AsyncQueue<AgentMessage>()
   private readonly seen = new Set<string>()
   private readonly returnRoutes = new Map<string, ReturnRoute>()
+  private readonly interceptors = new Set<(m: AgentMessage) => boolean>()
   private started = false
 
   constructor(
@@ -122,7 +125,13 @@ export class Agent {
       resolver: this.resolver,
       secrets: this.secrets,
     }
-    const sendOptions = { mediaType: MEDIA_ENCRYPTED, signal: o.signal, onProgress: o.onProgress, to: o.to }
+    const sendOptions = {
+      mediaType: MEDIA_ENCRYPTED,
+      signal: o.signal,
+      onProgress: o.onProgress,
+      to: o.to,
+      ...(o.compress !== undefined ? { compress: o.compress } : {}),
+    }
     const route = this.returnRoutes.get(o.to)
     if (route && (route.thid === undefined || route.thid === msg.thid)) {
       const packed = await packEncrypted(msg, { ...packOptions, forward: false })
@@ -166,11 +175,24 @@ export class Agent {
 
   /** Every message that arrives on any transport, unpacked and checked, each id once. */
   messages(options: { signal?: AbortSignal } = {}): AsyncIterable<AgentMessage> {
-    if (!this.started) {
-      this.started = true
-      for (const t of this.transports) void this.pump(t)
-    }
+    this.start()
     return this.queue.iterate(options.signal)
+  }
+
+  /**
+   * Sees every message before messages() does; a handler that returns true takes it (a protocol
+   * waiting for its answers, e.g. a file sender for the receiver's status). Returns the remover.
+   */
+  intercept(handler: (m: AgentMessage) => boolean): () => void {
+    this.interceptors.add(handler)
+    this.start()
+    return () => this.interceptors.delete(handler)
+  }
+
+  private start(): void {
+    if (this.started) return
+    this.started = true
+    for (const t of this.transports) void this.pump(t)
   }
 
   async close(): Promise<void> {
@@ -207,7 +229,8 @@ export class Agent {
         this.rememberReturnRoute(message, r.reply)
         this.seen.add(key)
         if (this.seen.size > SEEN_IDS) this.seen.delete(this.seen.values().next().value as string)
-        this.queue.push({ message, metadata })
+        const m = { message, metadata }
+        if (![...this.interceptors].some((h) => h(m))) this.queue.push(m)
       } catch (err) {
         this.onError?.(err)
       }

@@ -1,13 +1,15 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { basename, join } from 'node:path'
-import type { Command } from 'commander'
+import { readFile, stat } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { type Command, InvalidArgumentError } from 'commander'
 import { bleEndpointTransport, parseBleEndpoint } from '../../adapters/ble/index.js'
+import { FolderReceiver, sendFile, withoutBytes, writeNew } from '../../adapters/fs/index.js'
 import { mqttEndpointTransport } from '../../adapters/mqtt/index.js'
 import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
-import { type Agent, type AgentPolicy, createAgent, type EndpointTransport, receivedFiles } from '../../src/agent.js'
+import { type Agent, type AgentPolicy, createAgent, type EndpointTransport } from '../../src/agent.js'
 import type { DIDDocument } from '../../src/did/document.js'
 import { createMessage } from '../../src/didcomm/message.js'
 import type { Message } from '../../src/didcomm/pack.js'
+import { CarrierError } from '../../src/transport.js'
 import { hasEndpoint, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
 import type { CliContext } from '../registry.js'
 
@@ -84,12 +86,11 @@ export function register(program: Command, ctx: CliContext): void {
             }
           : createMessage({ type: 'https://didcomm.org/basicmessage/2.0/message', body: { content: o.text } })
         const r = await agent.send(m, { to: o.to, anonymous: o.anon, sign: o.sign })
-        ctx.out.result(`sent ${m.id} to ${o.to} via ${r.uri} (${r.report.envelopeBytes} bytes, ${r.report.frames} frames)`, {
-          command: 'send',
-          id: m.id,
-          uri: r.uri,
-          ...r.report,
-        })
+        ctx.out.event(
+          'message',
+          { command: 'send', id: m.id, uri: r.uri, ...r.report },
+          `sent ${m.id} to ${o.to} via ${r.uri} (${r.report.envelopeBytes} bytes, ${r.report.frames} frames)`,
+        )
       })
     },
   )
@@ -97,65 +98,194 @@ export function register(program: Command, ctx: CliContext): void {
   common(
     program
       .command('send-file')
-      .description('send a file as a DIDComm attachment (byte_count, media type, filename, hash)')
+      .description(
+        "send a file in parts of one transfer, each confirmed on the receiver's disk; resumes by default (docs/FILES.md)",
+      )
       .argument('<file>', 'the file')
       .requiredOption('--to <did>', 'recipient DID')
-      .option('--media-type <type>', 'media type of the file', 'application/octet-stream'),
-  ).action(async (file: string, o: { to: string; mediaType: string; identity: string; via?: string }) => {
-    const bytes = new Uint8Array(await readFile(file))
-    await withAgent(o, async (agent) => {
-      const bar = ctx.out.progress('send', bytes.length)
-      const r = await agent.sendFile(bytes, {
-        to: o.to,
-        filename: basename(file),
-        mediaType: o.mediaType,
-        onProgress: (p) => bar.update(p.sentBytes, p.totalBytes),
+      .option('--media-type <type>', 'media type of the file', 'application/octet-stream')
+      .option('--part-size <bytes>', 'bytes per part (one envelope each)', intOption, 1024 * 1024)
+      .option('--window <parts>', 'parts out and not yet confirmed', intOption, 4)
+      .option('--idle-timeout <ms>', 'give up after hearing nothing from the receiver this long', intOption, 120_000)
+      .option('--no-resume', 'start over instead of resuming what the receiver holds of the same file')
+      .option(
+        '--anon',
+        `anoncrypt, the file whole in one message (at most ${ANON_MAX / 1024 / 1024} MiB, no confirmation on disk)`,
+        false,
+      )
+      .option('--sign', 'sign too (non-repudiation)', false),
+  ).action(
+    async (
+      file: string,
+      o: {
+        to: string
+        mediaType: string
+        partSize: number
+        window: number
+        idleTimeout: number
+        resume: boolean
+        anon: boolean
+        sign: boolean
+        identity: string
+        via?: string
+      },
+    ) => {
+      const size = (await stat(file)).size
+      await withAgent(o, async (agent) => {
+        if (o.anon) {
+          if (size > ANON_MAX) throw new Error(`--anon sends a file whole: at most ${ANON_MAX} bytes, ${file} has ${size}`)
+          const bytes = new Uint8Array(await readFile(file))
+          const r = await agent.sendFile(bytes, { to: o.to, filename: basename(file), mediaType: o.mediaType, anonymous: true })
+          ctx.out.event('file', { command: 'send-file', file: basename(file), bytes: size, uri: r.uri, ...r.report }, undefined)
+          ctx.out.info(`sent ${basename(file)} (${size} bytes) to ${o.to} via ${r.uri}, anonymously`)
+          return
+        }
+        const bar = ctx.out.transfer('send', size, { command: 'send-file', file: basename(file) })
+        const r = await sendFile(agent, file, {
+          to: o.to,
+          mediaType: o.mediaType,
+          partBytes: o.partSize,
+          window: o.window,
+          idleTimeoutMs: o.idleTimeout,
+          resume: o.resume,
+          sign: o.sign,
+          onProgress: (p) => bar.update(p.ackedBytes, p.totalBytes),
+        })
+        bar.update(size)
+        bar.stop()
+        ctx.out.event(
+          'file',
+          { command: 'send-file', file: r.filename, confirmed: true, ...r },
+          `sent ${r.filename} (${r.bytes} bytes, ${r.parts} parts${r.resumedParts ? `, ${r.resumedParts} already there` : ''}) to ${o.to}, SHA-256 confirmed`,
+        )
       })
-      bar.stop()
-      ctx.out.result(`sent ${basename(file)} (${bytes.length} bytes) to ${o.to} via ${r.uri}`, {
-        command: 'send-file',
-        file: basename(file),
-        bytes: bytes.length,
-        uri: r.uri,
-        ...r.report,
-      })
-    })
-  })
+    },
+  )
 
   common(
     program
       .command('listen')
-      .description('receive DIDComm messages: each message as JSON in --out, attached files beside it (hash checked)')
-      .requiredOption('--out <dir>', 'folder for what arrives')
-      .option('--count <n>', 'exit after this many messages', (v) => Number.parseInt(v, 10))
-      .option('--require-auth', 'refuse anonymous (anoncrypt, unsigned) messages', false),
-  ).action(async (o: { out: string; count?: number; requireAuth: boolean; identity: string; via?: string }) => {
-    await mkdir(o.out, { recursive: true })
-    const agent = await agentFor(o.identity, o.via, { policy: { requireAuthenticated: o.requireAuth }, endpointRequired: true })
-    ctx.out.info(`listening as ${agent.did}`)
-    const stop = () => void agent.close()
-    process.once('SIGINT', stop)
-    let n = 0
-    for await (const { message, metadata } of agent.messages()) {
-      n++
-      const safe = message.id.replace(/[^\w.-]/g, '_')
-      await writeFile(join(o.out, `${safe}.json`), `${JSON.stringify(message, null, 2)}\n`)
-      const files = receivedFiles(message)
-      for (const f of files) await writeFile(join(o.out, basename(f.filename ?? `${safe}.bin`)), f.bytes)
-      ctx.out.result(
-        `${message.id} ${message.type} from ${message.from ?? '(anonymous)'}${files.length ? `, files: ${files.map((f) => f.filename).join(', ')}` : ''}`,
-        {
-          command: 'listen',
-          id: message.id,
-          type: message.type,
-          from: message.from ?? null,
-          files: files.map((f) => f.filename),
-          authenticated: metadata.authenticated,
-        },
+      .description(
+        'receive DIDComm messages: each as metadata JSON in --out, files beside it (never overwriting; parts resumed after a restart)',
       )
-      if (o.count !== undefined && n >= o.count) break
-    }
-    process.off('SIGINT', stop)
-    await agent.close()
-  })
+      .requiredOption('--out <dir>', 'folder for what arrives')
+      .option('--count <n>', 'exit after this many messages (a file transfer counts as one)', intOption)
+      .option('--require-auth', 'refuse anonymous (anoncrypt, unsigned) messages', false)
+      .option('--max-file-bytes <n>', 'largest file accepted', intOption, 64 * 1024 ** 3)
+      .option('--partial-ttl <ms>', 'remove partial files untouched this long', intOption, 24 * 3600_000),
+  ).action(
+    async (o: {
+      out: string
+      count?: number
+      requireAuth: boolean
+      maxFileBytes: number
+      partialTtl: number
+      identity: string
+      via?: string
+    }) => {
+      const agent = await agentFor(o.identity, o.via, { policy: { requireAuthenticated: o.requireAuth }, endpointRequired: true })
+      const bars = new Map<string, ReturnType<typeof ctx.out.transfer>>()
+      let n = 0
+      const writes: Promise<unknown>[] = []
+      const receiver = new FolderReceiver(
+        { dir: o.out, maxFileBytes: o.maxFileBytes, partialTtlMs: o.partialTtl },
+        (status, to) => agent.send(status, { to }),
+        (e) => {
+          if (e.kind === 'progress') {
+            let bar = bars.get(e.transferId)
+            if (!bar)
+              bars.set(
+                e.transferId,
+                (bar = ctx.out.transfer(`receive ${e.name}`, e.total, { transferId: e.transferId, file: e.name })),
+              )
+            bar.update(e.bytes, e.total)
+            return
+          }
+          bars.get(e.file.transferId)?.stop()
+          bars.delete(e.file.transferId)
+          n++
+          writes.push(writeNew(o.out, `${e.message.id}.json`, json(e.message), 'message.json'))
+          ctx.out.event('file', { command: 'listen', ...e.file, from: e.from ?? null }, undefined)
+          ctx.out.event(
+            'message',
+            messageEvent(e.message, e.from, e.authenticated, [e.file.name]),
+            `${e.message.id} ${e.message.type} from ${e.from ?? '(anonymous)'}, file: ${e.file.name} (${e.file.bytes} bytes, SHA-256 checked)`,
+          )
+        },
+        (err) => reportError(ctx, err),
+      )
+      await receiver.init()
+      const stop = () => void agent.close()
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+      ctx.out.event('ready', { command: 'listen', did: agent.did, out: o.out })
+      ctx.out.info(`listening as ${agent.did}`)
+      try {
+        for await (const { message, metadata } of agent.messages()) {
+          try {
+            if (!(await receiver.handle(message, metadata))) {
+              const saved = await receiver.saveAttachments(message)
+              const stored = withLinks(
+                withoutBytes(message),
+                saved.map((f) => f.name),
+              )
+              await writeNew(o.out, `${message.id}.json`, json(stored), 'message.json')
+              n++
+              const files = saved.map((f) => f.name)
+              ctx.out.event(
+                'message',
+                messageEvent(message, message.from, metadata.authenticated, files),
+                `${message.id} ${message.type} from ${message.from ?? '(anonymous)'}${files.length ? `, files: ${files.join(', ')}` : ''}`,
+              )
+            }
+            await Promise.all(writes.splice(0))
+          } catch (err) {
+            reportError(ctx, err, message.id)
+          }
+          if (o.count !== undefined && n >= o.count) break
+        }
+      } finally {
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
+        await receiver.close()
+        await agent.close()
+      }
+    },
+  )
+}
+
+/** Largest file `send-file --anon` sends whole (the envelope is ~1.8× the file, all in memory). */
+const ANON_MAX = 16 * 1024 * 1024
+
+function intOption(v: string): number {
+  const n = Number(v)
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer')
+  return n
+}
+
+const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`)
+
+function messageEvent(m: Message, from: string | undefined, authenticated: boolean, files: string[]) {
+  return { command: 'listen', id: m.id, type: m.type, from: from ?? null, files, authenticated }
+}
+
+/** Base64 attachments of a stored message point at the file each became (relative to the folder). */
+function withLinks(m: Message, names: string[]): Message {
+  let i = 0
+  return {
+    ...m,
+    attachments: m.attachments?.map((a) =>
+      a.data.hash !== undefined && a.data.json === undefined && a.data.links === undefined && i < names.length
+        ? { ...a, data: { ...a.data, links: [encodeURIComponent(names[i++] as string)] } }
+        : a,
+    ),
+  }
+}
+
+/** One bad message is reported and the listener goes on. */
+function reportError(ctx: CliContext, err: unknown, id?: string): void {
+  const code = err instanceof CarrierError ? err.code : undefined
+  const message = err instanceof Error ? err.message : String(err)
+  ctx.out.event('error', { command: 'listen', code: code ?? null, message, ...(id ? { id } : {}) })
+  if (!ctx.out.json) process.stderr.write(`carrier listen: ${code ? `${code}: ` : ''}${message}\n`)
 }
