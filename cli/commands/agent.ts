@@ -218,7 +218,7 @@ export function register(program: Command, ctx: CliContext): void {
       const stop = () => void agent.close()
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
-      ctx.out.event('ready', { command: 'listen', did: agent.did, out: o.out })
+      ctx.out.event('ready', { did: agent.did, out: o.out })
       ctx.out.info(`listening as ${agent.did}`)
       try {
         for await (const { message, metadata } of agent.messages()) {
