@@ -147,7 +147,7 @@ export class FolderReceiver {
       if ((a.data.base64.length * 3) / 4 > this.o.maxInlineBytes)
         throw new FileRefusedError(`attachment larger than ${this.o.maxInlineBytes} bytes`)
       const bytes = attachmentBytes(a)
-      const name = await writeNew(this.o.dir, a.filename ?? '', bytes, `${safeFilename(message.id, 'message')}.bin`)
+      const name = await writeNew(this.o.dir, a.filename ?? '', bytes)
       out.push({ name, bytes: bytes.length, ...(a.filename !== undefined ? { sentName: a.filename } : {}) })
     }
     return out

@@ -104,6 +104,7 @@ export function register(program: Command, ctx: CliContext): void {
       .argument('<file>', 'the file')
       .requiredOption('--to <did>', 'recipient DID')
       .option('--media-type <type>', 'media type of the file', 'application/octet-stream')
+      .option('--name <name>', "the file name the receiver is told (default: the file's own)")
       .option('--part-size <bytes>', 'bytes per part (one envelope each)', intOption, 1024 * 1024)
       .option('--window <parts>', 'parts out and not yet confirmed', intOption, 4)
       .option('--idle-timeout <ms>', 'give up after hearing nothing from the receiver this long', intOption, 120_000)
@@ -120,6 +121,7 @@ export function register(program: Command, ctx: CliContext): void {
       o: {
         to: string
         mediaType: string
+        name?: string
         partSize: number
         window: number
         idleTimeout: number
@@ -131,18 +133,20 @@ export function register(program: Command, ctx: CliContext): void {
       },
     ) => {
       const size = (await stat(file)).size
+      const name = o.name ?? basename(file)
       await withAgent(o, async (agent) => {
         if (o.anon) {
           if (size > ANON_MAX) throw new Error(`--anon sends a file whole: at most ${ANON_MAX} bytes, ${file} has ${size}`)
           const bytes = new Uint8Array(await readFile(file))
-          const r = await agent.sendFile(bytes, { to: o.to, filename: basename(file), mediaType: o.mediaType, anonymous: true })
-          ctx.out.event('file', { command: 'send-file', file: basename(file), bytes: size, uri: r.uri, ...r.report }, undefined)
-          ctx.out.info(`sent ${basename(file)} (${size} bytes) to ${o.to} via ${r.uri}, anonymously`)
+          const r = await agent.sendFile(bytes, { to: o.to, filename: name, mediaType: o.mediaType, anonymous: true })
+          ctx.out.event('file', { command: 'send-file', file: name, bytes: size, uri: r.uri, ...r.report }, undefined)
+          ctx.out.info(`sent ${name} (${size} bytes) to ${o.to} via ${r.uri}, anonymously`)
           return
         }
-        const bar = ctx.out.transfer('send', size, { command: 'send-file', file: basename(file) })
+        const bar = ctx.out.transfer('send', size, { command: 'send-file', file: name })
         const r = await sendFile(agent, file, {
           to: o.to,
+          filename: name,
           mediaType: o.mediaType,
           partBytes: o.partSize,
           window: o.window,
