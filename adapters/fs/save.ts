@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { link, open, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { numberedName, safeFilename } from '../../src/protocols/file-transfer.js'
@@ -46,10 +45,23 @@ export async function writeNew(dir: string, name: string, bytes: Uint8Array, fal
   }
 }
 
-/** SHA-256 of a file (or its first `length` bytes), streamed. */
+/**
+ * SHA-256 of a file, read through one reused buffer: a read stream allocates a new buffer per
+ * chunk, and a GiB of short-lived buffers is what drives a process's peak RSS up.
+ */
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256')
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer)
+  const fh = await open(path, 'r')
+  try {
+    const buf = new Uint8Array(1024 * 1024)
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null)
+      if (bytesRead === 0) break
+      h.update(buf.subarray(0, bytesRead))
+    }
+  } finally {
+    await fh.close()
+  }
   return h.digest('hex')
 }
 

@@ -55,8 +55,10 @@ export interface SendFileResult {
   resumedParts: number
   /** Part messages sent, resends included. */
   partsSent: number
-  /** Envelope bytes of those part messages (what went on the wire, before framing). */
+  /** Envelope bytes of the part messages whose wire send completed… */
   envelopeBytesSent: number
+  /** …and the file bytes they carried (their ratio is the envelope's expansion, ~1.78 for base64 twice). */
+  partBytesDelivered: number
   durationMs: number
 }
 
@@ -124,6 +126,7 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
   let resumedParts = -1
   let partsSent = 0
   let envelopeBytesSent = 0
+  let partBytesDelivered = 0
   let sentBytes = 0
   const signal = o.signal
   const partLen = (i: number) => Math.min(partBytes, size - i * partBytes)
@@ -178,6 +181,7 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
       .send(m, { ...sendOpts, signal: anySignal(signal, mine, AbortSignal.timeout(partTimeoutMs)) })
       .then((r) => {
         envelopeBytesSent += r.report.envelopeBytes
+        partBytesDelivered += bytes.length
       })
       .catch((err: unknown) => {
         rethrowIfFatal(err, signal)
@@ -229,6 +233,7 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
             resumedParts: Math.max(0, resumedParts),
             partsSent,
             envelopeBytesSent,
+            partBytesDelivered,
             durationMs: Date.now() - started,
           }
         }
@@ -243,7 +248,7 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
       }
       if (!awaitingOffer) {
         let next = 0
-        while (inFlight.size < window && wireSends.size < 2 * window) {
+        while (inFlight.size < window && wireSends.size < window) {
           while (next < count && (held.has(next) || inFlight.has(next))) next++
           if (next >= count) break
           await sendPart(next)

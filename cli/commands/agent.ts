@@ -11,6 +11,7 @@ import { createMessage } from '../../src/didcomm/message.js'
 import type { Message } from '../../src/didcomm/pack.js'
 import { CarrierError } from '../../src/transport.js'
 import { hasEndpoint, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
+import { collectEvery } from '../memory.js'
 import type { CliContext } from '../registry.js'
 
 /**
@@ -144,6 +145,7 @@ export function register(program: Command, ctx: CliContext): void {
           return
         }
         const bar = ctx.out.transfer('send', size, { command: 'send-file', file: name })
+        const collect = collectEvery(GC_EVERY)
         const r = await sendFile(agent, file, {
           to: o.to,
           filename: name,
@@ -153,7 +155,10 @@ export function register(program: Command, ctx: CliContext): void {
           idleTimeoutMs: o.idleTimeout,
           resume: o.resume,
           sign: o.sign,
-          onProgress: (p) => bar.update(p.ackedBytes, p.totalBytes),
+          onProgress: (p) => {
+            bar.update(p.ackedBytes, p.totalBytes)
+            collect(p.sentBytes)
+          },
         })
         bar.update(size)
         bar.stop()
@@ -189,6 +194,9 @@ export function register(program: Command, ctx: CliContext): void {
     }) => {
       const agent = await agentFor(o.identity, o.via, { policy: { requireAuthenticated: o.requireAuth }, endpointRequired: true })
       const bars = new Map<string, ReturnType<typeof ctx.out.transfer>>()
+      const collect = collectEvery(GC_EVERY)
+      let receivedBytes = 0
+      const partBytesSeen = new Map<string, number>()
       let n = 0
       const writes: Promise<unknown>[] = []
       const receiver = new FolderReceiver(
@@ -203,6 +211,8 @@ export function register(program: Command, ctx: CliContext): void {
                 (bar = ctx.out.transfer(`receive ${e.name}`, e.total, { transferId: e.transferId, file: e.name })),
               )
             bar.update(e.bytes, e.total)
+            collect((receivedBytes += e.bytes - (partBytesSeen.get(e.transferId) ?? 0)))
+            partBytesSeen.set(e.transferId, e.bytes)
             return
           }
           bars.get(e.file.transferId)?.stop()
@@ -257,6 +267,9 @@ export function register(program: Command, ctx: CliContext): void {
     },
   )
 }
+
+/** File bytes between two forced garbage collections (cli/memory.ts). */
+const GC_EVERY = 16 * 1024 * 1024
 
 /** Largest file `send-file --anon` sends whole (the envelope is ~1.8× the file, all in memory). */
 const ANON_MAX = 16 * 1024 * 1024
