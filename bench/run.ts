@@ -1,6 +1,7 @@
 import { bleBench } from './ble.js'
 import { didcommBench } from './didcomm.js'
 import { efficiencyBench } from './efficiency.js'
+import { filesBench } from './files.js'
 import { fountainBench } from './fountain.js'
 import { mqttBench } from './mqtt.js'
 import { nfcBench } from './nfc.js'
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   efficiency: efficiencyBench,
   fountain: fountainBench,
   mqtt: mqttBench,
+  files: filesBench,
   didcomm: didcommBench,
   qr: qrBench,
   nfc: nfcBench,
