@@ -8,7 +8,7 @@ import { connectMqtt } from '../adapters/mqtt/index.js'
 
 const [url, sizeArg, outFile] = process.argv.slice(2) as [string, string, string]
 const size = Number(sizeArg)
-const { client } = await connectMqtt(url, { clientId: 'bench-files-raw', protocolVersion: 5 })
+const { client } = await connectMqtt(url, { clientId: 'bench-files-raw' })
 await client.subscribeAsync('bench/files-raw', { qos: 1 })
 let fd = openSync(outFile, 'w')
 let received = 0

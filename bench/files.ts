@@ -37,7 +37,7 @@ export async function filesBench(): Promise<void> {
 
     const raw = startNode(['--import', 'tsx', 'bench/files-raw-receiver.ts', broker.url, String(SIZE), join(dir, 'raw.bin')])
     await raw.line(/^ready$/)
-    const { client } = await connectMqtt(broker.url, { clientId: 'bench-files-pub', protocolVersion: 5 })
+    const { client } = await connectMqtt(broker.url, { clientId: 'bench-files-pub' })
     let rawRuns = 0
     const runRaw = async () => {
       const t0 = performance.now()

@@ -129,6 +129,8 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
   let partBytesDelivered = 0
   let sentBytes = 0
   const signal = o.signal
+  /** A part's send failed in a way no resend fixes: the loop rethrows it. */
+  let failure: unknown
   const partLen = (i: number) => Math.min(partBytes, size - i * partBytes)
   const progress = () => {
     let acked = 0
@@ -184,7 +186,11 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
         partBytesDelivered += bytes.length
       })
       .catch((err: unknown) => {
-        rethrowIfFatal(err, signal)
+        try {
+          rethrowIfFatal(err, signal)
+        } catch (fatal) {
+          failure ??= fatal
+        }
         // lost mid-flight (time-out, link down, a receiver gone): the next status or offer says what to resend
         if (!mine.aborted) inFlight.delete(index)
       })
@@ -200,6 +206,7 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
     await ask()
     for (;;) {
       signal?.throwIfAborted()
+      if (failure) throw failure
       // what the receiver said since we last looked
       for (const s of statuses.splice(0)) {
         lastHeard = Date.now()

@@ -104,7 +104,10 @@ export function offerMessage(o: FileOffer & { description?: string }): Message {
     media_type: o.mediaType,
     byte_count: o.size,
     // media-sharing shares by reference; here the reference is this transfer, carried as parts
-    data: { links: [`didcomm-transfer:${o.transferId}`], ...(o.sha256 ? { hash: hashOfHex(o.sha256) } : {}) },
+    // (DIDComm wants a hash with links: a streamed file, whose hash comes with its last part, names the transfer in json)
+    data: o.sha256
+      ? { links: [`didcomm-transfer:${o.transferId}`], hash: hashOfHex(o.sha256) }
+      : { json: { transfer: o.transferId } },
   }
   return createMessage({
     type: SHARE_MEDIA,
