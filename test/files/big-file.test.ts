@@ -85,7 +85,7 @@ function watchRss(p: RunningCarrier): { peak: () => number; stop: () => void } {
 }
 
 describe('a 1 GiB file between carrier processes over MQTT', () => {
-  it('survives the listener SIGKILLed halfway: resumed, byte-exact, < 10 % sent twice, each process under 200 MB', {
+  it('survives the listener SIGKILLed halfway: resumed, byte-exact, < 10 % of parts sent twice, peak RSS of each process printed and bounded', {
     timeout: 600_000,
   }, async () => {
     const source = join(dir, 'big.bin')
@@ -163,7 +163,7 @@ describe('a 1 GiB file between carrier processes over MQTT', () => {
     console.log(`big file: ${JSON.stringify(figures)}`)
     // Parts sent again: 0.1 % measured. The broker also sees the wire's own retransmissions (frames
     // of parts whose acks a CPU-bound receiver delays past the RTO, and of transfers to the killed
-    // listener until they are aborted): 10–12 % in all on 2 shared cores. The wire's backoff
+    // listener until they are aborted): 6–12 % in all on 2 shared cores (3 runs). The wire's backoff
     // (issue 21, WIRE part) is what brings that under 10 %; until it lands this holds at 15 %.
     expect(partsTwice).toBeLessThan(0.1)
     expect(twice).toBeLessThan(0.15)
