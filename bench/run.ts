@@ -1,6 +1,7 @@
 import { bleBench } from './ble.js'
 import { didcommBench } from './didcomm.js'
 import { efficiencyBench } from './efficiency.js'
+import { filesBench } from './files.js'
 import { fountainBench } from './fountain.js'
 import { mediatorBench } from './mediator.js'
 import { mqttBench } from './mqtt.js'
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   efficiency: efficiencyBench,
   fountain: fountainBench,
   mqtt: mqttBench,
+  files: filesBench,
   didcomm: didcommBench,
   qr: qrBench,
   nfc: nfcBench,

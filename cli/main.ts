@@ -47,7 +47,8 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode
     }
     const line = err instanceof CarrierError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err)
-    if (json) process.stdout.write(`${JSON.stringify({ error: line })}\n`)
+    const code = err instanceof CarrierError ? err.code : undefined
+    if (json) process.stdout.write(`${JSON.stringify({ event: 'error', code, message: (err as Error)?.message, error: line })}\n`)
     process.stderr.write(`carrier: ${line.split('\n')[0]}\n`)
     return 1
   }

@@ -73,6 +73,8 @@ export interface AgentSendOptions {
   returnRoute?: 'all' | 'thread'
   /** Use this one of the recipient's endpoints (say, its ws:// one for live pickup) instead of the first reachable. */
   via?: string
+  /** Compress the envelope on the wire (SendOptions.compress); false for envelopes of random bytes. */
+  compress?: SendOptions['compress']
 }
 
 export interface AgentMessage {
@@ -194,7 +196,13 @@ export class Agent {
       resolver: this.resolver,
       secrets: this.secrets,
     }
-    const sendOptions = { mediaType: MEDIA_ENCRYPTED, signal: o.signal, onProgress: o.onProgress, to: o.to }
+    const sendOptions = {
+      mediaType: MEDIA_ENCRYPTED,
+      signal: o.signal,
+      onProgress: o.onProgress,
+      to: o.to,
+      ...(o.compress !== undefined ? { compress: o.compress } : {}),
+    }
     const route = this.returnRoutes.get(o.to)
     const triedRoute = !!route && (route.thid === undefined || route.thid === msg.thid)
     if (route && triedRoute) {

@@ -67,7 +67,8 @@ export abstract class GattLink extends EventEmitter implements Link {
   /** dif profile: sends one whole message (any size) as the DIF text says. */
   async sendMessage(message: Uint8Array): Promise<void> {
     this.checkUp()
-    for (const chunk of eomChunks(message, this.attMtu - 3)) await this.writeChunk(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length))
+    for (const chunk of eomChunks(message, this.attMtu - 3))
+      await this.writeChunk(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length))
   }
 
   private checkUp(): void {

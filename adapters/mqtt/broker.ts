@@ -30,7 +30,13 @@ type AedesInstance = {
  * its own, so publishes larger than maxPacketBytes are refused here.
  */
 export async function startEmbeddedBroker(
-  options: { port?: number; host?: string; maxPacketBytes?: number } = {},
+  options: {
+    port?: number
+    host?: string
+    maxPacketBytes?: number
+    /** Sees every publish a client makes (topic, payload bytes): for tests that count what the broker forwards. */
+    onPublish?: (topic: string, bytes: number) => void
+  } = {},
 ): Promise<EmbeddedBroker> {
   const { Aedes } = await loadOptional<AedesModule>('aedes', 'the embedded MQTT broker')
   const net = await import('node:net')
@@ -38,6 +44,7 @@ export async function startEmbeddedBroker(
   const broker = await Aedes.createBroker({
     authorizePublish: (_client: unknown, packet: { payload: Buffer | string }, cb: (err: Error | null) => void) => {
       const size = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.length
+      if (size <= max) options.onPublish?.((packet as { topic?: string }).topic ?? '', size)
       cb(size > max ? new PacketTooLargeError(size, max) : null)
     },
   })

@@ -1,25 +1,20 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { basename, join } from 'node:path'
+import { readFile, stat } from 'node:fs/promises'
+import { basename } from 'node:path'
 import type { Command } from 'commander'
 import { bleEndpointTransport, parseBleEndpoint } from '../../adapters/ble/index.js'
+import { FolderReceiver, sendFile, withoutBytes, writeNew } from '../../adapters/fs/index.js'
 import { webEndpointTransport } from '../../adapters/http/index.js'
 import { mqttEndpointTransport } from '../../adapters/mqtt/index.js'
 import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
-import {
-  type Agent,
-  type AgentMessage,
-  type AgentPolicy,
-  createAgent,
-  type EndpointTransport,
-  receivedFiles,
-} from '../../src/agent.js'
+import { type Agent, type AgentPolicy, createAgent, type EndpointTransport } from '../../src/agent.js'
 import type { DIDDocument } from '../../src/did/document.js'
 import { createMessage } from '../../src/didcomm/message.js'
 import type { Message } from '../../src/didcomm/pack.js'
 import { CarrierError } from '../../src/transport.js'
 import { didTag, hasEndpoint, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
 import { mediatedAgent } from '../mediated.js'
-import { count, did, endpointUri, file, folder, integer, jsonObject, mediaType, ms } from '../options.js'
+import { collectEvery } from '../memory.js'
+import { count, did, endpointUri, file, folder, integer, jsonObject, mediaType, ms, sizeBytes, text } from '../options.js'
 import type { CliContext } from '../registry.js'
 
 /**
@@ -98,12 +93,11 @@ export function register(program: Command, ctx: CliContext): void {
             }
           : createMessage({ type: 'https://didcomm.org/basicmessage/2.0/message', body: { content: o.text } })
         const r = await agent.send(m, { to: o.to, anonymous: o.anon, sign: o.sign })
-        ctx.out.result(`sent ${m.id} to ${o.to} via ${r.uri} (${r.report.envelopeBytes} bytes, ${r.report.frames} frames)`, {
-          command: 'send',
-          id: m.id,
-          uri: r.uri,
-          ...r.report,
-        })
+        ctx.out.event(
+          'message',
+          { command: 'send', id: m.id, uri: r.uri, ...r.report },
+          `sent ${m.id} to ${o.to} via ${r.uri} (${r.report.envelopeBytes} bytes, ${r.report.frames} frames)`,
+        )
       })
     },
   )
@@ -111,42 +105,98 @@ export function register(program: Command, ctx: CliContext): void {
   common(
     program
       .command('send-file')
-      .description('send a file as a DIDComm attachment (byte_count, media type, filename, hash)')
+      .description(
+        "send a file in parts of one transfer, each confirmed on the receiver's disk; resumes by default (docs/FILES.md)",
+      )
       .argument('<file>', 'the file')
       .requiredOption('--to <did>', 'recipient DID', did)
-      .option('--media-type <type>', 'media type of the file', mediaType, 'application/octet-stream'),
-  ).action(async (file: string, o: { to: string; mediaType: string; identity: string; via?: string }) => {
-    const bytes = new Uint8Array(await readFile(file))
-    await withAgent(o, async (agent) => {
-      const bar = ctx.out.progress('send', bytes.length)
-      const r = await agent.sendFile(bytes, {
-        to: o.to,
-        filename: basename(file),
-        mediaType: o.mediaType,
-        onProgress: (p) => bar.update(p.sentBytes, p.totalBytes),
+      .option('--media-type <type>', 'media type of the file', mediaType, 'application/octet-stream')
+      .option('--name <name>', "the file name the receiver is told (default: the file's own)", text('a file name'))
+      .option('--part-size <bytes>', 'bytes per part (one envelope each)', sizeBytes, 1024 * 1024)
+      .option('--window <parts>', 'parts out and not yet confirmed', integer(1, 64, 'a number of parts'), 4)
+      .option('--idle-timeout <ms>', 'give up after hearing nothing from the receiver this long', ms, 120_000)
+      .option('--no-resume', 'start over instead of resuming what the receiver holds of the same file')
+      .option(
+        '--anon',
+        `anoncrypt, the file whole in one message (at most ${ANON_MAX / 1024 / 1024} MiB, no confirmation on disk)`,
+        false,
+      )
+      .option('--sign', 'sign too (non-repudiation)', false),
+  ).action(
+    async (
+      file: string,
+      o: {
+        to: string
+        mediaType: string
+        name?: string
+        partSize: number
+        window: number
+        idleTimeout: number
+        resume: boolean
+        anon: boolean
+        sign: boolean
+        identity: string
+        via?: string
+      },
+    ) => {
+      const size = (await stat(file)).size
+      const name = o.name ?? basename(file)
+      await withAgent(o, async (agent) => {
+        if (o.anon) {
+          if (size > ANON_MAX) throw new Error(`--anon sends a file whole: at most ${ANON_MAX} bytes, ${file} has ${size}`)
+          const bytes = new Uint8Array(await readFile(file))
+          const r = await agent.sendFile(bytes, { to: o.to, filename: name, mediaType: o.mediaType, anonymous: true })
+          ctx.out.event('file', { command: 'send-file', file: name, bytes: size, uri: r.uri, ...r.report }, undefined)
+          ctx.out.info(`sent ${name} (${size} bytes) to ${o.to} via ${r.uri}, anonymously`)
+          return
+        }
+        const bar = ctx.out.transfer('send', size, { command: 'send-file', file: name })
+        const collect = collectEvery(GC_EVERY)
+        const r = await sendFile(agent, file, {
+          to: o.to,
+          filename: name,
+          mediaType: o.mediaType,
+          partBytes: o.partSize,
+          window: o.window,
+          idleTimeoutMs: o.idleTimeout,
+          resume: o.resume,
+          sign: o.sign,
+          onProgress: (p) => {
+            bar.update(p.ackedBytes, p.totalBytes)
+            collect(p.sentBytes)
+          },
+        })
+        bar.update(size)
+        bar.stop()
+        ctx.out.event(
+          'file',
+          { command: 'send-file', file: r.filename, confirmed: true, ...r },
+          `sent ${r.filename} (${r.bytes} bytes, ${r.parts} parts${r.resumedParts ? `, ${r.resumedParts} already there` : ''}) to ${o.to}, SHA-256 confirmed`,
+        )
       })
-      bar.stop()
-      ctx.out.result(`sent ${basename(file)} (${bytes.length} bytes) to ${o.to} via ${r.uri}`, {
-        command: 'send-file',
-        file: basename(file),
-        bytes: bytes.length,
-        uri: r.uri,
-        ...r.report,
-      })
-    })
-  })
+    },
+  )
 
   common(
     program
       .command('listen')
-      .description('receive DIDComm messages: each message as JSON in --out, attached files beside it (hash checked)')
+      .description(
+        'receive DIDComm messages: each as metadata JSON in --out, files beside it (never overwriting; parts resumed after a restart)',
+      )
       .requiredOption('--out <dir>', 'folder for what arrives', folder)
       .option(
         '--count <n>',
-        'exit after this many messages (0: set up and leave)',
+        'exit after this many messages, a file transfer counting as one (0: set up and leave)',
         integer(0, Number.MAX_SAFE_INTEGER, 'a count'),
       )
       .option('--require-auth', 'refuse anonymous (anoncrypt, unsigned) messages', false)
+      .option(
+        '--max-file-bytes <n>',
+        'largest file accepted',
+        integer(1, Number.MAX_SAFE_INTEGER, 'a size in bytes'),
+        64 * 1024 ** 3,
+      )
+      .option('--partial-ttl <ms>', 'remove partial files untouched this long', ms, 24 * 3600_000)
       .option('--quota-messages <n>', 'messages one sender may deliver per quota interval', count, 120)
       .option('--quota-bytes <n>', 'envelope bytes one sender may deliver per quota interval', count, 256 * 1024 * 1024)
       .option('--quota-interval <ms>', 'the quota interval', ms, 60_000)
@@ -157,54 +207,126 @@ export function register(program: Command, ctx: CliContext): void {
       )
       .option('--poll <ms>', 'with --mediator and no WebSocket: poll this often', ms, 5000),
   ).action(async (o: ListenOptions) => {
-    await mkdir(o.out, { recursive: true })
     const quota = { messages: o.quotaMessages, bytes: o.quotaBytes, intervalMs: o.quotaInterval }
     const policy = { requireAuthenticated: o.requireAuth, quota }
-    const onError = (err: unknown) => refused(err)
+    const onError = (err: unknown) => reportError(ctx, err)
     const agent = o.mediator
       ? await mediatedAgent(o.identity, o.mediator, { policy, onError, pollMs: o.poll, info: (t) => ctx.out.info(t) })
       : await agentFor(o.identity, o.via, { policy, endpointRequired: true, onError })
-    ctx.out.info(`listening as ${agent.did}`)
     if (o.count === 0) {
       // --count 0: set up (with --mediator: registered there) and leave
+      ctx.out.info(`listening as ${agent.did}`)
       await agent.close()
       return
     }
+    const bars = new Map<string, ReturnType<typeof ctx.out.transfer>>()
+    const collect = collectEvery(GC_EVERY)
+    let receivedBytes = 0
+    const partBytesSeen = new Map<string, number>()
+    let n = 0
+    const writes: Promise<unknown>[] = []
+    const receiver = new FolderReceiver(
+      { dir: o.out, maxFileBytes: o.maxFileBytes, partialTtlMs: o.partialTtl },
+      (status, to) => agent.send(status, { to }),
+      (e) => {
+        if (e.kind === 'progress') {
+          let bar = bars.get(e.transferId)
+          if (!bar)
+            bars.set(
+              e.transferId,
+              (bar = ctx.out.transfer(`receive ${e.name}`, e.total, { transferId: e.transferId, file: e.name })),
+            )
+          bar.update(e.bytes, e.total)
+          collect((receivedBytes += e.bytes - (partBytesSeen.get(e.transferId) ?? 0)))
+          partBytesSeen.set(e.transferId, e.bytes)
+          return
+        }
+        bars.get(e.file.transferId)?.stop()
+        bars.delete(e.file.transferId)
+        n++
+        writes.push(writeNew(o.out, `${e.message.id}.json`, json(e.message), 'message.json'))
+        ctx.out.event('file', { command: 'listen', ...e.file, from: e.from ?? null }, undefined)
+        ctx.out.event(
+          'message',
+          messageEvent(e.message, e.from, e.authenticated, [e.file.name]),
+          `${e.message.id} ${e.message.type} from ${e.from ?? '(anonymous)'}, file: ${e.file.name} (${e.file.bytes} bytes, SHA-256 checked)`,
+        )
+      },
+      (err) => reportError(ctx, err),
+    )
+    await receiver.init()
     const stop = () => void agent.close()
     process.once('SIGINT', stop)
-    let n = 0
-    for await (const { message, metadata } of agent.messages()) {
-      try {
-        await keep(message, metadata)
-      } catch (err) {
-        // one message that cannot be kept is refused; the listener goes on with the next
-        refused(err, message.id)
-        continue
+    process.once('SIGTERM', stop)
+    ctx.out.event('ready', { did: agent.did, out: o.out })
+    ctx.out.info(`listening as ${agent.did}`)
+    try {
+      for await (const { message, metadata } of agent.messages()) {
+        try {
+          if (!(await receiver.handle(message, metadata))) {
+            const saved = await receiver.saveAttachments(message)
+            const stored = withLinks(
+              withoutBytes(message),
+              saved.map((f) => f.name),
+            )
+            await writeNew(o.out, `${message.id}.json`, json(stored), 'message.json')
+            n++
+            const files = saved.map((f) => f.name)
+            ctx.out.event(
+              'message',
+              messageEvent(message, message.from, metadata.authenticated, files),
+              `${message.id} ${message.type} from ${message.from ?? '(anonymous)'}${files.length ? `, files: ${files.join(', ')}` : ''}`,
+            )
+          }
+          await Promise.all(writes.splice(0))
+        } catch (err) {
+          reportError(ctx, err, message.id)
+        }
+        if (o.count !== undefined && n >= o.count) break
       }
-      n++
-      if (o.count !== undefined && n >= o.count) break
-    }
-    process.off('SIGINT', stop)
-    await agent.close()
-
-    async function keep(message: Message, metadata: AgentMessage['metadata']): Promise<void> {
-      const safe = message.id.replace(/[^\w.-]/g, '_')
-      await writeFile(join(o.out, `${safe}.json`), `${JSON.stringify(message, null, 2)}\n`)
-      const files = receivedFiles(message)
-      for (const f of files) await writeFile(join(o.out, basename(f.filename ?? `${safe}.bin`)), f.bytes)
-      ctx.out.result(
-        `${message.id} ${message.type} from ${message.from ?? '(anonymous)'}${files.length ? `, files: ${files.map((f) => f.filename).join(', ')}` : ''}`,
-        {
-          command: 'listen',
-          id: message.id,
-          type: message.type,
-          from: message.from ?? null,
-          files: files.map((f) => f.filename),
-          authenticated: metadata.authenticated,
-        },
-      )
+    } finally {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      await receiver.close()
+      await agent.close()
     }
   })
+}
+
+/** File bytes between two forced garbage collections (cli/memory.ts). */
+const GC_EVERY = 16 * 1024 * 1024
+
+/** Largest file `send-file --anon` sends whole (the envelope is ~1.8× the file, all in memory). */
+const ANON_MAX = 16 * 1024 * 1024
+
+const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`)
+
+function messageEvent(m: Message, from: string | undefined, authenticated: boolean, files: string[]) {
+  return { command: 'listen', id: m.id, type: m.type, from: from ?? null, files, authenticated }
+}
+
+/** Base64 attachments of a stored message point at the file each became (relative to the folder). */
+function withLinks(m: Message, names: string[]): Message {
+  let i = 0
+  return {
+    ...m,
+    attachments: m.attachments?.map((a) =>
+      a.data.hash !== undefined && a.data.json === undefined && a.data.links === undefined && i < names.length
+        ? { ...a, data: { ...a.data, links: [encodeURIComponent(names[i++] as string)] } }
+        : a,
+    ),
+  }
+}
+
+/** One bad message is reported and the listener goes on. */
+function reportError(ctx: CliContext, err: unknown, id?: string): void {
+  const code = err instanceof CarrierError ? err.code : undefined
+  const message = err instanceof Error ? err.message : String(err)
+  ctx.out.event('error', { command: 'listen', code: code ?? null, message, ...(id ? { id } : {}) })
+  if (!ctx.out.json)
+    process.stderr.write(
+      `carrier listen: refused ${id ? `message ${id}` : 'a message'}: ${code ? `${code}: ` : ''}${message.split('\n')[0]}\n`,
+    )
 }
 
 interface ListenOptions {
@@ -214,14 +336,10 @@ interface ListenOptions {
   quotaMessages: number
   quotaBytes: number
   quotaInterval: number
+  maxFileBytes: number
+  partialTtl: number
   identity: string
   via?: string
   mediator?: string
   poll: number
-}
-
-/** The log line (stderr) of a message the listener did not take. */
-function refused(err: unknown, id?: string): void {
-  const reason = err instanceof CarrierError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err)
-  process.stderr.write(`carrier listen: refused ${id ? `message ${id}` : 'a message'}: ${reason.split('\n')[0]}\n`)
 }

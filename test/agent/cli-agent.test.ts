@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
@@ -24,8 +24,8 @@ describe('carrier send / send-file / listen over MQTT', () => {
     const made = await carrier('--json', 'keys', 'new', '--out', bob, '--service', broker.url)
     const bobDid = JSON.parse(made.stdout).did as string
     const out = join(dir, 'inbox')
-    const listening = carrier('--json', 'listen', '--identity', bob, '--out', out, '--count', '2', '--require-auth')
-    await new Promise((r) => setTimeout(r, 1500))
+    const listener = startCarrier('--json', 'listen', '--identity', bob, '--out', out, '--count', '2', '--require-auth')
+    await listener.line(/"event":"ready"/)
     const sent = await carrier('--json', 'send', '--identity', alice, '--to', bobDid, '--text', 'hello bob')
     expect(sent.code, sent.stderr).toBe(0)
     expect(JSON.parse(sent.stdout)).toMatchObject({ command: 'send', confirmed: true })
@@ -34,16 +34,32 @@ describe('carrier send / send-file / listen over MQTT', () => {
     writeFileSync(file, bytes)
     const sentFile = await carrier('--json', 'send-file', file, '--identity', alice, '--to', bobDid)
     expect(sentFile.code, sentFile.stderr).toBe(0)
-    const l = await listening
-    expect(l.code, l.stderr).toBe(0)
-    const lines = jsonLines<{ id: string; authenticated: boolean; files: string[] }>(l.stdout)
+    expect(jsonLines(sentFile.stdout).at(-1)).toMatchObject({ event: 'file', confirmed: true, bytes: bytes.length, parts: 20 })
+    expect(await listener.exited, listener.stderr()).toBe(0)
+    const events = jsonLines<{ event: string; id: string; authenticated: boolean; files: string[] }>(listener.stdout())
+    const lines = events.filter((e) => e.event === 'message')
     expect(lines).toHaveLength(2)
+    expect(events.filter((e) => e.event === 'file')).toHaveLength(1)
     expect(lines.every((x) => x.authenticated)).toBe(true)
     expect(lines[1]?.files).toEqual(['big.bin'])
     const got = readFileSync(join(out, 'big.bin'))
     expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'))
     const first = JSON.parse(readFileSync(join(out, `${lines[0]?.id}.json`), 'utf8'))
     expect(first.body).toEqual({ content: 'hello bob' })
+    // the file is stored once, as its bytes: the message JSON beside it is metadata
+    const offer = readFileSync(join(out, `${lines[1]?.id}.json`), 'utf8')
+    expect(offer.length).toBeLessThan(4096)
+    expect(JSON.parse(offer).attachments[0]).toMatchObject({
+      filename: 'big.bin',
+      byte_count: bytes.length,
+      data: { links: ['big.bin'] },
+    })
+    const names = readdirSync(out)
+    expect(names.filter((n) => !n.startsWith('.carrier-')).sort()).toEqual(
+      [`${lines[0]?.id}.json`, `${lines[1]?.id}.json`, 'big.bin'].sort(),
+    )
+    // what is left of the transfer is a small record that it completed (answers a late re-offer)
+    expect(names.filter((n) => n.startsWith('.carrier-'))).toEqual([expect.stringMatching(/\.done$/)])
   }, 180_000)
 
   it('invite → QR image → accept from the image → both ends report the connection', async () => {

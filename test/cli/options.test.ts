@@ -94,6 +94,15 @@ const BAD: Record<string, [value: string, expected: RegExp][]> = {
   ],
   '--public-url': [['ftp://example.com', /Expected a URI with one of http:\/\//]],
   '--max-bytes': [['10', /Expected a size in bytes from 1024/]],
+  '--name': [['', /Expected a file name/]],
+  '--part-size': [['100', /Expected a size in bytes from 1024/]],
+  '--window': [
+    ['0', /Expected a number of parts from 1 to 64/],
+    ['65', /Expected a number of parts/],
+  ],
+  '--idle-timeout': [['0', /Expected milliseconds/]],
+  '--max-file-bytes': [['0', /Expected a size in bytes/]],
+  '--partial-ttl': [['soon', /Expected milliseconds/]],
 }
 /** Options whose every value is valid, and why. */
 const FREE: Record<string, string> = { 'send --text': 'any text is a message, even an empty one' }

@@ -21,7 +21,8 @@ async function daemon(...args: string[]): Promise<{ proc: ChildProcess; first: R
   const first = await new Promise<Record<string, unknown>>((resolve, reject) => {
     rl.on('line', (l) => {
       lines.push(l)
-      if (lines.length === 1) resolve(JSON.parse(l))
+      const event = JSON.parse(l) as Record<string, unknown>
+      if (event.event !== 'ready') resolve(event) // listen says it is ready first
     })
     proc.once('exit', (code) => reject(new Error(`carrier ${args[0]} exited ${code}: ${stderr}`)))
   })

@@ -399,7 +399,7 @@ describe.skipIf(!ok)('carrier send / listen through mosquitto', () => {
     expect(sent.code, sent.stderr).toBe(0)
     expect(JSON.parse(sent.stdout)).toMatchObject({ command: 'send', confirmed: true })
     expect(await listening.exited, listening.stderr()).toBe(0)
-    const line = JSON.parse(listening.stdout().trim())
+    const line = JSON.parse(await listening.line(/"event":"message"/))
     expect(line).toMatchObject({ command: 'listen', authenticated: true })
     expect(JSON.parse(readFileSync(join(dir, 'inbox', `${line.id}.json`), 'utf8')).body).toEqual({ content: 'through mosquitto' })
   })

@@ -52,7 +52,12 @@ export interface RunningCarrier {
 
 /** The real `carrier` CLI as a long-running child (a receiver, a server); its pid is node itself. */
 export function startCarrier(...args: string[]): RunningCarrier {
-  const p = spawn(process.execPath, ['--import', 'tsx', 'cli/entry.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  return startNode(['--import', 'tsx', 'cli/entry.ts', ...args])
+}
+
+/** A node child with these arguments (e.g. a compiled entry point), watched as startCarrier does. */
+export function startNode(nodeArgs: string[]): RunningCarrier {
+  const p = spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   const waiters = new Set<() => void>()

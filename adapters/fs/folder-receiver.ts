@@ -1,0 +1,453 @@
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { attachmentBytes } from '../../src/didcomm/message.js'
+import type { Attachment, Message, UnpackMetadata } from '../../src/didcomm/pack.js'
+import {
+  FILE_PART,
+  type FileOffer,
+  type FilePart,
+  type FileStatus,
+  fromRanges,
+  hexOf,
+  parseOffer,
+  parsePart,
+  SHARE_MEDIA,
+  safeFilename,
+  statusMessage,
+  toRanges,
+} from '../../src/protocols/file-transfer.js'
+import { CarrierError } from '../../src/transport.js'
+import { placeNew, sha256, sha256File, TEMP_PREFIX, writeNew } from './save.js'
+
+export interface FolderReceiverOptions {
+  dir: string
+  /** Largest file accepted. Default 64 GiB. */
+  maxFileBytes?: number
+  /** Sum of the sizes of the partial files kept at once. Default 16 GiB. */
+  maxPartialBytes?: number
+  /** A partial (or finished) transfer untouched for this long is removed. Default 24 h. */
+  partialTtlMs?: number
+  /** Largest file taken whole in one message (base64 attachment). Default 32 MiB. */
+  maxInlineBytes?: number
+  now?: () => number
+}
+
+export interface ReceivedFile {
+  transferId: string
+  /** The name it got in the folder (safe, never an existing one's). */
+  name: string
+  path: string
+  /** The name the sender gave. */
+  sentName: string | undefined
+  bytes: number
+  sha256: string
+  mediaType: string | undefined
+  /** Parts already on disk when this run of the receiver took the transfer over (resume). */
+  resumedParts: number
+}
+
+export type ReceiverEvent =
+  | { kind: 'progress'; transferId: string; name: string; bytes: number; total: number }
+  | { kind: 'file'; file: ReceivedFile; message: Message; from: string | undefined; authenticated: boolean }
+
+/** Sends a status back to the sender (a DIDComm message to `to`). */
+export type StatusReply = (status: Message, to: string) => Promise<unknown>
+
+export class FileRefusedError extends CarrierError {
+  constructor(message: string) {
+    super('ERR_FILE_REFUSED', message)
+  }
+}
+
+interface State {
+  version: 1
+  offer: FileOffer
+  offerMessage: Message
+  from: string
+  held: [number, number][]
+  partSha256: Record<number, string>
+  sha256?: string
+  /** Parts held when this process loaded the state (resume). */
+  resumedParts?: number
+}
+
+interface Partial {
+  state: State
+  held: Set<number>
+  fh: FileHandle
+  dataPath: string
+  statePath: string
+  resumedParts: number
+}
+
+interface Done {
+  name: string
+  sha256: string
+}
+
+const GIB = 1024 * 1024 * 1024
+
+/**
+ * Receives files into a folder: whole-file attachments, and file-transfer parts written in place
+ * in a hidden temp file beside the output, with a state file saying which parts are held. A
+ * restarted receiver on the same folder answers an offer with what it has on disk (each part
+ * re-verified) and the sender sends the rest; the file is renamed into place, under a name that
+ * replaces nothing, only once its SHA-256 matches. Nothing from the wire names a path.
+ */
+export class FolderReceiver {
+  private readonly partials = new Map<string, Partial>()
+  private readonly replies = new Map<string, { running: boolean; next?: { status: Message; to: string } }>()
+  private readonly o: Required<Omit<FolderReceiverOptions, 'now'>> & { now: () => number }
+
+  constructor(
+    options: FolderReceiverOptions,
+    private readonly reply: StatusReply,
+    private readonly onEvent: (e: ReceiverEvent) => void = () => {},
+    private readonly onReplyError: (err: unknown) => void = () => {},
+  ) {
+    this.o = {
+      dir: options.dir,
+      maxFileBytes: options.maxFileBytes ?? 64 * GIB,
+      maxPartialBytes: options.maxPartialBytes ?? 16 * GIB,
+      partialTtlMs: options.partialTtlMs ?? 24 * 3600_000,
+      maxInlineBytes: options.maxInlineBytes ?? 32 * 1024 * 1024,
+      now: options.now ?? Date.now,
+    }
+  }
+
+  /** Creates the folder and removes stale temp files. */
+  async init(): Promise<void> {
+    await mkdir(this.o.dir, { recursive: true })
+    await this.sweep()
+  }
+
+  /**
+   * Handles a message if it is part of a file transfer (returns true), and saves the base64
+   * attachments of any other message (returns the names used in `saved`; the caller keeps the
+   * message's metadata — `withoutBytes`).
+   */
+  async handle(message: Message, metadata: UnpackMetadata): Promise<boolean> {
+    if (message.type === SHARE_MEDIA && isTransferOffer(message)) {
+      await this.onOffer(message, metadata)
+      return true
+    }
+    if (message.type === FILE_PART) {
+      await this.onPart(message, metadata)
+      return true
+    }
+    return false
+  }
+
+  /** Saves each base64 attachment (hash checked) as its own file; returns the names it got. */
+  async saveAttachments(message: Message): Promise<{ name: string; bytes: number; sentName?: string }[]> {
+    const out: { name: string; bytes: number; sentName?: string }[] = []
+    for (const a of message.attachments ?? []) {
+      if (typeof a.data.base64 !== 'string') continue
+      // base64 is 4/3 of the bytes: refuse before decoding
+      if ((a.data.base64.length * 3) / 4 > this.o.maxInlineBytes)
+        throw new FileRefusedError(`attachment larger than ${this.o.maxInlineBytes} bytes`)
+      const bytes = attachmentBytes(a)
+      const name = await writeNew(this.o.dir, a.filename ?? '', bytes)
+      out.push({ name, bytes: bytes.length, ...(a.filename !== undefined ? { sentName: a.filename } : {}) })
+    }
+    return out
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.partials.values()) await p.fh.close().catch(() => {})
+    this.partials.clear()
+  }
+
+  private paths(transferId: string) {
+    return {
+      data: join(this.o.dir, `${TEMP_PREFIX}${transferId}.partial`),
+      state: join(this.o.dir, `${TEMP_PREFIX}${transferId}.json`),
+      done: join(this.o.dir, `${TEMP_PREFIX}${transferId}.done`),
+    }
+  }
+
+  private async onOffer(message: Message, metadata: UnpackMetadata): Promise<void> {
+    const from = senderOf(message, metadata)
+    let offer: FileOffer
+    try {
+      offer = parseOffer(message)
+    } catch (err) {
+      const id = transferIdOf(message)
+      if (id && from) this.send({ transferId: id, held: [], complete: false, refused: (err as Error).message }, from)
+      throw err
+    }
+    if (!from)
+      throw new FileRefusedError(
+        'a file transfer needs an authenticated sender, to answer it (small files may go anonymously whole)',
+      )
+    const answer = (s: Omit<FileStatus, 'transferId' | 'answers'>) =>
+      this.send({ transferId: offer.transferId, answers: message.id, ...s }, from)
+    const done = await this.doneRecord(offer.transferId)
+    if (done && done.sha256 === offer.sha256) return void answer({ held: [[0, offer.count]], complete: true })
+    if (offer.size > this.o.maxFileBytes) return void answer({ held: [], complete: false, refused: 'file too large' })
+    let p: Partial | undefined
+    try {
+      p = await this.open(offer.transferId, { offer, message, from })
+    } catch (err) {
+      if (!(err instanceof FileRefusedError)) throw err
+      return void answer({ held: [], complete: false, refused: err.message })
+    }
+    if (p.held.size === offer.count) {
+      await this.finishOrRefuse(p, answer)
+      return
+    }
+    answer({ held: toRanges(p.held), complete: false })
+  }
+
+  /** Finishes a transfer whose parts are all held; a file that fails its SHA-256 is refused (and discarded). */
+  private async finishOrRefuse(p: Partial, answer: (s: Omit<FileStatus, 'transferId' | 'answers'>) => unknown): Promise<void> {
+    try {
+      await this.finish(p)
+    } catch (err) {
+      if (err instanceof FileRefusedError) answer({ held: [], complete: false, refused: err.message })
+      throw err
+    }
+    answer({ held: toRanges(p.held), complete: true })
+  }
+
+  private async onPart(message: Message, metadata: UnpackMetadata): Promise<void> {
+    const from = senderOf(message, metadata)
+    if (!from) throw new FileRefusedError('file parts must come from an authenticated sender')
+    const part = parsePart(message, sha256)
+    const answer = (s: Omit<FileStatus, 'transferId' | 'answers'>) =>
+      this.send({ transferId: part.transferId, answers: message.id, ...s }, from)
+    const p = this.partials.get(part.transferId) ?? (await this.open(part.transferId).catch(() => undefined))
+    if (!p || p.state.from !== from) {
+      const done = await this.doneRecord(part.transferId)
+      return void answer(done ? { held: [[0, part.count]], complete: true } : { held: [], complete: false, known: false })
+    }
+    const { offer } = p.state
+    try {
+      checkPartFits(part, offer, p.state.sha256)
+    } catch (err) {
+      answer({ held: toRanges(p.held), complete: false, refused: (err as Error).message })
+      throw err
+    }
+    if (!p.held.has(part.index)) {
+      await p.fh.write(part.bytes, 0, part.bytes.length, part.offset)
+      p.held.add(part.index)
+      p.state.partSha256[part.index] = part.partSha256
+      if (part.sha256) p.state.sha256 = part.sha256
+      await this.saveState(p)
+      const bytes = heldBytes(p.held, offer)
+      this.onEvent({
+        kind: 'progress',
+        transferId: offer.transferId,
+        name: safeFilename(offer.filename),
+        bytes,
+        total: offer.size,
+      })
+    }
+    if (p.held.size === offer.count) return this.finishOrRefuse(p, answer)
+    answer({ held: toRanges(p.held), complete: false })
+  }
+
+  /** The partial transfer: in memory, or loaded from disk (parts re-verified), or new for an offer. */
+  private async open(transferId: string, fresh?: { offer: FileOffer; message: Message; from: string }): Promise<Partial> {
+    const known = this.partials.get(transferId)
+    const paths = this.paths(transferId)
+    if (known) {
+      if (fresh && known.state.from !== fresh.from) throw new FileRefusedError('transfer id in use by another sender')
+      return known
+    }
+    const saved = await readFile(paths.state, 'utf8')
+      .then((t) => JSON.parse(t) as State)
+      .catch(() => undefined)
+    if (saved && (!fresh || (saved.from === fresh.from && sameOffer(saved.offer, fresh.offer)))) {
+      const fh = await open(paths.data, 'r+').catch(() => undefined)
+      if (fh) {
+        const held = await verifyHeld(fh, saved)
+        const p: Partial = { state: saved, held, fh, dataPath: paths.data, statePath: paths.state, resumedParts: held.size }
+        this.partials.set(transferId, p)
+        await this.saveState(p)
+        return p
+      }
+    }
+    if (!fresh) throw new FileRefusedError('no such transfer')
+    await this.sweep()
+    const room = this.o.maxPartialBytes - (await this.partialBytes())
+    if (fresh.offer.size > room) throw new FileRefusedError('no room for more partial files')
+    await rm(paths.data, { force: true })
+    const fh = await open(paths.data, 'w+')
+    const state: State = {
+      version: 1,
+      offer: fresh.offer,
+      offerMessage: withoutBytes(fresh.message),
+      from: fresh.from,
+      held: [],
+      partSha256: {},
+      ...(fresh.offer.sha256 ? { sha256: fresh.offer.sha256 } : {}),
+    }
+    const p: Partial = { state, held: new Set(), fh, dataPath: paths.data, statePath: paths.state, resumedParts: 0 }
+    this.partials.set(transferId, p)
+    await this.saveState(p)
+    return p
+  }
+
+  private async finish(p: Partial): Promise<void> {
+    const { offer } = p.state
+    await p.fh.truncate(offer.size)
+    await p.fh.close()
+    this.partials.delete(offer.transferId)
+    const paths = this.paths(offer.transferId)
+    const actual = await sha256File(p.dataPath)
+    if (actual !== p.state.sha256) {
+      await rm(p.dataPath, { force: true })
+      await rm(p.statePath, { force: true })
+      throw new FileRefusedError(`${safeFilename(offer.filename)}: SHA-256 of the assembled file does not match; discarded`)
+    }
+    const name = await placeNew(this.o.dir, offer.filename, p.dataPath)
+    await writeFile(paths.done, JSON.stringify({ name, sha256: actual } satisfies Done))
+    await rm(p.statePath, { force: true })
+    this.onEvent({
+      kind: 'file',
+      file: {
+        transferId: offer.transferId,
+        name,
+        path: join(this.o.dir, name),
+        sentName: offer.filename,
+        bytes: offer.size,
+        sha256: actual,
+        mediaType: offer.mediaType,
+        resumedParts: p.resumedParts,
+      },
+      message: withLinks(p.state.offerMessage, name),
+      from: p.state.from || undefined,
+      authenticated: p.state.from !== '',
+    })
+  }
+
+  private async saveState(p: Partial): Promise<void> {
+    p.state.held = toRanges(p.held)
+    const tmp = `${p.statePath}.tmp`
+    await writeFile(tmp, JSON.stringify(p.state))
+    // rename is atomic: a receiver killed here keeps the old state or the new, never half of one
+    await rename(tmp, p.statePath)
+  }
+
+  private async doneRecord(transferId: string): Promise<Done | undefined> {
+    return readFile(this.paths(transferId).done, 'utf8')
+      .then((t) => JSON.parse(t) as Done)
+      .catch(() => undefined)
+  }
+
+  /** Removes temp files untouched for longer than the TTL (and stray ones of interrupted writes). */
+  private async sweep(): Promise<void> {
+    const now = this.o.now()
+    for (const name of await readdir(this.o.dir)) {
+      if (!name.startsWith(TEMP_PREFIX)) continue
+      const path = join(this.o.dir, name)
+      const s = await stat(path).catch(() => undefined)
+      if (!s) continue
+      const id = name.slice(TEMP_PREFIX.length).replace(/\.[a-z.]+$/, '')
+      if (this.partials.has(id)) continue
+      if (now - s.mtimeMs > this.o.partialTtlMs) await rm(path, { force: true })
+    }
+  }
+
+  /** Declared sizes of the partial transfers in the folder (a cap on disk, not only in memory). */
+  private async partialBytes(): Promise<number> {
+    let total = 0
+    for (const name of await readdir(this.o.dir)) {
+      if (!name.startsWith(TEMP_PREFIX) || !name.endsWith('.json')) continue
+      const s = await readFile(join(this.o.dir, name), 'utf8')
+        .then((t) => JSON.parse(t) as State)
+        .catch(() => undefined)
+      total += s?.offer?.size ?? 0
+    }
+    return total
+  }
+
+  /** One status in flight per sender; a newer one replaces a waiting one (they only grow). */
+  private send(s: FileStatus, to: string): void {
+    const slot = this.replies.get(to) ?? { running: false }
+    this.replies.set(to, slot)
+    slot.next = { status: statusMessage(s), to }
+    if (slot.running) return
+    slot.running = true
+    void (async () => {
+      while (slot.next) {
+        const { status, to: dest } = slot.next
+        slot.next = undefined
+        await this.reply(status, dest).catch(this.onReplyError)
+      }
+      slot.running = false
+    })()
+  }
+}
+
+function isTransferOffer(m: Message): boolean {
+  const items = m.body?.items
+  return Array.isArray(items) && items.some((i) => (i as { metadata?: { transfer?: unknown } })?.metadata?.transfer !== undefined)
+}
+
+function transferIdOf(m: Message): string | undefined {
+  const items = m.body?.items
+  const id = Array.isArray(items) ? (items[0] as { '@id'?: unknown })?.['@id'] : undefined
+  return typeof id === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(id) ? id : undefined
+}
+
+function senderOf(m: Message, metadata: UnpackMetadata): string {
+  return metadata.authenticated && m.from ? (m.from.split('#')[0] as string) : ''
+}
+
+function sameOffer(a: FileOffer, b: FileOffer): boolean {
+  return a.size === b.size && a.partBytes === b.partBytes && a.sha256 === b.sha256 && a.count === b.count
+}
+
+function partLength(offer: FileOffer, index: number): number {
+  return Math.min(offer.partBytes, offer.size - index * offer.partBytes)
+}
+
+function heldBytes(held: Set<number>, offer: FileOffer): number {
+  let n = 0
+  for (const i of held) n += partLength(offer, i)
+  return n
+}
+
+function checkPartFits(part: FilePart, offer: FileOffer, sha: string | undefined): void {
+  if (part.count !== offer.count || part.size !== offer.size)
+    throw new FileRefusedError('part does not belong to the offered file')
+  if (part.offset !== part.index * offer.partBytes || part.bytes.length !== partLength(offer, part.index))
+    throw new FileRefusedError('part offset or length does not match the offer')
+  if (part.sha256 && sha && part.sha256 !== sha) throw new FileRefusedError('part names another file SHA-256')
+  if (part.index === offer.count - 1 && !part.sha256 && !sha)
+    throw new FileRefusedError('the last part must carry the file SHA-256')
+}
+
+/** The parts a state file lists, each re-read and checked against its SHA-256; the others are dropped. */
+async function verifyHeld(fh: FileHandle, s: State): Promise<Set<number>> {
+  const held = new Set<number>()
+  const buf = new Uint8Array(s.offer.partBytes)
+  for (const i of fromRanges(s.held, s.offer.count)) {
+    const len = partLength(s.offer, i)
+    const { bytesRead } = await fh.read(buf, 0, len, i * s.offer.partBytes)
+    if (bytesRead === len && hexOf(sha256(buf.subarray(0, len))) === s.partSha256[i]) held.add(i)
+  }
+  return held
+}
+
+/** A copy of a message with its attachments' bytes replaced by nothing but their metadata. */
+export function withoutBytes(m: Message): Message {
+  if (!m.attachments) return m
+  return {
+    ...m,
+    attachments: m.attachments.map((a): Attachment => {
+      const { base64: _bytes, ...data } = a.data
+      return { ...a, data }
+    }),
+  }
+}
+
+/** The stored message of a received file: its attachment links to the name the file got. */
+function withLinks(m: Message, name: string): Message {
+  return {
+    ...m,
+    attachments: (m.attachments ?? []).map((a) => ({ ...a, data: { ...a.data, links: [encodeURIComponent(name)] } })),
+  }
+}
