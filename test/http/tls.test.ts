@@ -1,16 +1,15 @@
-import { mkdtempSync } from 'node:fs'
 import { request } from 'node:https'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { startWebServer } from '../../adapters/http/index.js'
 import { MEDIA_ENCRYPTED } from '../../src/index.js'
 import { haveOpenssl, makeCertificates } from '../support/mosquitto.js'
+import { tempDir } from '../support/temp.js'
 
 describe.skipIf(!haveOpenssl())('HTTPS and WSS', () => {
   it('serves POST over TLS (202, 415) and WebSocket over TLS; a client that does not trust the CA is refused', async () => {
-    const certs = makeCertificates(mkdtempSync(join(tmpdir(), 'carrier-tls-')), [])
+    const certs = makeCertificates(tempDir('carrier-tls-'), [])
     const server = await startWebServer({ tls: { key: certs['server.key'] as string, cert: certs['server.pem'] as string } })
     const post = (type: string, ca?: string) =>
       new Promise<number>((resolve, reject) => {

@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { describe, expect, it } from 'vitest'
 import { stopChild } from '../support/child.js'
+import { tempDir } from '../support/temp.js'
 
 const CLI = ['--import', 'tsx', 'cli/entry.ts']
 const carrier = (...args: string[]) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 60_000 })
@@ -31,7 +31,7 @@ async function daemon(...args: string[]): Promise<{ proc: ChildProcess; first: R
 
 describe('carrier mediator / listen --mediator', () => {
   it('a mediator on HTTP+WS prints its DID and invitation; a recipient listening through it gets a message sent while it was away', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'carrier-mediator-'))
+    const dir = tempDir('carrier-mediator-')
     const med = await daemon('mediator', '--http', '127.0.0.1:0', '--ws', '--store', 'memory:')
     let listener: ChildProcess | undefined
     try {
