@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import type { IMessage } from '@veramo/core'
 import {
   createV3DeliveryRequestMessage,
@@ -13,7 +14,10 @@ import { createRoutedPeerDid, useMediator } from '../../src/agent/mediation.js'
 import { createAgent, createPeerDid, didPeerResolver, type EndpointTransport } from '../../src/index.js'
 import { createMediator, mediatorIdentity } from '../../src/mediator/index.js'
 import { openStore } from '../../stores/index.js'
-import { basic } from '../mediator/support.js'
+import { SqliteMessageStore } from '../../stores/sqlite/index.js'
+import { basic, mediatorProcess } from '../mediator/support.js'
+import { stopChild } from '../support/child.js'
+import { freePort } from '../support/mosquitto.js'
 import { tempDir } from '../support/temp.js'
 import { createVeramoAgent, createVeramoPeerDid } from '../support/veramo.js'
 
@@ -208,6 +212,38 @@ describe('Veramo 7 as a mediation client of our mediator', () => {
     ac.abort()
     await reading
     expect(got).toEqual([{ content: 'from Veramo' }])
+  })
+})
+
+describe('Veramo 7 and a `carrier mediator` process', () => {
+  it('gets mediation, registers, picks up a toolkit message exactly once; the SQLite queue is empty after', async () => {
+    const dir = tempDir('carrier-veramo-cli-')
+    const file = join(dir, 'queue.db')
+    const med = await mediatorProcess('--http', `127.0.0.1:${await freePort()}`, '--store', `sqlite:${file}`)
+    closers.push(() => stopChild(med.proc))
+    const v = await veramoClient(med.did)
+    const grant = await v.ask(createV3MediateRequestMessage(v.did, med.did))
+    expect(grant).toMatchObject({ from: med.did, data: { routing_did: [med.did] } })
+    const updated = await v.ask(
+      createV3RecipientUpdateMessage(v.did, med.did, [{ recipient_did: v.did, action: 'add' } as never]),
+    )
+    expect(updated?.data).toMatchObject({ updates: [{ recipient_did: v.did, result: 'success' }] })
+    const sender = await toolkitSender()
+    await sender.send(basic('from the toolkit, via carrier mediator'), { to: v.did, compat: 'veramo' })
+    expect(await v.ask(createV3StatusRequestMessage(v.did, med.did))).toMatchObject({ type: STATUS, data: { message_count: 1 } })
+    await v.ask(createV3DeliveryRequestMessage(v.did, med.did))
+    expect(await v.ask(createV3DeliveryRequestMessage(v.did, med.did))).toMatchObject({
+      type: STATUS,
+      data: { message_count: 0 },
+    })
+    const basics = v.keep.seen.filter((x) => x.type === BASIC)
+    expect(basics).toHaveLength(1)
+    expect(basics[0]).toMatchObject({ from: sender.did, data: { content: 'from the toolkit, via carrier mediator' } })
+    await stopChild(med.proc)
+    const store = await SqliteMessageStore.open(file)
+    expect(await store.count(v.did)).toEqual({ messages: 0, bytes: 0 })
+    expect(await store.clientOfKey(v.did)).toBe(v.did)
+    await store.close()
   })
 })
 
