@@ -168,6 +168,22 @@ describe('Veramo 7 as a mediation client of our mediator', () => {
       expect(m.errors).toEqual([])
     })
 
+  it("a trust ping in Veramo's authcrypt with return_route is answered in it (the agent's automatic answers follow the request's form)", async () => {
+    const m = await startMediator()
+    const v = await veramoClient(m.did)
+    // the shape of Veramo's createTrustPingMessage (not exported by the package), with return_route
+    const ping = {
+      type: 'https://didcomm.org/trust-ping/2.0/ping',
+      from: v.did,
+      to: [m.did],
+      id: 'ping-1',
+      body: { responseRequested: true },
+    }
+    const answer = await v.ask({ ...ping, return_route: 'all' })
+    expect(answer).toMatchObject({ type: 'https://didcomm.org/trust-ping/2.0/ping-response', from: m.did })
+    expect(answer?.metaData).toContainEqual({ type: 'didCommMetaData', value: JSON.stringify({ packing: 'authcrypt' }) })
+  })
+
   it('each request posted to both HTTP services is handled once: the second copy is a 202 with no answer', async () => {
     const m = await startMediator()
     const v = await veramoClient(m.did)
@@ -266,6 +282,12 @@ describe('what the mediator does not let a Veramo client do', () => {
     expect(answer).toMatchObject({ type: PROBLEM, data: { code: 'e.p.req.unknown-recipient' } })
     expect(eve.keep.seen.filter((x) => x.type === BASIC)).toEqual([])
     expect(await m.store.count(victim.did)).toMatchObject({ messages: 1 })
+    // the victim naming its own key is served
+    const own = createV3DeliveryRequestMessage(victim.did, m.did)
+    own.body = { limit: 2, recipient_key: `${victim.did}#key-1` }
+    await victim.ask(own)
+    expect(victim.keep.seen.filter((x) => x.type === BASIC)).toHaveLength(1)
+    expect(await m.store.count(victim.did)).toMatchObject({ messages: 0 })
   })
 
   it('pick up without a grant: refused', async () => {
