@@ -1,5 +1,6 @@
-import { AGENT_FEATURES, automaticAnswer, PendingRequests } from './agent/answers.js'
+import { AGENT_FEATURES, answerCompat, automaticAnswer, PendingRequests } from './agent/answers.js'
 import { didOf, type Resolver, staticSecrets } from './did/document.js'
+import type { DecryptCompat } from './didcomm/jwe.js'
 import type { Jwk } from './didcomm/keys.js'
 import { attachmentBytes, base64Attachment, createMessage } from './didcomm/message.js'
 import { endpointOf, type Message, type PackEncryptedResult, packEncrypted, type UnpackMetadata, unpack } from './didcomm/pack.js'
@@ -51,6 +52,12 @@ export interface AgentPolicy {
   returnRouteHoldMs?: number
   /** Per-sender receive quota (sender: the authenticated DID, else the transport's sender, else 'anonymous'); none by default. */
   quota?: ReceiveQuotaOptions
+  /**
+   * Also read these non-standard envelopes (unpack's `compat`). None by default: an agent reads the
+   * standard forms only. The mediator sets `veramoAuthcrypt` (Veramo 7 sends every request to a
+   * mediator in its own authcrypt variant; single-recipient envelopes only, skid still proven).
+   */
+  compat?: DecryptCompat
 }
 
 export interface AgentSendResult {
@@ -75,6 +82,8 @@ export interface AgentSendOptions {
   via?: string
   /** Compress the envelope on the wire (SendOptions.compress); false for envelopes of random bytes. */
   compress?: SendOptions['compress']
+  /** 'veramo': authcrypt in Veramo 7's variant, the only authcrypt it opens (packEncrypted's compat). */
+  compat?: 'veramo'
 }
 
 export interface AgentMessage {
@@ -193,6 +202,7 @@ export class Agent {
       to: o.to,
       from,
       signFrom: o.sign ? this.signingKid() : undefined,
+      compat: o.compat,
       resolver: this.resolver,
       secrets: this.secrets,
     }
@@ -314,7 +324,9 @@ export class Agent {
     const answer = automaticAnswer(m, this.features())
     if (answer === undefined) return false
     if (answer && m.message.from)
-      await this.send(answer, { to: didOf(m.message.from) }).catch((err: unknown) => this.onError?.(err))
+      await this.send(answer, { to: didOf(m.message.from), compat: answerCompat(m.metadata) }).catch((err: unknown) =>
+        this.onError?.(err),
+      )
     return true
   }
 
@@ -350,7 +362,11 @@ export class Agent {
   async accept(r: IncomingEnvelope): Promise<void> {
     let key: string | undefined
     try {
-      const { message, metadata } = await unpack(r.data, { resolver: this.resolver, secrets: this.secrets })
+      const { message, metadata } = await unpack(r.data, {
+        resolver: this.resolver,
+        secrets: this.secrets,
+        compat: this.policy.compat,
+      })
       const refusal =
         (this.policy.requireEncrypted ?? true) && !metadata.encrypted
           ? 'plaintext message refused: encryption required'

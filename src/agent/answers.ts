@@ -1,3 +1,4 @@
+import { VERAMO_AUTHCRYPT } from '../didcomm/jwe.js'
 import type { Message, UnpackMetadata } from '../didcomm/pack.js'
 import { DISCOVER_QUERIES, discoverDisclose, type Feature } from '../protocols/discover-features.js'
 import { PROBLEM_REPORT, ProblemReportError } from '../protocols/report-problem.js'
@@ -7,6 +8,14 @@ import { CarrierError } from '../transport.js'
 interface Received {
   message: Message
   metadata: UnpackMetadata
+}
+
+/**
+ * The form an answer to this message takes: one that came in Veramo's authcrypt variant (read only
+ * where AgentPolicy.compat allows it) is answered in that variant, the only authcrypt Veramo opens.
+ */
+export function answerCompat(metadata: UnpackMetadata): 'veramo' | undefined {
+  return metadata.compat === VERAMO_AUTHCRYPT ? 'veramo' : undefined
 }
 
 export class NoAnswerError extends CarrierError {

@@ -1,3 +1,4 @@
+import { answerCompat } from '../agent/answers.js'
 import {
   type Agent,
   type AgentIdentity,
@@ -18,7 +19,7 @@ import {
   updatesOf,
 } from '../protocols/coordinate-mediation.js'
 import type { Feature } from '../protocols/discover-features.js'
-import { delivery, isPickup, limitOf, PICKUP, receivedIdsOf, status } from '../protocols/pickup.js'
+import { delivery, isPickup, limitOf, PICKUP, receivedIdsOf, recipientFilterOf, status } from '../protocols/pickup.js'
 import { PROBLEM_REPORT, problemReport, RefusedMessageError } from '../protocols/report-problem.js'
 import { forwardOf } from '../protocols/routing.js'
 import { MEDIA_PLAIN } from '../wire/media.js'
@@ -73,7 +74,9 @@ export function mediatorIdentity(endpoints: string[]): PeerIdentity {
  * The mediator role on top of an agent: coordinate-mediation 2.0/3.0 grants and recipient keys,
  * routing 2.0 forwards queued in the store (the sender hears "accepted" only once the store has it),
  * pickup 3.0 by request or live over any duplex link. Only a DID proven by authcrypt that was
- * granted mediation updates its keys or picks up; anyone may send a forward.
+ * granted mediation updates its keys or picks up; anyone may send a forward. Requests in Veramo 7's
+ * authcrypt variant (single recipient; its skid proves the sender as ours does) are read and answered
+ * in that variant; agents read the standard forms only.
  */
 export function createMediator(o: MediatorOptions): Mediator {
   const limits = {
@@ -90,17 +93,18 @@ export function createMediator(o: MediatorOptions): Mediator {
   const report = (err: unknown) => o.onError?.(err)
 
   /** Encrypted for the client, sent back the way its message came (HTTP body, socket, inbox), else to its endpoint. */
-  async function pack(m: Message, client: string): Promise<string> {
+  async function pack(m: Message, client: string, compat?: 'veramo'): Promise<string> {
     const msg = { ...m, from: did, to: [client] }
-    return (await packEncrypted(msg, { to: client, from: did, resolver: o.resolver, secrets, forward: false })).packed
+    return (await packEncrypted(msg, { to: client, from: did, resolver: o.resolver, secrets, forward: false, compat })).packed
   }
   async function answer(to: AgentMessage, env: IncomingEnvelope, m: Message): Promise<void> {
     const client = didOf(to.message.from as string)
+    const compat = answerCompat(to.metadata)
     if (env.reply) {
-      await env.reply(await pack(m, client))
+      await env.reply(await pack(m, client, compat))
       return
     }
-    await agent.send({ ...m, from: did }, { to: client }).catch(report)
+    await agent.send({ ...m, from: did }, { to: client, compat }).catch(report)
   }
 
   /** A refusal: a problem report to the sender however it can be reached, and the error for the transport. */
@@ -191,6 +195,16 @@ export function createMediator(o: MediatorOptions): Mediator {
   async function pickup(m: AgentMessage, env: IncomingEnvelope): Promise<void> {
     const client = await grantedClient(m, env)
     const type = m.message.type
+    // a filter (recipient_did; Veramo's recipient_key, a key id) names one of the client's own recipients or nothing
+    const filter = recipientFilterOf(m.message)
+    if (filter !== undefined && ((await store.clientOfKey(filter)) ?? (await store.clientOfKey(didOf(filter)))) !== client)
+      return refuse(
+        m,
+        env,
+        'ERR_UNKNOWN_RECIPIENT',
+        'e.p.req.unknown-recipient',
+        `${client} registered no recipient ${filter} here`,
+      )
     if (type === PICKUP.statusRequest) return answer(m, env, await statusOf(client, m.message.id))
     if (type === PICKUP.deliveryRequest) {
       const queued = await store.peek(client, limitOf(m.message, limits.maxDelivery))
@@ -243,7 +257,7 @@ export function createMediator(o: MediatorOptions): Mediator {
     identity: o.identity,
     resolver: o.resolver,
     transports: o.transports,
-    policy: { requireEncrypted: true },
+    policy: { requireEncrypted: true, compat: { veramoAuthcrypt: true } },
     onError: report,
     extras: { features: FEATURES, handle },
   })

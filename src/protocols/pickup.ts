@@ -22,6 +22,12 @@ export function statusRequest(o: { recipientDid?: string } = {}): Message {
   return createMessage({ type: PICKUP.statusRequest, body: o.recipientDid ? { recipient_did: o.recipientDid } : {} })
 }
 
+/** The recipient a status-/delivery-request narrows to: `recipient_did` (3.0) or `recipient_key` (what Veramo 7 sends). */
+export function recipientFilterOf(m: Message): string | undefined {
+  const f = m.body?.recipient_did ?? m.body?.recipient_key
+  return typeof f === 'string' && f !== '' ? f : undefined
+}
+
 export interface PickupStatus {
   message_count: number
   total_bytes?: number

@@ -9,6 +9,7 @@ import {
   mediateRequest,
   PROBLEM_REPORT,
   recipientUpdate,
+  statusRequest,
 } from '../../src/protocols/index.js'
 import { basic, routedAgent, sender, startMediator } from './support.js'
 
@@ -56,6 +57,29 @@ describe('mediator: coordinate-mediation, forward, pickup (toolkit agents over H
     } finally {
       await alice.close()
       await carol.agent.close()
+      await m.mediator.close()
+    }
+  })
+
+  it("a pickup filter (recipient_did) naming another client's DID is refused; its own is served", async () => {
+    const m = await startMediator()
+    const carol = await routedAgent(m.did)
+    const eve = await routedAgent(m.did)
+    const alice = await sender()
+    try {
+      const client = await useMediator(carol.agent, m.did)
+      await useMediator(eve.agent, m.did)
+      await alice.send(basic('for carol'), { to: carol.did })
+      for (const r of [deliveryRequest({ limit: 10, recipientDid: carol.did }), statusRequest({ recipientDid: carol.did })])
+        await expect(eve.agent.request(r, { to: m.did })).rejects.toMatchObject({ problemCode: 'e.p.req.unknown-recipient' })
+      expect((await m.store.count(carol.did)).messages).toBe(1)
+      const own = await carol.agent.request(statusRequest({ recipientDid: carol.did }), { to: m.did })
+      expect(own.message.body?.message_count).toBe(1)
+      expect(await client.pickup()).toBe(1)
+    } finally {
+      await alice.close()
+      await carol.agent.close()
+      await eve.agent.close()
       await m.mediator.close()
     }
   })

@@ -1,7 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { webEndpointTransport } from '../../adapters/http/index.js'
 import { createRoutedPeerDid, useMediator } from '../../src/agent/mediation.js'
@@ -20,21 +19,7 @@ import { stopChild } from '../support/child.js'
 import { freePort } from '../support/mosquitto.js'
 import { havePostgres, PostgresServer } from '../support/postgres.js'
 import { tempDir } from '../support/temp.js'
-import { basic } from './support.js'
-
-const CLI = ['--import', 'tsx', 'cli/entry.ts']
-
-/** `carrier mediator …` as a process of its own, once it printed its DID. */
-async function mediatorProcess(...args: string[]): Promise<{ proc: ChildProcess; did: string }> {
-  const proc = spawn(process.execPath, [...CLI, '--json', 'mediator', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  proc.stderr?.on('data', (d) => (stderr += d))
-  const first = await new Promise<{ did: string }>((resolve, reject) => {
-    createInterface({ input: proc.stdout as NodeJS.ReadableStream }).once('line', (l) => resolve(JSON.parse(l)))
-    proc.once('exit', (code) => reject(new Error(`carrier mediator exited ${code}: ${stderr}`)))
-  })
-  return { proc, did: first.did }
-}
+import { basic, mediatorProcess } from './support.js'
 
 async function sigkill(proc: ChildProcess): Promise<void> {
   const exited = new Promise((r) => proc.once('exit', r))

@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import { webEndpointTransport } from '../../adapters/http/index.js'
 import { createRoutedPeerDid } from '../../src/agent/mediation.js'
 import { createAgent, createMessage, didPeerResolver, type EndpointTransport } from '../../src/index.js'
@@ -37,4 +39,18 @@ export async function routedAgent(mediatorDid: string) {
 export async function sender() {
   const { createPeerDid } = await import('../../src/index.js')
   return createAgent({ identity: createPeerDid(), resolver: didPeerResolver, transports: [await webEndpointTransport()] })
+}
+
+const CLI = ['--import', 'tsx', 'cli/entry.ts']
+
+/** `carrier mediator …` as a process of its own, once it printed its DID. */
+export async function mediatorProcess(...args: string[]): Promise<{ proc: ChildProcess; did: string }> {
+  const proc = spawn(process.execPath, [...CLI, '--json', 'mediator', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  proc.stderr?.on('data', (d) => (stderr += d))
+  const first = await new Promise<{ did: string }>((resolve, reject) => {
+    createInterface({ input: proc.stdout as NodeJS.ReadableStream }).once('line', (l) => resolve(JSON.parse(l)))
+    proc.once('exit', (code) => reject(new Error(`carrier mediator exited ${code}: ${stderr}`)))
+  })
+  return { proc, did: first.did }
 }

@@ -24,7 +24,7 @@ import { PeerDIDProvider, getResolver as peerResolver } from '@veramo/did-provid
 import { DIDResolverPlugin } from '@veramo/did-resolver'
 import { KeyManager, MemoryKeyStore, MemoryPrivateKeyStore } from '@veramo/key-manager'
 import { KeyManagementSystem } from '@veramo/kms-local'
-import { MessageHandler } from '@veramo/message-handler'
+import { type AbstractMessageHandler, MessageHandler } from '@veramo/message-handler'
 import { type DIDResolver, Resolver } from 'did-resolver'
 
 /**
@@ -39,8 +39,13 @@ import { type DIDResolver, Resolver } from 'did-resolver'
  */
 export type VeramoAgent = TAgent<IDIDManager & IKeyManager & IResolver & IDIDComm & IMessageHandler & IDataStore & IDataStoreORM>
 
-/** Extra DID methods for the agent's resolver (e.g. `{ example: … }`), beside its own did:peer. */
-export function createVeramoAgent(o: { resolvers?: Record<string, DIDResolver> } = {}): VeramoAgent {
+/**
+ * `resolvers`: extra DID methods for the agent's resolver (e.g. `{ example: … }`), beside its own
+ * did:peer. `messageHandlers`: more handlers (Veramo's public AbstractMessageHandler) after the stock ones.
+ */
+export function createVeramoAgent(
+  o: { resolvers?: Record<string, DIDResolver>; messageHandlers?: AbstractMessageHandler[] } = {},
+): VeramoAgent {
   const json = { notifyUpdate: async () => {} }
   return createAgent<IDIDManager & IKeyManager & IResolver & IDIDComm & IMessageHandler & IDataStore & IDataStoreORM>({
     plugins: [
@@ -59,6 +64,7 @@ export function createVeramoAgent(o: { resolvers?: Record<string, DIDResolver> }
           new TrustPingMessageHandler(),
           new CoordinateMediationV3RecipientMessageHandler(),
           new PickupRecipientMessageHandler(),
+          ...(o.messageHandlers ?? []),
         ],
       }),
     ],
