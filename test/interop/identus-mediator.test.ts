@@ -11,7 +11,7 @@ import {
 import { createRoutedPeerDid, useMediator } from '../../src/agent/mediation.js'
 import { type Agent, createAgent, createMessage, didPeerResolver } from '../../src/index.js'
 import { startMediator } from '../mediator/support.js'
-import { memoryPlutoStore } from './identus-store.js'
+import { memoryPlutoStore } from '../support/identus.js'
 
 // The unmodified Identus edge agent SDK (7.x) as a wallet in this process, against our mediator.
 const BASIC = 'https://didcomm.org/basicmessage/2.0/message'
