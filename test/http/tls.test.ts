@@ -1,5 +1,4 @@
 import { request } from 'node:https'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { startWebServer } from '../../adapters/http/index.js'
