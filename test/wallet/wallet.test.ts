@@ -195,4 +195,84 @@ describe.skipIf(!haveChromium)('the browser wallet', () => {
       await broker.close()
     }
   }, 180_000)
+
+  it('polls a mediator without WebSocket, takes a file from the CLI and sends one back; no mediator or a bad ?_oob= link is said on the page', async () => {
+    const dir = tempDir('carrier-wallet-')
+    const children: ChildProcess[] = []
+    const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    })
+    try {
+      const mediator = daemon('mediator', '--http', '127.0.0.1:0', '--store', 'memory:')
+      children.push(mediator.proc)
+      const med = (await mediator.next((e) => e.command === 'mediator')).did as string
+      const web = daemon('web', '--port', '0', '--mediator', med, '--dir', await buildWebPages(join(dir, 'web')))
+      children.push(web.proc)
+      const walletUrl = (await web.next((e) => e.command === 'web')).wallet as string
+      const cliFile = join(dir, 'cli.json')
+      const cli = createRoutedPeerDid(med)
+      await writeFile(cliFile, JSON.stringify(cli))
+      const listen = daemon(
+        'listen',
+        '--identity',
+        cliFile,
+        '--mediator',
+        med,
+        '--out',
+        join(dir, 'in'),
+        '--count',
+        '1',
+        '--poll',
+        '200',
+      )
+      children.push(listen.proc)
+      await listen.next((e) => e.event === 'ready')
+
+      const page = await context.newPage()
+      // first visit without a mediator: nothing to route through, said so
+      await page.goto(walletUrl.replace(/\?.*/, ''))
+      await page.waitForFunction(() => window.carrierWallet.errors.length > 0)
+      expect(await page.evaluate(() => window.carrierWallet.errors)).toEqual([
+        'wallet: open this page with ?mediator=<the mediator DID> (carrier web prints it)',
+      ])
+      // a link whose _oob is not an invitation: mediation still set up (polling), the link refused
+      await page.goto(`${walletUrl}&_oob=bm90IGpzb24`)
+      await page.waitForFunction(() => window.carrierWallet.errors.length > 0)
+      const state = await page.evaluate(() => ({ ...window.carrierWallet }))
+      expect(state.pickup).toBe('polling')
+      expect(state.errors).toEqual(['invitation: _oob is not base64url JSON'])
+
+      const report = join(dir, 'report.pdf')
+      const bytes = new Uint8Array(3000).map((_, i) => (i * 7) % 256)
+      await writeFile(report, bytes)
+      const sent = await carrier(
+        'send-file',
+        report,
+        '--anon',
+        '--identity',
+        cliFile,
+        '--to',
+        state.did as string,
+        '--media-type',
+        'application/pdf',
+      )
+      expect(sent.stderr).toBe('')
+      await page.locator('#messages li a[download="report.pdf"]').waitFor()
+      expect(await page.evaluate(() => window.carrierWallet.received)).toEqual([
+        { text: undefined, files: [{ filename: 'report.pdf', bytes: 3000 }] },
+      ])
+
+      await page.fill('#to', cli.did)
+      await page.setInputFiles('#file', { name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('from the wallet') })
+      await page.click('#send-button')
+      const got = await listen.next((e) => e.event === 'message')
+      expect(got).toMatchObject({ type: 'https://didcomm.org/file-transfer/1.0/file', from: state.did, files: ['note.txt'] })
+      expect(readFileSync(join(dir, 'in', 'note.txt'), 'utf8')).toBe('from the wallet')
+    } finally {
+      await context.close()
+      for (const c of children) await stopChild(c)
+    }
+  }, 180_000)
 })
