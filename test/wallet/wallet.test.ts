@@ -82,30 +82,34 @@ async function freePort(): Promise<number> {
   return port
 }
 
+/** An agent with an HTTP endpoint and an invitation; `pinged` resolves with who answered it (a trust ping, answered). */
+async function invitingAgent() {
+  const web = await webEndpointTransport({ listen: {} })
+  const inviter = createAgent({
+    identity: createPeerDid({ service: { uri: (web.server as NonNullable<typeof web.server>).url } }),
+    resolver: didPeerResolver,
+    transports: [web],
+  })
+  const invitation = createInvitation({ from: inviter.did, goalCode: 'connect' })
+  const pinged = (async () => {
+    for await (const { message } of inviter.messages())
+      if (message.type === TRUST_PING && message.pthid === invitation.id) {
+        await inviter.send(
+          { id: crypto.randomUUID(), type: TRUST_PING_RESPONSE, thid: message.id, body: {} },
+          { to: message.from as string },
+        )
+        return message.from
+      }
+  })()
+  return { inviter, invitation, pinged }
+}
+
 describe.skipIf(!haveChromium)('the browser wallet', () => {
   it('gets mediation over WebSocket, receives a CLI agent’s MQTT message, replies to it, and connects to an invitation read from the camera', async () => {
     const dir = tempDir('carrier-wallet-')
     const broker = await startEmbeddedBroker()
     const children: ChildProcess[] = []
-    // the inviter: an agent with an HTTP endpoint that answers the trust ping of an invitation
-    const inviterWeb = await webEndpointTransport({ listen: {} })
-    const inviterServer = inviterWeb.server as NonNullable<typeof inviterWeb.server>
-    const inviter = createAgent({
-      identity: createPeerDid({ service: { uri: inviterServer.url } }),
-      resolver: didPeerResolver,
-      transports: [inviterWeb],
-    })
-    const invitation = createInvitation({ from: inviter.did, goalCode: 'connect' })
-    const pinged = (async () => {
-      for await (const { message } of inviter.messages())
-        if (message.type === TRUST_PING && message.pthid === invitation.id) {
-          await inviter.send(
-            { id: crypto.randomUUID(), type: TRUST_PING_RESPONSE, thid: message.id, body: {} },
-            { to: message.from as string },
-          )
-          return message.from
-        }
-    })()
+    const { inviter, invitation, pinged } = await invitingAgent()
     const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,
@@ -196,7 +200,7 @@ describe.skipIf(!haveChromium)('the browser wallet', () => {
     }
   }, 180_000)
 
-  it('polls a mediator without WebSocket, takes a file from the CLI and sends one back; no mediator or a bad ?_oob= link is said on the page', async () => {
+  it('polls a mediator without WebSocket, takes a file from the CLI and sends one back; an invitation link connects, no mediator or a bad ?_oob= link is said on the page', async () => {
     const dir = tempDir('carrier-wallet-')
     const children: ChildProcess[] = []
     const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
@@ -243,6 +247,16 @@ describe.skipIf(!haveChromium)('the browser wallet', () => {
       const state = await page.evaluate(() => ({ ...window.carrierWallet }))
       expect(state.pickup).toBe('polling')
       expect(state.errors).toEqual(['invitation: _oob is not base64url JSON'])
+      // an invitation opened as a link: connected (its trust ping answered)
+      const { inviter, invitation, pinged } = await invitingAgent()
+      try {
+        await page.goto(`${walletUrl}&_oob=${new URL(invitationUrl(invitation)).searchParams.get('_oob')}`)
+        await page.waitForFunction(() => window.carrierWallet.connected.length > 0 || window.carrierWallet.errors.length > 0)
+        expect(await page.evaluate(() => window.carrierWallet)).toMatchObject({ errors: [], connected: [inviter.did] })
+        expect(await pinged).toBe(state.did)
+      } finally {
+        await inviter.close()
+      }
 
       const report = join(dir, 'report.pdf')
       const bytes = new Uint8Array(3000).map((_, i) => (i * 7) % 256)
