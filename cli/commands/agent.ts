@@ -24,7 +24,9 @@ import type { CliContext } from '../registry.js'
  */
 async function transportsFor(endpoint: string | undefined, clientId: string): Promise<EndpointTransport[]> {
   // every CLI agent reaches http(s)/ws(s) endpoints (mediators, web agents) as a client
-  if (!endpoint) return [await mqttEndpointTransport({ clientId }), await bleEndpointTransport(), await webEndpointTransport()]
+  // an identity reached through a mediator (its service a DID, or the mediator's web endpoint) sends like one with none
+  if (!endpoint || /^(did|https?|wss?):/.test(endpoint))
+    return [await mqttEndpointTransport({ clientId }), await bleEndpointTransport(), await webEndpointTransport()]
   const scheme = new URL(endpoint).protocol
   if ((MQTT_SCHEMES as readonly string[]).includes(scheme))
     return [await mqttEndpointTransport({ endpoint, clientId }), await bleEndpointTransport(), await webEndpointTransport()]

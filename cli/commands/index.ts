@@ -9,6 +9,7 @@ import { register as mediator } from './mediator.js'
 import { register as mqtt } from './mqtt.js'
 import { register as nfc } from './nfc.js'
 import { register as qr } from './qr.js'
+import { register as web } from './web.js'
 
 /** Every subcommand of `carrier`, in the order --help lists them. */
-export const COMMANDS: RegisterCommand[] = [agent, ble, bridge, didcomm, invite, loopback, mediator, mqtt, nfc, qr]
+export const COMMANDS: RegisterCommand[] = [agent, ble, bridge, didcomm, invite, loopback, mediator, mqtt, nfc, qr, web]

@@ -10,10 +10,10 @@ const here = dirname(fileURLToPath(import.meta.url))
 export const packageRoot = resolve(here, here.includes(`${join('dist', 'adapters')}`) ? '../../../..' : '../../..')
 export const defaultWebDir = join(packageRoot, 'dist', 'web')
 
-const STATIC = ['index.html', 'sender.html', 'scanner.html', 'style.css']
+const STATIC = ['index.html', 'sender.html', 'scanner.html', 'wallet.html', 'style.css']
 
 /**
- * Bundles the sender page, the scanner page and its decoder Worker with esbuild (a development
+ * Bundles the sender page, the scanner page, the wallet page and the decoder Worker with esbuild (a development
  * dependency: run at build time, never when serving) and copies the HTML, the CSS and zxing-wasm's
  * .wasm beside them.
  */
@@ -22,7 +22,7 @@ export async function buildWebPages(outDir = defaultWebDir): Promise<string> {
   const src = join(packageRoot, 'adapters', 'qr', 'web')
   await mkdir(outDir, { recursive: true })
   await build({
-    entryPoints: ['sender.ts', 'scanner.ts', 'decode-worker.ts'].map((f) => join(src, f)),
+    entryPoints: ['sender.ts', 'scanner.ts', 'wallet.ts', 'decode-worker.ts'].map((f) => join(src, f)),
     outdir: outDir,
     bundle: true,
     format: 'esm',
