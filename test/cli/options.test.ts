@@ -95,6 +95,7 @@ const BAD: Record<string, [value: string, expected: RegExp][]> = {
   '--public-url': [['ftp://example.com', /Expected a URI with one of http:\/\//]],
   '--max-bytes': [['10', /Expected a size in bytes from 1024/]],
   '--name': [['', /Expected a file name/]],
+  '--dir': [['', /Expected a folder name/]],
   '--part-size': [['100', /Expected a size in bytes from 1024/]],
   '--window': [
     ['0', /Expected a number of parts from 1 to 64/],
