@@ -301,7 +301,7 @@ export function register(program: Command, ctx: CliContext): void {
 }
 
 /** File bytes between two forced garbage collections (cli/memory.ts). */
-const GC_EVERY = 16 * 1024 * 1024
+const GC_EVERY = 2 * 1024 * 1024
 
 /** Largest file `send-file --anon` sends whole (the envelope is ~1.8× the file, all in memory). */
 const ANON_MAX = 16 * 1024 * 1024
