@@ -53,6 +53,11 @@ export interface AgentPolicy {
   /** Per-sender receive quota (sender: the authenticated DID, else the transport's sender, else 'anonymous'); none by default. */
   quota?: ReceiveQuotaOptions
   /**
+   * Messages the quota does not count: ones the agent itself asked for and bounds elsewhere (the
+   * file parts a FolderReceiver requested by its status, capped by its own size limits).
+   */
+  quotaExempt?: (message: Message, metadata: UnpackMetadata) => boolean
+  /**
    * Also read these non-standard envelopes (unpack's `compat`). None by default: an agent reads the
    * standard forms only. The mediator sets `veramoAuthcrypt` (Veramo 7 sends every request to a
    * mediator in its own authcrypt variant; single-recipient envelopes only, skid still proven).
@@ -378,7 +383,7 @@ export class Agent {
           'ERR_DIDCOMM_POLICY',
           problemReport({ code: 'e.m.policy', comment: refusal, about: message }),
         )
-      if (this.quota) {
+      if (this.quota && !this.policy.quotaExempt?.(message, metadata)) {
         const sender = message.from?.split('#')[0] ?? (r as { from?: string }).from ?? 'anonymous'
         const refused = this.quota.admit(sender, r.data.length)
         if (refused !== undefined) {

@@ -166,6 +166,17 @@ export class FolderReceiver {
     }
   }
 
+  /**
+   * A part of a transfer this receiver accepted (open here, from the same authenticated sender):
+   * asked for by its own status and bounded by its size limits, so a per-sender message quota
+   * need not count it (`AgentPolicy.quotaExempt`). Offers and anything else are not.
+   */
+  expects(message: Message, metadata: UnpackMetadata): boolean {
+    if (message.type !== FILE_PART || typeof message.thid !== 'string') return false
+    const p = this.partials.get(message.thid)
+    return p !== undefined && p.state.from === senderOf(message, metadata)
+  }
+
   private async onOffer(message: Message, metadata: UnpackMetadata): Promise<void> {
     const from = senderOf(message, metadata)
     let offer: FileOffer

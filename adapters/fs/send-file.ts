@@ -66,6 +66,7 @@ export class FileTransferRefusedError extends RejectedError {}
 
 /** Reads part i of the source; a stream keeps parts until the receiver confirms them. */
 interface PartSource {
+  /** Valid until the next read (a file's parts share one buffer): encode it before reading again. */
   read(index: number): Promise<Uint8Array>
   release(index: number): void
   close(): Promise<void>
@@ -178,14 +179,16 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
       },
       sha256,
     )
+    const n = bytes.length
     partsSent++
-    sentBytes += bytes.length
+    sentBytes += n
     const mine = epoch.signal
+    // the closures keep the length only: the part's bytes are garbage as soon as they are packed
     const p = agent
       .send(m, { ...sendOpts, signal: anySignal(signal, mine, AbortSignal.timeout(partTimeoutMs)) })
       .then((r) => {
         envelopeBytesSent += r.report.envelopeBytes
-        partBytesDelivered += bytes.length
+        partBytesDelivered += n
       })
       .catch((err: unknown) => {
         try {
@@ -305,13 +308,14 @@ async function fileParts(
   size: number,
 ): Promise<PartSource & { digest?: () => Promise<string> }> {
   const fh = await open(path, 'r')
+  // one buffer for every part: sendPart encodes a part into its message before it reads the next
+  const buf = new Uint8Array(Math.min(partBytes, size))
   return {
     async read(i) {
       const len = Math.min(partBytes, size - i * partBytes)
-      const buf = new Uint8Array(len)
       const { bytesRead } = await fh.read(buf, 0, len, i * partBytes)
       if (bytesRead !== len) throw new CarrierError('ERR_FILE_CHANGED', `${path} changed size while being sent`)
-      return buf
+      return buf.subarray(0, len)
     },
     release() {},
     close: () => fh.close(),

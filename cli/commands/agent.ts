@@ -9,7 +9,7 @@ import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
 import { type Agent, type AgentPolicy, createAgent, type EndpointTransport } from '../../src/agent.js'
 import type { DIDDocument } from '../../src/did/document.js'
 import { createMessage } from '../../src/didcomm/message.js'
-import type { Message } from '../../src/didcomm/pack.js'
+import type { Message, UnpackMetadata } from '../../src/didcomm/pack.js'
 import { CarrierError } from '../../src/transport.js'
 import { didTag, hasEndpoint, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
 import { mediatedAgent } from '../mediated.js'
@@ -210,7 +210,14 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--poll <ms>', 'with --mediator and no WebSocket: poll this often', ms, 5000),
   ).action(async (o: ListenOptions) => {
     const quota = { messages: o.quotaMessages, bytes: o.quotaBytes, intervalMs: o.quotaInterval }
-    const policy = { requireAuthenticated: o.requireAuth, quota }
+    let receiver: FolderReceiver | undefined
+    // parts of a file the receiver accepted are bounded by its own limits, not the message quota
+    // (120 messages/min would cap a file at 120 MiB/min)
+    const policy = {
+      requireAuthenticated: o.requireAuth,
+      quota,
+      quotaExempt: (m: Message, md: UnpackMetadata) => receiver?.expects(m, md) ?? false,
+    }
     const onError = (err: unknown) => reportError(ctx, err)
     const agent = o.mediator
       ? await mediatedAgent(o.identity, o.mediator, { policy, onError, pollMs: o.poll, info: (t) => ctx.out.info(t) })
@@ -227,7 +234,7 @@ export function register(program: Command, ctx: CliContext): void {
     const partBytesSeen = new Map<string, number>()
     let n = 0
     const writes: Promise<unknown>[] = []
-    const receiver = new FolderReceiver(
+    receiver = new FolderReceiver(
       { dir: o.out, maxFileBytes: o.maxFileBytes, partialTtlMs: o.partialTtl },
       (status, to) => agent.send(status, { to }),
       (e) => {
@@ -296,7 +303,7 @@ export function register(program: Command, ctx: CliContext): void {
 }
 
 /** File bytes between two forced garbage collections (cli/memory.ts). */
-const GC_EVERY = 16 * 1024 * 1024
+const GC_EVERY = 2 * 1024 * 1024
 
 /** Largest file `send-file --anon` sends whole (the envelope is ~1.8× the file, all in memory). */
 const ANON_MAX = 16 * 1024 * 1024

@@ -10,7 +10,8 @@ import {
   newInboxKey,
   startEmbeddedBroker,
 } from '../../adapters/mqtt/index.js'
-import { type Agent, createAgent, createPeerDid, didPeerResolver } from '../../src/index.js'
+import { type Agent, type AgentPolicy, createAgent, createPeerDid, didPeerResolver } from '../../src/index.js'
+import { partMessage } from '../../src/protocols/file-transfer.js'
 import { seededBytes } from '../../src/testing/prng.js'
 import { tempDir } from '../support/temp.js'
 
@@ -27,17 +28,17 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-async function agentOnMqtt(name: string): Promise<Agent> {
+async function agentOnMqtt(name: string, policy?: AgentPolicy, onError?: (e: unknown) => void): Promise<Agent> {
   const endpoint = makeMqttEndpoint(broker.url, newInboxKey())
   const identity = createPeerDid({ service: { uri: endpoint } })
   const transport = await mqttEndpointTransport({ endpoint, clientId: `${name}-${process.pid}` })
-  const agent = createAgent({ identity, resolver: didPeerResolver, transports: [transport] })
+  const agent = createAgent({ identity, resolver: didPeerResolver, transports: [transport], policy, onError })
   agents.push(agent)
   return agent
 }
 
 /** A receiving agent writing into `out`; resolves each file as it completes. */
-function receiveInto(agent: Agent, out: string) {
+function receiveInto(agent: Agent, out: string, onReceiver?: (r: FolderReceiver) => void) {
   const files: ReceivedFile[] = []
   const receiver = new FolderReceiver(
     { dir: out },
@@ -46,6 +47,7 @@ function receiveInto(agent: Agent, out: string) {
       if (e.kind === 'file') files.push(e.file)
     },
   )
+  onReceiver?.(receiver)
   void (async () => {
     await receiver.init()
     for await (const { message, metadata } of agent.messages()) await receiver.handle(message, metadata).catch(() => {})
@@ -73,6 +75,41 @@ describe('sendFile (library API) over MQTT', () => {
     expect(r).toMatchObject({ parts: 5, partsSent: 5, sha256: sha(data), resumedParts: 0 })
     expect(files).toHaveLength(1)
     expect(sha(readFileSync(join(out, 'streamed.bin')))).toBe(sha(data))
+  })
+
+  it('the parts of an accepted file do not count against a receive quota; other messages still do', async () => {
+    let receiver: FolderReceiver | undefined
+    const refused: unknown[] = []
+    const quota = { messages: 3, bytes: 64 * 1024 * 1024, intervalMs: 600_000 }
+    const policy: AgentPolicy = { quota, quotaExempt: (m, md) => receiver?.expects(m, md) ?? false }
+    const alice = await agentOnMqtt('alice-quota')
+    const bob = await agentOnMqtt('bob-quota', policy, (e) => refused.push(e))
+    const out = join(dir, 'quota')
+    const files = receiveInto(bob, out, (r) => (receiver = r))
+    const data = seededBytes(20 * 16 * 1024, 9)
+    const r = await sendFile(
+      alice,
+      {
+        stream: (async function* () {
+          yield data
+        })(),
+        size: data.length,
+        filename: 'many.bin',
+      },
+      { to: bob.did, partBytes: 16 * 1024 },
+    )
+    // 20 parts and an offer through a quota of 3 messages: only the offer counted
+    expect(r).toMatchObject({ parts: 20, partsSent: 20, sha256: sha(data) })
+    expect(files).toHaveLength(1)
+    expect(sha(readFileSync(join(out, 'many.bin')))).toBe(sha(data))
+    expect(refused).toEqual([])
+    // a part of a transfer bob never accepted is counted like any message (quota: 3, the offer used 1)
+    const stray = partMessage(
+      { transferId: 'never-offered-1', index: 0, count: 1, offset: 0, size: 4, bytes: seededBytes(4, 1) },
+      (b) => createHash('sha256').update(b).digest(),
+    )
+    for (let i = 0; i < 3; i++) await alice.send({ ...stray, id: `stray-${i}` }, { to: bob.did }).catch(() => {})
+    await expect.poll(() => refused.map((e) => (e as { code?: string }).code)).toContain('ERR_RECEIVE_QUOTA')
   })
 
   it('a sender stopped halfway and started again resumes: only the missing parts go', async () => {
