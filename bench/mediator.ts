@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { WebSocket } from 'ws'
@@ -14,10 +17,17 @@ import { emit } from './lib.js'
  * The mediator's throughput for 1 KB messages: forwards accepted (queued in the store) over HTTP
  * and over WebSocket, and delivered (pickup over HTTP; live over WebSocket), each compared in the
  * same run with a plain node:http server that reads the body and answers 202; and the heap after
- * 10,000 queued messages. MEDIATOR_BENCH_STORE picks the store (default memory:).
+ * 10,000 queued messages, with the memory store and with SQLite (the queue in a file).
+ * MEDIATOR_BENCH_STORE picks the store of the throughput runs (default memory:).
  */
 const N = Number(process.env.MEDIATOR_BENCH_N ?? 2000)
 const CONCURRENCY = 32
+
+/** The JS heap plus the array buffers it owns (a queued envelope's bytes live there, off heapUsed). */
+function heapBytes(): number {
+  const m = process.memoryUsage()
+  return m.heapUsed + m.arrayBuffers
+}
 
 function gc(): void {
   setFlagsFromString('--expose-gc')
@@ -31,7 +41,9 @@ async function postAll(url: string, bodies: string[]): Promise<number> {
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < bodies.length) {
         const body = bodies[next++] as string
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': MEDIA_ENCRYPTED }, body })
+        const post = () => fetch(url, { method: 'POST', headers: { 'content-type': MEDIA_ENCRYPTED }, body })
+        // a keep-alive socket the server closed while we were idle (packing) resets: posted again, on a new socket
+        const res = await post().catch(post)
         await res.arrayBuffer()
         if (res.status !== 202) throw new Error(`${url} answered ${res.status}`)
       }
@@ -56,8 +68,8 @@ async function until(cond: () => Promise<boolean>): Promise<void> {
   while (!(await cond())) await new Promise((r) => setTimeout(r, 5))
 }
 
-export async function mediatorBench(): Promise<void> {
-  const storeUri = process.env.MEDIATOR_BENCH_STORE ?? 'memory:'
+/** A mediator on loopback HTTP + WS with the store at `storeUri`, and carol registered there. */
+async function benchMediator(storeUri: string) {
   const store = await openStore(storeUri)
   const web = await webEndpointTransport({ listen: {} })
   const server = web.server as NonNullable<typeof web.server>
@@ -87,6 +99,12 @@ export async function mediatorBench(): Promise<void> {
           ).packed,
       ),
     )
+  return { mediator, store, server, carol, carolWeb, client, forwards }
+}
+
+export async function mediatorBench(): Promise<void> {
+  const storeUri = process.env.MEDIATOR_BENCH_STORE ?? 'memory:'
+  const { mediator, store, server, carol, carolWeb, client, forwards } = await benchMediator(storeUri)
   // fresh envelopes for every run: the mediator drops a forward id it has seen (duplicates)
   const bodies = await forwards(N)
   const wsBodies = await forwards(N)
@@ -144,31 +162,52 @@ export async function mediatorBench(): Promise<void> {
     })
     await client.stop()
     await until(async () => (await store.count(carol.did)).messages === 0)
+  } finally {
+    await echo.close()
+    await carol.close()
+    await mediator.close()
+    await store.close()
+  }
+  // the queue in the heap (memory:) against the queue in a file (SQLite), each on a mediator of its own
+  const dir = mkdtempSync(join(tmpdir(), 'carrier-bench-mediator-'))
+  try {
+    for (const uri of ['memory:', `sqlite:${join(dir, 'queue.db')}`]) await heapAfterQueued(uri, params)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
 
+/** Heap growth while 10,000 1 KB forwards are queued (and left queued) in the store at `storeUri`. */
+export async function heapAfterQueued(storeUri: string, params: Record<string, unknown>): Promise<void> {
+  const { mediator, store, server, carol, forwards } = await benchMediator(storeUri)
+  try {
     gc()
-    const before = process.memoryUsage().heapUsed
+    const before = heapBytes()
     const tenK = 10_000
     const more = await forwards(tenK)
     const packedBytes = more.reduce((n, b) => n + b.length, 0)
+    // warm up (JIT, sockets, prepared statements) right before: a socket idle while packing is closed by the server
+    await postAll(server.url, await forwards(200))
     gc()
-    const withBodies = process.memoryUsage().heapUsed
+    const withBodies = heapBytes()
     await postAll(server.url, more)
+    if ((await store.count(carol.did)).messages !== tenK + 200) throw new Error('not all queued')
     gc()
-    const after = process.memoryUsage().heapUsed
+    const after = heapBytes()
     emit({
-      name: 'heap growth after 10,000 queued 1 KB messages',
+      name: `heap growth (JS heap + array buffers) after 10,000 queued 1 KB messages (${storeUri.split(':')[0]} store)`,
       value: (after - withBodies) / 2 ** 20,
       unit: 'MiB',
       baseline: { name: 'bytes of the queued envelopes', value: packedBytes / 2 ** 20 },
       params: {
         ...params,
+        store: storeUri.split(':')[0],
         messages: tenK,
         heapBeforeMiB: Math.round(before / 2 ** 20),
         heapAfterMiB: Math.round(after / 2 ** 20),
       },
     })
   } finally {
-    await echo.close()
     await carol.close()
     await mediator.close()
     await store.close()

@@ -1,6 +1,6 @@
 import type { AgentIdentity, EndpointTransport } from './agent.js'
 import { type Resolver, staticSecrets } from './did/document.js'
-import { endpointOf, FORWARD_TYPE, forwardPayload, unpack, wrapForward } from './didcomm/pack.js'
+import { addresseeOf, endpointOf, FORWARD_TYPE, forwardPayload, routeEnvelope, unpack, wrapForward } from './didcomm/pack.js'
 import { CarrierError, type Received, type SendOptions, type SendReport, type Transport } from './transport.js'
 import { MEDIA_ENCRYPTED } from './wire/media.js'
 
@@ -9,7 +9,11 @@ import { MEDIA_ENCRYPTED } from './wire/media.js'
  * endpoints (MQTT inboxes, through an EndpointTransport) without reading them: it unwraps only the
  * routing 2.0 forward addressed to its own key, and looks at `next`. A `next` whose endpoint is the
  * bridge's own inbox is a device behind the bridge: the envelope goes down the local link;
- * anything else goes to that DID's endpoint.
+ * anything else is routed as a sender would route it (wrapped in a forward for `next`'s mediator
+ * when its service goes through one) and sent to an endpoint the remote transport reaches.
+ * An envelope for someone else arriving on the bridge's inbox is an answer on the link the device's
+ * message went by (return_route: a mediator's grant, pickup deliveries, live mode): it goes down
+ * the local link, so a device behind the bridge can use a mediator.
  */
 export class Bridge {
   private readonly secrets
@@ -35,7 +39,10 @@ export class Bridge {
   }
 
   start(): void {
-    this.running ??= Promise.all([this.pump(this.o.local.receive()), this.pump(this.o.remote.incoming())])
+    this.running ??= Promise.all([
+      this.pump(this.o.local.receive(), (data) => this.relay(data)),
+      this.pump(this.o.remote.incoming(), (data) => this.fromRemote(data)),
+    ])
   }
 
   async close(): Promise<void> {
@@ -44,14 +51,32 @@ export class Bridge {
     await this.running
   }
 
-  private async pump(source: AsyncIterable<Received>): Promise<void> {
+  private async pump(source: AsyncIterable<Received>, handle: (data: Uint8Array) => Promise<void>): Promise<void> {
     for await (const r of source) {
       try {
-        await this.relay(r.data)
+        await handle(r.data)
       } catch (err) {
         this.o.onError?.(err)
       }
     }
+  }
+
+  private async fromRemote(data: Uint8Array): Promise<void> {
+    const addressee = addresseeOf(new TextDecoder().decode(data))
+    if (addressee === undefined || addressee === this.o.identity.did) return this.relay(data)
+    // an answer on the link (return_route) for the device behind the bridge
+    await this.o.local.send(data, { mediaType: MEDIA_ENCRYPTED })
+    this.o.onRelay?.('toLocal', addressee, data.length)
+  }
+
+  private reachable = (uri: string): boolean => {
+    let scheme: string
+    try {
+      scheme = new URL(uri).protocol
+    } catch {
+      return false
+    }
+    return this.o.remote.schemes.includes(scheme) && (this.o.remote.accepts?.(uri) ?? true)
   }
 
   private async relay(data: Uint8Array): Promise<void> {
@@ -61,21 +86,24 @@ export class Bridge {
     const { next, envelope } = forwardPayload(message)
     const uri = await endpointOf(next, this.o.resolver)
     if (!uri) throw new CarrierError('ERR_NO_ROUTE', `${next} has no DIDCommMessaging endpoint`)
-    const bytes = new TextEncoder().encode(envelope)
     if (uri === this.o.ownEndpoint) {
+      const bytes = new TextEncoder().encode(envelope)
       await this.o.local.send(bytes, { mediaType: MEDIA_ENCRYPTED })
       this.o.onRelay?.('toLocal', next, bytes.length)
-    } else {
-      await this.o.remote.send(uri, envelope, { mediaType: MEDIA_ENCRYPTED })
-      this.o.onRelay?.('toRemote', next, bytes.length)
+      return
     }
+    const routed = await routeEnvelope(envelope, next, { resolver: this.o.resolver, acceptUri: this.reachable })
+    if (!routed.uri) throw new CarrierError('ERR_NO_ROUTE', `${next} has no DIDCommMessaging endpoint the bridge reaches`)
+    await this.o.remote.send(routed.uri, routed.envelope, { mediaType: MEDIA_ENCRYPTED })
+    this.o.onRelay?.('toRemote', next, new TextEncoder().encode(routed.envelope).length)
   }
 }
 
 /**
  * The device side of a bridge, for an Agent: reaches endpoints of the given schemes (MQTT by
- * default) by wrapping each envelope in a forward for the bridge and sending it down the local link;
- * what the bridge passes down arrives as incoming envelopes.
+ * default) by wrapping each envelope in a forward for the bridge and sending it down the local link,
+ * its `next` the DID the envelope is encrypted for (the recipient, or the first mediator the agent
+ * already wrapped it for); what the bridge passes down arrives as incoming envelopes.
  */
 export function bridgedTransport(o: {
   /** The link to the bridge (e.g. a BLE central), as a Transport. */
@@ -88,8 +116,9 @@ export function bridgedTransport(o: {
   return {
     schemes: o.schemes ?? ['mqtt:', 'mqtts:', 'ws:', 'wss:'],
     async send(_uri: string, envelope: string, options?: SendOptions & { to?: string }): Promise<SendReport> {
-      if (!options?.to) throw new CarrierError('ERR_NO_ROUTE', 'a bridged send needs the recipient DID (options.to)')
-      const wrapped = await wrapForward(envelope, { next: options.to, hop: o.bridge, resolver: o.resolver })
+      const next = addresseeOf(envelope) ?? options?.to
+      if (!next) throw new CarrierError('ERR_NO_ROUTE', 'a bridged send needs the recipient DID (options.to)')
+      const wrapped = await wrapForward(envelope, { next, hop: o.bridge, resolver: o.resolver })
       return o.local.send(wrapped, { ...options, mediaType: MEDIA_ENCRYPTED })
     },
     incoming: () => o.local.receive(),

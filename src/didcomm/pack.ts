@@ -303,11 +303,52 @@ export async function wrapForward(
   return JSON.stringify(jwe)
 }
 
-/** Where envelopes for `did` go: its DIDCommMessaging service URI (a DID as URI is followed once). */
-export async function endpointOf(did: string, resolver: PackEncryptedOptions['resolver']): Promise<string | undefined> {
-  const svc = messagingService(await resolveOrThrow(resolver, didOf(did)))
-  if (svc?.uri.startsWith('did:')) return messagingService(await resolveOrThrow(resolver, didOf(svc.uri)))?.uri
+/**
+ * Where envelopes for `did` go: its DIDCommMessaging service URI (a DID as URI is followed once);
+ * the first one `accept` takes.
+ */
+export async function endpointOf(
+  did: string,
+  resolver: PackEncryptedOptions['resolver'],
+  accept?: (uri: string) => boolean,
+): Promise<string | undefined> {
+  const svc = messagingService(await resolveOrThrow(resolver, didOf(did)), accept)
+  if (svc?.uri.startsWith('did:')) return messagingService(await resolveOrThrow(resolver, didOf(svc.uri)), accept)?.uri
   return svc?.uri
+}
+
+/**
+ * An envelope already encrypted for `recipientDid`, routed as packEncrypted routes what it packs:
+ * wrapped in a forward for each routing key of its service (for its mediator when the service URI
+ * is a DID), with the URI to send the result to — what a relay does with an envelope it passes on.
+ */
+export async function routeEnvelope(
+  envelope: string,
+  recipientDid: string,
+  o: { resolver: PackEncryptedOptions['resolver']; acceptUri?: (uri: string) => boolean },
+): Promise<{ envelope: string; uri?: string; forwardedThrough: string[] }> {
+  const routed = await wrapForwards(JSON.parse(envelope) as GeneralJwe, didOf(recipientDid), {
+    to: recipientDid,
+    resolver: o.resolver,
+    secrets: { get: async () => null }, // forwards are anoncrypt: no sender key
+    ...(o.acceptUri ? { acceptUri: o.acceptUri } : {}),
+  })
+  return {
+    envelope: routed.through.length ? JSON.stringify(routed.jwe) : envelope,
+    uri: routed.uri,
+    forwardedThrough: routed.through,
+  }
+}
+
+/** The DID an encrypted envelope is addressed to (its recipients' key ids), if it names one. */
+export function addresseeOf(envelope: string): string | undefined {
+  try {
+    const jwe = JSON.parse(envelope) as { recipients?: { header?: { kid?: unknown } }[] }
+    const kid = jwe.recipients?.[0]?.header?.kid
+    return typeof kid === 'string' && kid.startsWith('did:') ? didOf(kid) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** For a mediator: the next hop and the envelope to pass on, from an unpacked forward message. */
