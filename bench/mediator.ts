@@ -102,6 +102,9 @@ async function benchMediator(storeUri: string) {
   return { mediator, store, server, carol, carolWeb, client, forwards }
 }
 
+/** How long the live step waits for the last live delivery before it reports a stall. */
+const LIVE_DEADLINE_MS = 120_000
+
 export async function mediatorBench(): Promise<void> {
   const storeUri = process.env.MEDIATOR_BENCH_STORE ?? 'memory:'
   const { mediator, store, server, carol, carolWeb, client, forwards } = await benchMediator(storeUri)
@@ -152,15 +155,22 @@ export async function mediatorBench(): Promise<void> {
     await client.live({ via: server.wsUrl, keepOpen: carolWeb.keepOpen })
     start = performance.now()
     await postAll(server.url, liveBodies)
-    await counting
+    // seen stalling (a live session that stops delivering while messages wait in the store): a figure
+    // with what arrived, never a bench that hangs; what did not arrive live is picked up by polling
+    const settled = await Promise.race([
+      counting.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), LIVE_DEADLINE_MS)),
+    ])
+    const seconds = (performance.now() - start) / 1000
     emit({
       name: 'mediator accepted over HTTP and delivered live over WebSocket (end to end)',
-      value: N / ((performance.now() - start) / 1000),
+      value: settled ? N / seconds : got / seconds,
       unit: 'msg/s',
       baseline: base,
-      params,
+      params: { ...params, ...(settled ? {} : { stalled: true, deliveredLive: got, waitedMs: LIVE_DEADLINE_MS }) },
     })
     await client.stop()
+    if (!settled) await client.drain({ limit: 100 })
     await until(async () => (await store.count(carol.did)).messages === 0)
   } finally {
     await echo.close()
