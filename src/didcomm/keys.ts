@@ -28,7 +28,10 @@ type NodeCrypto = {
   createPrivateKey(o: { key: object; format: 'jwk' }): KeyObject
   createPublicKey(o: { key: object; format: 'jwk' }): KeyObject
   diffieHellman(o: { privateKey: KeyObject; publicKey: KeyObject }): Uint8Array
-  generateKeyPairSync(type: string, o?: { namedCurve: string }): { privateKey: KeyObject }
+  generateKeyPairSync(
+    type: string,
+    o: { namedCurve?: string; privateKeyEncoding: { format: 'jwk' }; publicKeyEncoding: { format: 'jwk' } },
+  ): { privateKey: Jwk }
   sign(alg: string | null, data: Uint8Array, key: KeyObject | { key: KeyObject; dsaEncoding: string }): Uint8Array
   verify(alg: string | null, data: Uint8Array, key: KeyObject | { key: KeyObject; dsaEncoding: string }, sig: Uint8Array): boolean
 }
@@ -111,12 +114,15 @@ export function ecdh(priv: Jwk, pub: Jwk): Uint8Array {
 /** A fresh key pair on an agreement curve (the JWE's epk). */
 export function generateAgreementKey(crv: string): Jwk {
   if (node && (crv === 'X25519' || NODE_CURVES[crv])) {
+    // The JWK comes out of the generation itself: exporting a generated KeyObject afterwards can
+    // deadlock Node 20 (a GC during ExportJWK destroys the finished KeyGenJob, which takes the
+    // key's mutex the export holds — seen as a test process hung in futex_wait).
+    const jwk = { privateKeyEncoding: { format: 'jwk' as const }, publicKeyEncoding: { format: 'jwk' as const } }
     const { privateKey } =
       crv === 'X25519'
-        ? node.generateKeyPairSync('x25519')
-        : node.generateKeyPairSync('ec', { namedCurve: NODE_CURVES[crv] as string })
-    const j = privateKey.export({ format: 'jwk' })
-    return bareJwk(j, true) as Jwk
+        ? node.generateKeyPairSync('x25519', jwk)
+        : node.generateKeyPairSync('ec', { namedCurve: NODE_CURVES[crv] as string, ...jwk })
+    return bareJwk(privateKey, true) as Jwk
   }
   if (crv === 'X25519') {
     const d = x25519.utils.randomPrivateKey()
