@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -11,7 +10,7 @@ import { EomAssembler, eomChunks } from '../../adapters/ble/eom.js'
 import { WebBluetoothLink } from '../../adapters/ble/web.js'
 import { createTransport, type Received, type Transport } from '../../src/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
-import { prerequisite } from '../support/prerequisites.js'
+import { CHROMIUM, haveChromium } from '../support/browsers.js'
 import { until } from '../support/until.js'
 import { EmulatedPeripheral } from './web/emulated-peripheral.js'
 
@@ -20,8 +19,7 @@ import { EmulatedPeripheral } from './web/emulated-peripheral.js'
 // arrives in Node as wire frames and goes into a real core Transport. The emulation cannot push
 // notifications; frames from Node reach the page as answers to reads the page keeps pending
 // (test/ble/web/emulated-peripheral.ts), so the real notification path is not shown here.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const haveChromium = prerequisite('chromium', existsSync(CHROMIUM), 'apt-get install chromium (or set CHROMIUM_PATH)')
+const chromiumThere = haveChromium()
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--enable-features=WebBluetooth']
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
@@ -35,7 +33,7 @@ async function servePage(dir: string): Promise<{ url: string; server: Server }> 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server }
 }
 
-describe.skipIf(!haveChromium)('Web Bluetooth central in headless Chromium (BluetoothEmulation)', () => {
+describe.skipIf(!chromiumThere)('Web Bluetooth central in headless Chromium (BluetoothEmulation)', () => {
   let work: string
   let http: { url: string; server: Server }
   let browser: Browser

@@ -3,17 +3,8 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { seededBytes } from '../../src/testing/prng.js'
-import { prerequisite } from '../support/prerequisites.js'
+import { haveTmux } from '../support/browsers.js'
 import { tempDir } from '../support/temp.js'
-
-function haveTmux(): boolean {
-  let ok = false
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' })
-    ok = true
-  } catch {}
-  return prerequisite('tmux', ok, 'apt-get install tmux (bash .ci/run does it)')
-}
 
 const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' })
 let sessions = 0

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { build } from 'esbuild'
@@ -6,12 +5,11 @@ import { chromium } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { webEndpointTransport } from '../../adapters/http/index.js'
 import { createAgent, createMessage, createPeerDid, didPeerResolver } from '../../src/index.js'
-import { prerequisite } from '../support/prerequisites.js'
+import { CHROMIUM, haveChromium } from '../support/browsers.js'
 
 // The HTTP/WebSocket client and the core in headless Chromium (its own fetch and WebSocket), from
 // a page on another origin than the agent it talks to (CORS).
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const haveChromium = prerequisite('chromium', existsSync(CHROMIUM), 'apt-get install chromium (or set CHROMIUM_PATH)')
+const chromiumThere = haveChromium()
 
 const ENTRY = `
 import { webClientTransport } from './adapters/http/client.ts'
@@ -35,7 +33,7 @@ async function page(script: string): Promise<{ url: string; server: Server }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server }
 }
 
-describe.skipIf(!haveChromium)('the web client in a browser', () => {
+describe.skipIf(!chromiumThere)('the web client in a browser', () => {
   it('a browser agent sends authcrypt over HTTP and over WebSocket and hears the answer (return_route)', async () => {
     const bundle = await build({
       stdin: { contents: ENTRY, resolveDir: process.cwd(), loader: 'ts' },

@@ -4,17 +4,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { modulesToImage, QrCameraLink } from '../../adapters/qr/index.js'
 import { createTransport } from '../../src/wire/create-transport.js'
-import { prerequisite } from '../support/prerequisites.js'
+import { haveTmux } from '../support/browsers.js'
 import { tempDir } from '../support/temp.js'
-
-function haveTmux(): boolean {
-  let ok = false
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' })
-    ok = true
-  } catch {}
-  return prerequisite('tmux', ok, 'apt-get install tmux (bash .ci/run does it)')
-}
 
 /** The terminal code as tmux shows it, back to modules: '█' both light, '▀' top light, '▄' bottom light, ' ' both dark. */
 function paneToModules(text: string): { size: number; modules: Uint8Array } | undefined {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Browser, chromium } from 'playwright-core'
@@ -9,14 +8,13 @@ import { buildWebPages } from '../../adapters/qr/web/build.js'
 import { type QrPagesServer, serveQrPages } from '../../adapters/qr/web/serve.js'
 import { createTransport, type Received } from '../../src/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
+import { CHROMIUM, haveChromium } from '../support/browsers.js'
 import { renderMjpegLoop } from '../support/mjpeg.js'
-import { prerequisite } from '../support/prerequisites.js'
 import { tempDir } from '../support/temp.js'
 
 // The web sender and scanner pages in headless Debian Chromium, driven by playwright-core; the
 // scanner's camera is Chromium's fake device playing an MJPEG loop rendered here.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const haveChromium = prerequisite('chromium', existsSync(CHROMIUM), 'apt-get install chromium (or set CHROMIUM_PATH)')
+const chromiumThere = haveChromium()
 const ARTIFACTS = join(process.cwd(), 'test-artifacts')
 const BASE_FLAGS = [
   '--no-sandbox',
@@ -43,7 +41,7 @@ async function loopOf(envelope: Uint8Array): Promise<QrCode[]> {
   return codes
 }
 
-describe.skipIf(!haveChromium)('web pages in headless Chromium', () => {
+describe.skipIf(!chromiumThere)('web pages in headless Chromium', () => {
   let work: string
   let pages: QrPagesServer
   const envelope = seededBytes(100 * 1024, 2026)

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -16,16 +16,15 @@ import { createPeerDid, didPeerResolver } from '../../src/did/peer.js'
 import { createInvitation, invitationUrl } from '../../src/didcomm/oob.js'
 import { mediatorIdentity } from '../../src/mediator/mediator.js'
 import { TRUST_PING, TRUST_PING_RESPONSE } from '../../src/protocols/trust-ping.js'
+import { CHROMIUM, haveChromium } from '../support/browsers.js'
 import { stopChild } from '../support/child.js'
 import { renderMjpegLoop } from '../support/mjpeg.js'
-import { prerequisite } from '../support/prerequisites.js'
 import { tempDir } from '../support/temp.js'
 
 // The browser wallet (carrier web) in headless Debian Chromium with a fresh profile: mediation
 // from a `carrier mediator` process over WebSocket, a message from a CLI agent over MQTT (an
 // embedded broker) answered from the page, and an invitation read from Chromium's fake camera.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const haveChromium = prerequisite('chromium', existsSync(CHROMIUM), 'apt-get install chromium (or set CHROMIUM_PATH)')
+const chromiumThere = haveChromium()
 const CLI = ['--import', 'tsx', 'cli/entry.ts']
 /** A carrier command run to its end (not spawnSync: the embedded broker lives in this process). */
 function carrier(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -104,7 +103,7 @@ async function invitingAgent() {
   return { inviter, invitation, pinged }
 }
 
-describe.skipIf(!haveChromium)('the browser wallet', () => {
+describe.skipIf(!chromiumThere)('the browser wallet', () => {
   it('gets mediation over WebSocket, receives a CLI agent’s MQTT message, replies to it, and connects to an invitation read from the camera', async () => {
     const dir = tempDir('carrier-wallet-')
     const broker = await startEmbeddedBroker()
