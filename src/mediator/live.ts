@@ -55,7 +55,10 @@ export class LiveSessions {
    * that come while one is being sent are folded into the next, so a burst goes out in batches.
    */
   deliver(client: string): Promise<void> {
-    if (!this.sessions.has(client)) return Promise.resolve()
+    if (!this.sessions.has(client)) {
+      this.dirty.delete(client)
+      return Promise.resolve()
+    }
     const running = this.busy.get(client)
     if (running) {
       this.dirty.add(client)
@@ -68,7 +71,11 @@ export class LiveSessions {
         this.dirty.delete(client)
         await this.deliverNow(client)
       } while (this.dirty.has(client) && this.sessions.has(client))
-    })().finally(() => this.busy.delete(client))
+    })().finally(() => {
+      this.busy.delete(client)
+      // a trigger that came after the loop's last look (it saw this run still busy) is not lost
+      if (this.dirty.has(client)) void this.deliver(client)
+    })
     this.busy.set(client, run)
     return run
   }
@@ -81,8 +88,10 @@ export class LiveSessions {
       const fresh = queued.filter((q) => !s.sent.has(q.id)).slice(0, this.o.maxDelivery)
       if (fresh.length === 0) return
       const envelopes = fresh.map((q) => ({ id: q.id, envelope: new TextDecoder().decode(q.data) }))
-      await s.reply(await this.o.pack(client, envelopes))
+      const packed = await this.o.pack(client, envelopes)
+      // marked before the send: an acknowledgement can overtake the send's completion
       for (const q of fresh) s.sent.add(q.id)
+      await s.reply(packed)
     } catch (err) {
       // the link is gone: the messages wait in the store for the next pickup
       if (this.sessions.get(client) === s) this.sessions.delete(client)

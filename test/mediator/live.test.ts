@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest'
+import { LiveSessions } from '../../src/mediator/live.js'
+import { MemoryMessageStore } from '../../src/mediator/memory-store.js'
+
+import type { SendReport } from '../../src/transport.js'
+
+/** What a link reports for a send: only its size matters here. */
+const sent = (packed: string): SendReport => ({
+  transferId: 't',
+  envelopeBytes: packed.length,
+  streamBytes: packed.length,
+  compressed: false,
+  frames: 1,
+  retransmissions: 0,
+  confirmed: true,
+  durationMs: 0,
+})
+
+const queued = (id: string) => ({
+  id,
+  recipient: 'did:example:carol',
+  data: new TextEncoder().encode(`{"id":"${id}"}`),
+  receivedAt: Date.now(),
+  expiresAt: Date.now() + 60_000,
+})
+
+/** Resolves after `depth` microtask turns. */
+async function microtasks(depth: number): Promise<void> {
+  for (let i = 0; i < depth; i++) await Promise.resolve()
+}
+
+describe('live delivery (pickup 3.0 live mode): no trigger is lost', () => {
+  // A delivery triggered in the few microtask turns between a run's last look at its triggers and
+  // the run's end was folded into a run that no longer existed: the message waited for a trigger
+  // that never came (the bench's "stalled" live step). Every depth of that window is tried.
+  for (let depth = 0; depth <= 12; depth++)
+    it(`a message queued ${depth} microtask turns after a delivery was sent goes out too`, async () => {
+      const store = new MemoryMessageStore()
+      const delivered: string[][] = []
+      let second: Promise<void> | undefined
+      const live = new LiveSessions({
+        store,
+        maxDelivery: 10,
+        lingerMs: 0,
+        pack: async (_client, envelopes) => JSON.stringify(envelopes.map((e) => e.id)),
+      })
+      const both = new Promise<void>((resolve) => {
+        live.start('did:example:carol', async (packed) => {
+          delivered.push(JSON.parse(packed) as string[])
+          if (delivered.length === 1)
+            second = microtasks(depth).then(async () => {
+              await store.enqueue(queued('b'))
+              void live.deliver('did:example:carol')
+            })
+          if (delivered.flat().includes('b')) resolve()
+          return sent(packed)
+        })
+      })
+      await store.enqueue(queued('a'))
+      await live.deliver('did:example:carol')
+      await second
+      await both
+      expect(delivered.flat()).toEqual(['a', 'b'])
+      live.close()
+      await store.close()
+    })
+
+  it('an acknowledgement that overtakes the send does not leave the message marked as sent', async () => {
+    const store = new MemoryMessageStore()
+    const peeked: number[] = []
+    const peek = store.peek.bind(store)
+    store.peek = (recipient, limit) => {
+      peeked.push(limit)
+      return peek(recipient, limit)
+    }
+    const live = new LiveSessions({ store, maxDelivery: 1, lingerMs: 0, pack: async (_c, e) => e.map((x) => x.id).join() })
+    const sends: string[] = []
+    live.start('did:example:carol', async (packed) => {
+      sends.push(packed)
+      // the client's messages-received arrives before the socket reports the write done
+      await store.delete('did:example:carol', [packed])
+      live.acknowledged('did:example:carol', [packed])
+      return sent(packed)
+    })
+    for (const id of ['a', 'b', 'c']) await store.enqueue(queued(id))
+    for (let i = 0; i < 3; i++) await live.deliver('did:example:carol')
+    expect(sends).toEqual(['a', 'b', 'c'])
+    // nothing is held as "sent, unacknowledged": every look into the store is for one fresh message
+    await store.enqueue(queued('d'))
+    await live.deliver('did:example:carol')
+    expect(sends).toEqual(['a', 'b', 'c', 'd'])
+    expect(peeked).toEqual([1, 1, 1, 1])
+    live.close()
+    await store.close()
+  })
+})
