@@ -2,8 +2,9 @@ import { aeskw, cbc, gcm } from '@noble/ciphers/aes'
 import { xchacha20poly1305 } from '@noble/ciphers/chacha'
 import { randomBytes } from '@noble/ciphers/webcrypto'
 import { hmac } from '@noble/hashes/hmac'
-import { sha256, sha512 } from '@noble/hashes/sha2'
+import { sha512 } from '@noble/hashes/sha2'
 import { err } from './errors.js'
+import { node, sha256 } from './native.js'
 
 /** JWE content encryption: A256CBC-HS512 (required by DIDComm), A256GCM, XC20P. */
 export type Enc = 'A256CBC-HS512' | 'A256GCM' | 'XC20P'
@@ -28,26 +29,6 @@ function be64(n: number): Uint8Array {
   new DataView(out.buffer).setBigUint64(0, BigInt(n))
   return out
 }
-
-/**
- * Node's OpenSSL (AES-NI) through process.getBuiltinModule — no import, so browsers and React
- * Native take the @noble path. On 1 MB bodies it is several times the pure JS ciphers.
- */
-type NodeCipher = {
-  update(d: Uint8Array): Uint8Array
-  final(): Uint8Array
-  setAAD(a: Uint8Array): void
-  getAuthTag(): Uint8Array
-  setAuthTag(t: Uint8Array): void
-}
-type NodeCrypto = {
-  createCipheriv(alg: string, key: Uint8Array, iv: Uint8Array): NodeCipher
-  createDecipheriv(alg: string, key: Uint8Array, iv: Uint8Array): NodeCipher
-  createHmac(alg: string, key: Uint8Array): { update(d: Uint8Array): unknown; digest(): Uint8Array }
-}
-const node = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
-  'node:crypto',
-) as NodeCrypto | undefined
 
 function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (b.length === 0) return new Uint8Array(a.buffer, a.byteOffset, a.length)
@@ -140,12 +121,23 @@ export function decryptContent(
   }
 }
 
+/** RFC 3394's initial value: A256KW's integrity check. */
+const KW_IV = new Uint8Array(8).fill(0xa6)
+
 export function wrapKey(kek: Uint8Array, cek: Uint8Array): Uint8Array {
+  if (node && kek.length === 32) {
+    const c = node.createCipheriv('id-aes256-wrap', kek, KW_IV)
+    return joined(c.update(cek), c.final())
+  }
   return aeskw(kek).encrypt(cek)
 }
 
 export function unwrapKey(kek: Uint8Array, wrapped: Uint8Array): Uint8Array {
   try {
+    if (node && kek.length === 32) {
+      const d = node.createDecipheriv('id-aes256-wrap', kek, KW_IV)
+      return joined(d.update(wrapped), d.final())
+    }
     return aeskw(kek).decrypt(wrapped)
   } catch {
     throw err.decrypt('key unwrap failed')
@@ -171,14 +163,14 @@ export function concatKdf(z: Uint8Array, alg: string, apu: Uint8Array, apv: Uint
     dv.setUint32(4, tag.length)
     supp.set(tag, 8)
   }
-  const h = sha256.create()
-  h.update(Uint8Array.of(0, 0, 0, 1))
-  h.update(z)
-  h.update(lenPrefixed(new TextEncoder().encode(alg)))
-  h.update(lenPrefixed(apu))
-  h.update(lenPrefixed(apv))
-  h.update(supp)
-  return h.digest()
+  return sha256(
+    Uint8Array.of(0, 0, 0, 1),
+    z,
+    lenPrefixed(new TextEncoder().encode(alg)),
+    lenPrefixed(apu),
+    lenPrefixed(apv),
+    supp,
+  )
 }
 
 function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {

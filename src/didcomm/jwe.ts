@@ -1,8 +1,8 @@
-import { sha256 } from '@noble/hashes/sha2'
 import { b64u } from './b64u.js'
 import { assertEnc, cekFor, concatKdf, decryptContent, type Enc, encryptContent, unwrapKey, wrapKey } from './cipher.js'
 import { err } from './errors.js'
 import { assertValidPublicKey, ecdh, generateAgreementKey, type Jwk, publicJwk } from './keys.js'
+import { sha256 } from './native.js'
 
 export const ALG_ANON = 'ECDH-ES+A256KW'
 export const ALG_AUTH = 'ECDH-1PU+A256KW'
@@ -29,8 +29,17 @@ export interface JweHeader {
 
 /** apv: SHA-256 of the recipients' kids, sorted and joined by '.', base64url. */
 export function apvFor(kids: string[]): string {
-  return b64u.encode(sha256(new TextEncoder().encode([...kids].sort().join('.'))))
+  const joined = [...kids].sort().join('.')
+  let apv = apvs.get(joined)
+  if (apv === undefined) {
+    apv = b64u.encode(sha256(new TextEncoder().encode(joined)))
+    // the same recipients come again and again (a mediator's own key): hashed once
+    if (apvs.size >= 256) apvs.delete(apvs.keys().next().value as string)
+    apvs.set(joined, apv)
+  }
+  return apv
 }
+const apvs = new Map<string, string>()
 
 /**
  * Veramo's authcrypt (did-jwt's "ECDH-1PU v3"): the same header and key wrap, but the content tag

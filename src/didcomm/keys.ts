@@ -3,6 +3,7 @@ import { p256, p384, p521 } from '@noble/curves/nist'
 import { secp256k1 } from '@noble/curves/secp256k1'
 import { b64u } from './b64u.js'
 import { err } from './errors.js'
+import { type KeyObject, node } from './native.js'
 
 /** A JSON Web Key as DIDComm uses them (OKP and EC), public or private. */
 export interface Jwk {
@@ -18,30 +19,28 @@ export interface Jwk {
 export type AgreementCurve = 'X25519' | 'P-256' | 'P-384' | 'P-521'
 export const AGREEMENT_CURVES: AgreementCurve[] = ['X25519', 'P-256', 'P-384', 'P-521']
 
-/**
- * Node's OpenSSL through process.getBuiltinModule (no import: browsers and React Native take the
- * @noble path). X25519 and P-256 agreement natively is ~50× the BigInt implementations, which
- * decides the cost of a small message.
- */
-type KeyObject = { export(o: { format: 'jwk' }): Jwk }
-type NodeCrypto = {
-  createPrivateKey(o: { key: object; format: 'jwk' }): KeyObject
-  createPublicKey(o: { key: object; format: 'jwk' }): KeyObject
-  diffieHellman(o: { privateKey: KeyObject; publicKey: KeyObject }): Uint8Array
-  generateKeyPairSync(
-    type: string,
-    o: { namedCurve?: string; privateKeyEncoding: { format: 'jwk' }; publicKeyEncoding: { format: 'jwk' } },
-  ): { privateKey: Jwk }
-  sign(alg: string | null, data: Uint8Array, key: KeyObject | { key: KeyObject; dsaEncoding: string }): Uint8Array
-  verify(alg: string | null, data: Uint8Array, key: KeyObject | { key: KeyObject; dsaEncoding: string }, sig: Uint8Array): boolean
-}
-const node = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
-  'node:crypto',
-) as NodeCrypto | undefined
 const NODE_CURVES: Record<string, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' }
 
 function bareJwk(j: Jwk, withPrivate: boolean): object {
   return { kty: j.kty, crv: j.crv, x: j.x, ...(j.y ? { y: j.y } : {}), ...(withPrivate ? { d: j.d } : {}) }
+}
+
+/**
+ * Our own private keys as OpenSSL key objects, made once: importing a JWK costs more than the
+ * agreement itself (a mediator unwraps every forward with the same key). Bounded; the oldest go.
+ */
+const privateKeys = new Map<string, KeyObject>()
+const PRIVATE_KEYS_MAX = 256
+
+function privateKeyObject(n: NonNullable<typeof node>, j: Jwk): KeyObject {
+  const id = `${j.crv}:${j.x}:${j.d}`
+  let key = privateKeys.get(id)
+  if (key === undefined) {
+    key = n.createPrivateKey({ key: bareJwk(j, true), format: 'jwk' })
+    if (privateKeys.size >= PRIVATE_KEYS_MAX) privateKeys.delete(privateKeys.keys().next().value as string)
+    privateKeys.set(id, key)
+  }
+  return key
 }
 
 type Weierstrass = typeof p256
@@ -91,7 +90,7 @@ export function ecdh(priv: Jwk, pub: Jwk): Uint8Array {
     try {
       z = new Uint8Array(
         node.diffieHellman({
-          privateKey: node.createPrivateKey({ key: bareJwk(priv, true), format: 'jwk' }),
+          privateKey: privateKeyObject(node, priv),
           publicKey: node.createPublicKey({ key: bareJwk(pub, false), format: 'jwk' }),
         }),
       )
@@ -122,7 +121,7 @@ export function generateAgreementKey(crv: string): Jwk {
       crv === 'X25519'
         ? node.generateKeyPairSync('x25519', jwk)
         : node.generateKeyPairSync('ec', { namedCurve: NODE_CURVES[crv] as string, ...jwk })
-    return bareJwk(privateKey, true) as Jwk
+    return bareJwk(privateKey as Jwk, true) as Jwk
   }
   if (crv === 'X25519') {
     const d = x25519.utils.randomPrivateKey()
@@ -170,7 +169,7 @@ export function signAlgFor(jwk: Jwk): SignAlg {
 export function sign(priv: Jwk, data: Uint8Array): Uint8Array {
   if (!priv.d) throw err.invalidKey('private key without d')
   if (node && (priv.crv === 'Ed25519' || priv.crv === 'P-256')) {
-    const key = node.createPrivateKey({ key: bareJwk(priv, true), format: 'jwk' })
+    const key = privateKeyObject(node, priv)
     return new Uint8Array(
       priv.crv === 'Ed25519' ? node.sign(null, data, key) : node.sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }),
     )

@@ -1,7 +1,7 @@
-import { sha256 } from '@noble/hashes/sha2'
 import { base58 } from '@scure/base'
 import { b64u } from './b64u.js'
 import { err } from './errors.js'
+import { sha256 } from './native.js'
 import type { Attachment, Message } from './pack.js'
 
 /** A plaintext message with an id, created_time and, if asked, expires_time. */
