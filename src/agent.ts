@@ -326,7 +326,7 @@ export class Agent {
 
   /** Trust ping and discover features are answered here, never queued. */
   private async answer(m: AgentMessage): Promise<boolean> {
-    const answer = automaticAnswer(m, this.features())
+    const answer = automaticAnswer(m, () => this.features())
     if (answer === undefined) return false
     if (answer && m.message.from)
       await this.send(answer, { to: didOf(m.message.from), compat: answerCompat(m.metadata) }).catch((err: unknown) =>

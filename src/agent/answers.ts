@@ -71,9 +71,9 @@ export const AGENT_FEATURES: Feature[] = [
 ]
 
 /** The answer an agent gives by itself (trust ping, discover features), or undefined when it has none to give. */
-export function automaticAnswer(m: Received, features: readonly Feature[]): Message | null | undefined {
+export function automaticAnswer(m: Received, features: () => readonly Feature[]): Message | null | undefined {
   // a ping with a parent thread belongs to that protocol (an OOB invitation being accepted): the app answers it
   if (m.message.type === TRUST_PING && m.message.pthid === undefined) return m.message.from ? trustPingResponse(m.message) : null
-  if (m.message.type === DISCOVER_QUERIES) return m.message.from ? discoverDisclose(m.message, features) : null
+  if (m.message.type === DISCOVER_QUERIES) return m.message.from ? discoverDisclose(m.message, features()) : null
   return undefined
 }
