@@ -11,6 +11,8 @@ import { checkMessage, checkName, checkNames, isExpired, notifyAll, QueueTally, 
 /** A MessageStore in memory: for tests and for a mediator that may lose its queue. Not durable. */
 export class MemoryMessageStore implements MessageStore {
   private readonly queues = new Map<string, QueuedMessage[]>()
+  /** Bytes held per queue, expired messages included until purged: the quota check is O(1). */
+  private readonly bytes = new Map<string, number>()
   private readonly ids = new Set<string>()
   private readonly grants = new Map<string, MediationGrant>()
   private readonly keys = new Map<string, string>()
@@ -21,19 +23,25 @@ export class MemoryMessageStore implements MessageStore {
     this.open()
     checkMessage(message)
     if (this.ids.has(message.id)) throw new DuplicateMessageError(message.id)
-    const queue = this.queues.get(message.recipient) ?? []
-    const now = Date.now()
-    const live = queue.filter((m) => !isExpired(m, now))
-    const tally = new QueueTally(
-      message.recipient,
-      live.length,
-      live.reduce((n, m) => n + m.data.length, 0),
-    )
-    tally.admit(message.data.length, limits)
+    const recipient = message.recipient
+    const admit = () =>
+      new QueueTally(recipient, this.queues.get(recipient)?.length ?? 0, this.bytes.get(recipient) ?? 0).admit(
+        message.data.length,
+        limits,
+      )
+    try {
+      admit()
+    } catch {
+      // expired messages count until they are purged: this queue is purged and looked at again
+      this.purgeQueue(recipient, Date.now())
+      admit()
+    }
+    const queue = this.queues.get(recipient) ?? []
     queue.push(copy(message))
     this.ids.add(message.id)
-    this.queues.set(message.recipient, queue)
-    notifyAll(this.listeners, message.recipient)
+    this.queues.set(recipient, queue)
+    this.bytes.set(recipient, (this.bytes.get(recipient) ?? 0) + message.data.length)
+    notifyAll(this.listeners, recipient)
   }
 
   async count(recipient: string): Promise<{ messages: number; bytes: number }> {
@@ -46,10 +54,13 @@ export class MemoryMessageStore implements MessageStore {
   async peek(recipient: string, limit: number): Promise<QueuedMessage[]> {
     this.open()
     const now = Date.now()
-    return (this.queues.get(recipient) ?? [])
-      .filter((m) => !isExpired(m, now))
-      .slice(0, rowLimit(limit))
-      .map(copy)
+    const rows = rowLimit(limit)
+    const out: QueuedMessage[] = []
+    for (const m of this.queues.get(recipient) ?? []) {
+      if (out.length >= rows) break
+      if (!isExpired(m, now)) out.push(copy(m))
+    }
+    return out
   }
 
   async delete(recipient: string, ids: readonly string[]): Promise<number> {
@@ -66,13 +77,16 @@ export class MemoryMessageStore implements MessageStore {
   async purgeExpired(now: number): Promise<number> {
     this.open()
     let removed = 0
-    for (const [recipient, queue] of [...this.queues]) {
-      const kept = queue.filter((m) => !isExpired(m, now))
-      for (const m of queue) if (isExpired(m, now)) this.ids.delete(m.id)
-      removed += queue.length - kept.length
-      this.setQueue(recipient, kept)
-    }
+    for (const recipient of [...this.queues.keys()]) removed += this.purgeQueue(recipient, now)
     return removed
+  }
+
+  private purgeQueue(recipient: string, now: number): number {
+    const queue = this.queues.get(recipient) ?? []
+    const kept = queue.filter((m) => !isExpired(m, now))
+    for (const m of queue) if (isExpired(m, now)) this.ids.delete(m.id)
+    this.setQueue(recipient, kept)
+    return queue.length - kept.length
   }
 
   async setGrant(client: string, grant: MediationGrant | null): Promise<void> {
@@ -85,6 +99,7 @@ export class MemoryMessageStore implements MessageStore {
     this.grants.delete(client)
     for (const m of this.queues.get(client) ?? []) this.ids.delete(m.id)
     this.queues.delete(client)
+    this.bytes.delete(client)
     for (const [key, owner] of [...this.keys]) if (owner === client) this.keys.delete(key)
   }
 
@@ -131,8 +146,16 @@ export class MemoryMessageStore implements MessageStore {
   }
 
   private setQueue(recipient: string, queue: QueuedMessage[]): void {
-    if (queue.length === 0) this.queues.delete(recipient)
-    else this.queues.set(recipient, queue)
+    if (queue.length === 0) {
+      this.queues.delete(recipient)
+      this.bytes.delete(recipient)
+      return
+    }
+    this.queues.set(recipient, queue)
+    this.bytes.set(
+      recipient,
+      queue.reduce((n, m) => n + m.data.length, 0),
+    )
   }
 }
 
