@@ -3,7 +3,15 @@ import { didOf, type Resolver, staticSecrets } from './did/document.js'
 import type { DecryptCompat } from './didcomm/jwe.js'
 import type { Jwk } from './didcomm/keys.js'
 import { attachmentBytes, base64Attachment, createMessage } from './didcomm/message.js'
-import { endpointOf, type Message, type PackEncryptedResult, packEncrypted, type UnpackMetadata, unpack } from './didcomm/pack.js'
+import {
+  endpointOf,
+  type Message,
+  type PackEncryptedResult,
+  packEncrypted,
+  type UnpackMetadata,
+  type UnpackOptions,
+  unpack,
+} from './didcomm/pack.js'
 import type { Feature } from './protocols/discover-features.js'
 import { problemReport, RefusedMessageError } from './protocols/report-problem.js'
 import { ReceiveQuota, ReceiveQuotaError, type ReceiveQuotaOptions } from './receive-quota.js'
@@ -105,6 +113,8 @@ export interface AgentExtras {
    * `done` is called when it resolves, with the error when it throws.
    */
   handle?: (m: AgentMessage, envelope: IncomingEnvelope) => Promise<boolean>
+  /** Opens JWE layers instead of this thread (UnpackOptions.decrypt): e.g. adapters/workers' pool. */
+  decrypt?: UnpackOptions['decrypt']
 }
 
 export class NoTransportError extends CarrierError {
@@ -141,6 +151,10 @@ export class SendFailedError extends CarrierError {
 }
 
 const SEEN_IDS = 4096
+/** How many envelopes of one transport are unpacked ahead of the one being handled. */
+const OPEN_AHEAD = 32
+
+type Opened = { value: Awaited<ReturnType<typeof unpack>> } | { error: unknown }
 const RETURN_ROUTES = 1024
 
 /** A sender that asked for return_route: answers to it go back over the link its message came by. */
@@ -356,22 +370,50 @@ export class Agent {
     }
   }
 
+  /**
+   * Envelopes are opened (unpacked: decryption, DID resolution) up to OPEN_AHEAD ahead of the one
+   * being handled, so a decryption pool or a resolver's round trip overlaps with handling; handled
+   * strictly in arrival order.
+   */
   private async pump(t: EndpointTransport): Promise<void> {
-    for await (const r of t.incoming()) await this.accept(r)
+    const window: Promise<void>[] = []
+    let last = Promise.resolve()
+    for await (const r of t.incoming()) {
+      const opened = this.open(r)
+      last = last.then(() => this.handleOpened(r, opened)).catch((err: unknown) => this.onError?.(err))
+      window.push(last)
+      if (window.length >= OPEN_AHEAD) await window.shift()
+    }
+    await last
+  }
+
+  /** Unpacks; never rejects (a failure is handled in its turn, after the envelopes before it). */
+  private open(r: IncomingEnvelope): Promise<Opened> {
+    return unpack(r.data, {
+      resolver: this.resolver,
+      secrets: this.secrets,
+      compat: this.policy.compat,
+      decrypt: this.extras.decrypt,
+    }).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    )
   }
 
   /**
    * Takes one envelope as if a transport had brought it: unpack, policy, duplicates, automatic
    * answers, then messages(). What a mediator delivers (pickup) comes in this way.
    */
-  async accept(r: IncomingEnvelope): Promise<void> {
+  accept(r: IncomingEnvelope): Promise<void> {
+    return this.handleOpened(r, this.open(r))
+  }
+
+  private async handleOpened(r: IncomingEnvelope, opening: Promise<Opened>): Promise<void> {
     let key: string | undefined
     try {
-      const { message, metadata } = await unpack(r.data, {
-        resolver: this.resolver,
-        secrets: this.secrets,
-        compat: this.policy.compat,
-      })
+      const opened = await opening
+      if ('error' in opened) throw opened.error
+      const { message, metadata } = opened.value
       const refusal =
         (this.policy.requireEncrypted ?? true) && !metadata.encrypted
           ? 'plaintext message refused: encryption required'

@@ -394,6 +394,8 @@ export interface UnpackOptions {
   requireEncrypted?: boolean
   /** Opt-in readings of other implementations' variants; none by default. */
   compat?: DecryptCompat
+  /** Opens each JWE layer; default decryptJwe here (a pool of threads may do it instead, same contract). */
+  decrypt?: typeof decryptJwe
 }
 
 /** Unpacks any DIDComm envelope, checking every rule of the spec; throws DIDCommError. */
@@ -413,7 +415,7 @@ export async function unpack(
   let skidDid: string | undefined
   for (let layer = 0; layer < 4; layer++) {
     if (typeof value.ciphertext === 'string') {
-      const d = await decryptJwe(value, {
+      const d = await (o.decrypt ?? decryptJwe)(value, {
         findKey: (kid) => o.secrets.get(kid),
         senderKey: (skid) => publicKey(o.resolver, skid, ['keyAgreement']),
         compat: o.compat,
