@@ -2,13 +2,14 @@ import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { Worker } from 'node:worker_threads'
 import { WebSocket } from 'ws'
 import { webEndpointTransport } from '../adapters/http/index.js'
+import { createDecryptPool } from '../adapters/threads/index.js'
 import { createRoutedPeerDid, useMediator } from '../src/agent/mediation.js'
 import { createAgent, createMessage, didPeerResolver, MEDIA_ENCRYPTED, packEncrypted } from '../src/index.js'
 import { createMediator, mediatorIdentity } from '../src/mediator/index.js'
@@ -70,18 +71,24 @@ async function until(cond: () => Promise<boolean>): Promise<void> {
 }
 
 /** A mediator on loopback HTTP + WS with the store at `storeUri`, and carol registered there. */
-async function benchMediator(storeUri: string) {
+async function benchMediator(storeUri: string, threads = 0) {
   const store = await openStore(storeUri)
   const web = await webEndpointTransport({ listen: {} })
   const server = web.server as NonNullable<typeof web.server>
   const identity = mediatorIdentity([server.url, server.wsUrl])
+  const pool = threads > 0 ? createDecryptPool({ secrets: identity.secrets, threads }) : undefined
   const mediator = createMediator({
     identity,
     store,
     resolver: didPeerResolver,
     transports: [web],
     limits: { maxQueueMessages: 1_000_000, maxQueueBytes: 1 << 30, maxDelivery: 100 },
+    decrypt: pool?.decrypt,
   })
+  const closeMediator = async () => {
+    await mediator.close()
+    await pool?.close()
+  }
   const carolWeb = await webEndpointTransport()
   const carol = createAgent({ identity: createRoutedPeerDid(identity.did), resolver: didPeerResolver, transports: [carolWeb] })
   const client = await useMediator(carol, identity.did)
@@ -100,25 +107,36 @@ async function benchMediator(storeUri: string) {
           ).packed,
       ),
     )
-  return { mediator, store, server, carol, carolWeb, client, forwards }
+  return { mediator: { close: closeMediator }, store, server, carol, carolWeb, client, forwards }
 }
 
 /** How long the live step waits for the last live delivery before it reports a stall. */
 const LIVE_DEADLINE_MS = 120_000
 
+/** Threads of the mediator's decryption pool (adapters/threads); 0 opens forwards on the main thread. */
+const THREADS = Number(process.env.MEDIATOR_BENCH_THREADS ?? Math.max(1, availableParallelism() - 1))
+
 export async function mediatorBench(): Promise<void> {
   const storeUri = process.env.MEDIATOR_BENCH_STORE ?? 'memory:'
-  const { mediator, store, server, carol, carolWeb, client, forwards } = await benchMediator(storeUri)
+  const { mediator, store, server, carol, carolWeb, client, forwards } = await benchMediator(storeUri, THREADS)
   // fresh envelopes for every run: the mediator drops a forward id it has seen (duplicates)
   const bodies = await forwards(N)
   const wsBodies = await forwards(N)
   const liveBodies = await forwards(N)
-  const params = { messages: N, messageBytes: 1024, envelopeBytes: bodies[0]?.length, concurrency: CONCURRENCY, store: storeUri }
+  const params = {
+    messages: N,
+    messageBytes: 1024,
+    envelopeBytes: bodies[0]?.length,
+    concurrency: CONCURRENCY,
+    store: storeUri,
+    decryptThreads: THREADS,
+  }
   const echo = await echoServer()
+  let base = { name: '', value: 0 }
   try {
     await postAll(echo.url, bodies.slice(0, 200)) // warm the client up
     const baseline = await postAll(echo.url, bodies)
-    const base = { name: 'node:http server answering 202 (same client in a worker thread, same bodies)', value: baseline }
+    base = { name: 'node:http server answering 202 (same client in a worker thread, same bodies)', value: baseline }
 
     const httpAccepted = await postAll(server.url, bodies)
     emit({ name: 'mediator accepted over HTTP (queued, 202)', value: httpAccepted, unit: 'msg/s', baseline: base, params })
@@ -179,12 +197,33 @@ export async function mediatorBench(): Promise<void> {
     await mediator.close()
     await store.close()
   }
+  if (THREADS > 0) await oneThreadHttp(storeUri, base, params)
   // the queue in the heap (memory:) against the queue in a file (SQLite), each on a mediator of its own
   const dir = mkdtempSync(join(tmpdir(), 'carrier-bench-mediator-'))
   try {
     for (const uri of ['memory:', `sqlite:${join(dir, 'queue.db')}`]) await heapAfterQueued(uri, params)
   } finally {
     rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The same HTTP intake on a mediator without the decryption pool: what the pool adds. */
+async function oneThreadHttp(storeUri: string, base: { name: string; value: number }, params: Record<string, unknown>) {
+  const { mediator, store, server, carol, forwards } = await benchMediator(storeUri, 0)
+  try {
+    const bodies = await forwards(N)
+    await postAll(server.url, await forwards(200)) // warm up, as the first mediator was by the baseline
+    emit({
+      name: 'mediator accepted over HTTP (queued, 202), forwards opened on the main thread (no decryption pool)',
+      value: await postAll(server.url, bodies),
+      unit: 'msg/s',
+      baseline: base,
+      params: { ...params, decryptThreads: 0 },
+    })
+  } finally {
+    await carol.close()
+    await mediator.close()
+    await store.close()
   }
 }
 

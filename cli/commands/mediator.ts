@@ -1,16 +1,18 @@
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import type { Command } from 'commander'
 import { webEndpointTransport } from '../../adapters/http/index.js'
 import { makeMqttEndpoint, mqttEndpointTransport, newInboxKey } from '../../adapters/mqtt/index.js'
 import { modulesToTerminal, textToModules } from '../../adapters/qr/index.js'
+import { createDecryptPool } from '../../adapters/threads/index.js'
 import type { EndpointTransport } from '../../src/agent.js'
 import type { PeerIdentity } from '../../src/did/peer.js'
 import { createInvitation, invitationUrl } from '../../src/didcomm/oob.js'
 import { createMediator, mediatorIdentity } from '../../src/mediator/mediator.js'
 import { openStore } from '../../stores/index.js'
 import { didTag, loadIdentity, resolverWith } from '../identity.js'
-import { file, httpUrl, listenAddress, mqttUri, sizeBytes, storeUri } from '../options.js'
+import { file, httpUrl, integer, listenAddress, mqttUri, sizeBytes, storeUri } from '../options.js'
 import type { CliContext } from '../registry.js'
 import { untilSignal } from '../signals.js'
 
@@ -38,6 +40,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--public-url <url>', 'the HTTP URL clients reach us by (default http://127.0.0.1:<port>/)', httpUrl)
     .option('--identity <file>', 'keep the mediator DID here (created on first start with our endpoints)', file)
     .option('--max-bytes <n>', 'largest envelope taken', sizeBytes, 1 << 20)
+    .option(
+      '--threads <n>',
+      'threads that open forwards beside the main thread (0: none; default one less than the cores)',
+      integer(0, 64, 'a thread count'),
+      Math.max(0, availableParallelism() - 1),
+    )
     .action(
       async (o: {
         http: { host: string; port: number }
@@ -47,6 +55,7 @@ export function register(program: Command, ctx: CliContext): void {
         publicUrl?: string
         identity?: string
         maxBytes: number
+        threads: number
       }) => {
         const { host, port } = o.http
         const store = await openStore(o.store)
@@ -66,9 +75,11 @@ export function register(program: Command, ctx: CliContext): void {
           transports.push(
             await mqttEndpointTransport({ endpoint: mqttEndpoint, clientId: `carrier-mediator-${didTag(identity.did)}` }),
           )
+        const pool = o.threads > 0 ? createDecryptPool({ secrets: identity.secrets, threads: o.threads }) : undefined
         const mediator = createMediator({
           identity,
           store,
+          decrypt: pool?.decrypt,
           resolver: resolverWith(identity.document),
           transports,
           onError: (e) => ctx.out.info(`refused: ${(e as Error).message}`),
@@ -81,6 +92,7 @@ export function register(program: Command, ctx: CliContext): void {
           endpoints: endpointsOf(identity),
           invitation: url,
           store: o.store,
+          threads: o.threads,
         })
         ctx.out.info(`endpoints: ${endpointsOf(identity).join(' ')}\nstore: ${o.store}\ninvitation: ${url}`)
         if (!ctx.out.json) {
@@ -92,6 +104,7 @@ export function register(program: Command, ctx: CliContext): void {
         }
         await untilSignal()
         await mediator.close()
+        await pool?.close()
         await store.close()
       },
     )

@@ -1,6 +1,7 @@
 import { answerCompat } from '../agent/answers.js'
 import {
   type Agent,
+  type AgentExtras,
   type AgentIdentity,
   type AgentMessage,
   createAgent,
@@ -47,6 +48,8 @@ export interface MediatorOptions {
   transports: EndpointTransport[]
   limits?: MediatorLimits
   onError?: (error: unknown) => void
+  /** Opens forwards off the main thread (AgentExtras.decrypt): adapters/threads' createDecryptPool. */
+  decrypt?: AgentExtras['decrypt']
 }
 
 export interface Mediator {
@@ -259,7 +262,7 @@ export function createMediator(o: MediatorOptions): Mediator {
     transports: o.transports,
     policy: { requireEncrypted: true, compat: { veramoAuthcrypt: true } },
     onError: report,
-    extras: { features: FEATURES, handle },
+    extras: { features: FEATURES, handle, decrypt: o.decrypt },
   })
   const live = new LiveSessions({
     store,

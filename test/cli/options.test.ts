@@ -94,6 +94,10 @@ const BAD: Record<string, [value: string, expected: RegExp][]> = {
   ],
   '--public-url': [['ftp://example.com', /Expected a URI with one of http:\/\//]],
   '--max-bytes': [['10', /Expected a size in bytes from 1024/]],
+  'mediator --threads': [
+    ['-1', /Expected a thread count from 0 to 64/],
+    ['two', /Expected a thread count from 0 to 64/],
+  ],
   '--name': [['', /Expected a file name/]],
   '--dir': [['', /Expected a folder name/]],
   '--part-size': [['100', /Expected a size in bytes from 1024/]],

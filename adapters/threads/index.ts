@@ -1,0 +1,1 @@
+export { createDecryptPool, type DecryptPool, type DecryptPoolOptions } from './decrypt-pool.js'
