@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { LiveSessions } from '../../src/mediator/live.js'
 import { MemoryMessageStore } from '../../src/mediator/memory-store.js'
-
 import type { SendReport } from '../../src/transport.js'
 
 /** What a link reports for a send: only its size matters here. */
