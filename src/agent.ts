@@ -151,8 +151,8 @@ export class SendFailedError extends CarrierError {
 }
 
 const SEEN_IDS = 4096
-/** How many envelopes of one transport are unpacked ahead of the one being handled. */
-const OPEN_AHEAD = 32
+/** How much of one transport is unpacked ahead of the envelope being handled. */
+const OPEN_AHEAD = { envelopes: 32, bytes: 4 << 20 }
 
 type Opened = { value: Awaited<ReturnType<typeof unpack>> } | { error: unknown }
 const RETURN_ROUTES = 1024
@@ -371,18 +371,25 @@ export class Agent {
   }
 
   /**
-   * Envelopes are opened (unpacked: decryption, DID resolution) up to OPEN_AHEAD ahead of the one
-   * being handled, so a decryption pool or a resolver's round trip overlaps with handling; handled
+   * Envelopes are opened (unpacked: decryption, DID resolution) up to 32 (or 4 MiB) ahead of the
+   * one being handled, so a decryption pool or a resolver's round trip overlaps with handling; handled
    * strictly in arrival order.
    */
   private async pump(t: EndpointTransport): Promise<void> {
-    const window: Promise<void>[] = []
+    const window: { handled: Promise<void>; bytes: number }[] = []
+    let bytes = 0
     let last = Promise.resolve()
     for await (const r of t.incoming()) {
       const opened = this.open(r)
       last = last.then(() => this.handleOpened(r, opened)).catch((err: unknown) => this.onError?.(err))
-      window.push(last)
-      if (window.length >= OPEN_AHEAD) await window.shift()
+      window.push({ handled: last, bytes: r.data.length })
+      bytes += r.data.length
+      // big envelopes (file parts) are not held many at a time: the window is bounded in bytes too
+      while (window.length >= OPEN_AHEAD.envelopes || bytes >= OPEN_AHEAD.bytes) {
+        const oldest = window.shift() as (typeof window)[number]
+        await oldest.handled
+        bytes -= oldest.bytes
+      }
     }
     await last
   }
