@@ -113,7 +113,7 @@ export interface AgentExtras {
    * `done` is called when it resolves, with the error when it throws.
    */
   handle?: (m: AgentMessage, envelope: IncomingEnvelope) => Promise<boolean>
-  /** Opens JWE layers instead of this thread (UnpackOptions.decrypt): e.g. adapters/workers' pool. */
+  /** Opens JWE layers instead of this thread (UnpackOptions.decrypt): e.g. adapters/threads' createDecryptPool. */
   decrypt?: UnpackOptions['decrypt']
 }
 
