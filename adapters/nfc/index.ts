@@ -24,6 +24,6 @@ export {
 export { NFC_SCHEMES, nfcEndpointTransport } from './endpoint-transport.js'
 export { decodeNdef, encodeNdef, NdefError, type NdefRecord, recordUri, uriRecord } from './ndef.js'
 export { NoReaderError, PcscReader } from './pcsc.js'
-export { ApduReaderLink, CardStatusError, type Transmit } from './reader-link.js'
+export { ApduReaderLink, CardStatusError, NfcCloseTimeoutError, type Transmit } from './reader-link.js'
 export { type ApduResponder, CardDispatcher, NDEF_AID, readType4Ndef, TagError, Type4Tag, writeType4Ndef } from './type4.js'
-export { HCE_ATR, VpcdCard } from './vpcd-card.js'
+export { type AsyncApduResponder, HCE_ATR, VpcdCard } from './vpcd-card.js'
