@@ -52,7 +52,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('play a file as animated QR codes in the terminal (Ctrl-C to stop)')
     .argument('<file>', 'file or envelope')
     .option('--fps <n>', 'codes per second', decimal(0.1, 60, 'codes per second,'), 6)
-    .option('--version <v>', 'QR version 1–40 (default 10 for a terminal)', qrVersion, 10)
+    .option('--version <v>', 'QR version 1–40', qrVersion, 10)
     .option('--ecc <level>', 'error correction L, M, Q or H', ecc, 'L')
     .option('--frames <n>', 'stop after this many codes', count)
     .action(async (file: string, o: { fps: number; version: number; ecc: Ecc; frames?: number }) => {
