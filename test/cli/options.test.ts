@@ -12,7 +12,7 @@ import { tempDir } from '../support/temp.js'
 const BAD: Record<string, [value: string, expected: RegExp][]> = {
   '--identity': [['', /Expected a file name/]],
   '--via': [
-    ['http://example.com', /Expected a URI with one of mqtt:\/\/, .*ble:\/\//],
+    ['ftp://example.com', /Expected a URI with one of mqtt:\/\/, .*https?:\/\/, .*ble:\/\//],
     ['not a uri', /Expected a URI/],
   ],
   '--wait': [
@@ -52,7 +52,7 @@ const BAD: Record<string, [value: string, expected: RegExp][]> = {
   '--vpcd-port': [['-5', /Expected a TCP port/]],
   '--goal': [['', /Expected a goal/]],
   '--png': [['invitation.jpg', /Expected a file name ending in \.png/]],
-  '--service': [['https://example.com/didcomm', /Expected a URI with one of mqtt:\/\//]],
+  '--service': [['ftp://example.com/didcomm', /Expected a URI with one of mqtt:\/\/, .*https:\/\/, .*wss:\/\//]],
   '--loss': [
     ['2', /Expected a probability from 0 to 1/],
     ['-0.1', /Expected a probability/],
@@ -84,6 +84,10 @@ const BAD: Record<string, [value: string, expected: RegExp][]> = {
   '--quota-bytes': [['lots', /Expected a count/]],
   '--quota-interval': [['0', /Expected milliseconds/]],
   '--poll': [['0', /Expected milliseconds/]],
+  'listen --http': [
+    ['8080', /Expected \[host\]:port/],
+    [':70000', /Expected \[host\]:port/],
+  ],
   'mediator --http': [
     ['8080', /Expected \[host\]:port/],
     [':99999', /Expected \[host\]:port/],
