@@ -118,7 +118,20 @@ export function register(program: Command, ctx: CliContext): void {
               ...(JSON.parse(o.message) as Partial<Message>),
             }
           : createMessage({ type: 'https://didcomm.org/basicmessage/2.0/message', body: { content: o.text } })
-        const r = await agent.send(m, { to: o.to, anonymous: o.anon, sign: o.sign })
+        // a long transfer shows a bar (--json: progress events), as send-file does; a short one nothing
+        let bar: ReturnType<typeof ctx.out.transfer> | undefined
+        const r = await agent
+          .send(m, {
+            to: o.to,
+            anonymous: o.anon,
+            sign: o.sign,
+            onProgress: ({ sentBytes, totalBytes }) => {
+              if (!bar && totalBytes < SEND_PROGRESS_FROM) return
+              bar ??= ctx.out.transfer('send', totalBytes, { command: 'send', id: m.id })
+              bar.update(sentBytes, totalBytes)
+            },
+          })
+          .finally(() => bar?.stop())
         ctx.out.event(
           'message',
           { command: 'send', id: m.id, uri: r.uri, ...r.report },
@@ -334,6 +347,9 @@ export function register(program: Command, ctx: CliContext): void {
     }
   })
 }
+
+/** `carrier send` shows its progress from this many bytes on the wire (a few seconds over BLE). */
+const SEND_PROGRESS_FROM = 64 * 1024
 
 /** File bytes between two forced garbage collections (cli/memory.ts). */
 const GC_EVERY = 2 * 1024 * 1024
