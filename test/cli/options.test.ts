@@ -84,6 +84,7 @@ const BAD: Record<string, [value: string, expected: RegExp][]> = {
   '--quota-bytes': [['lots', /Expected a count/]],
   '--quota-interval': [['0', /Expected milliseconds/]],
   '--poll': [['0', /Expected milliseconds/]],
+  '--colors': [['blue', /Expected one of paint, dark, light/]],
   'listen --http': [
     ['8080', /Expected \[host\]:port/],
     [':70000', /Expected \[host\]:port/],
