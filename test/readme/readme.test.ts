@@ -96,7 +96,11 @@ function startServer(block: ReadmeBlock, before: ReadmeBlock[], cwd: string): Pr
     child.stdout?.on('data', onData)
     child.stderr?.on('data', onData)
     void exited.then((code) => reject(new Error(`${block.name} exited ${code} before it printed anything: ${out}`)))
-    setTimeout(() => reject(new Error(`${block.name} printed nothing in 60 s`)), 60_000).unref()
+    setTimeout(() => {
+      // a server too slow to start would otherwise outlive the test and hold its port
+      if (child.exitCode === null && child.signalCode === null) process.kill(-(child.pid as number), 'SIGKILL')
+      reject(new Error(`${block.name} printed nothing in 60 s`))
+    }, 60_000).unref()
   })
 }
 
