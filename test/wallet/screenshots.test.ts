@@ -1,12 +1,13 @@
 import type { ChildProcess } from 'node:child_process'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
-import { decodePng, decodeQrTextWasm } from '../../adapters/qr/index.js'
+import { decodePng, decodeQrTextWasm, textToModules } from '../../adapters/qr/index.js'
 import { buildWebPages } from '../../adapters/qr/web/build.js'
 import { CHROMIUM, haveChromium } from '../support/browsers.js'
 import { stopChild } from '../support/child.js'
+import { renderMjpegLoop } from '../support/mjpeg.js'
 import { tempDir } from '../support/temp.js'
 import { daemon } from './cli.js'
 
@@ -59,10 +60,21 @@ describe.skipIf(!haveChromium())('the wallet, seen at a phone and a desktop size
     await mkdir(SHOTS, { recursive: true })
     const children: ChildProcess[] = []
     const problems: string[] = []
+    // the fake camera shows a QR code that is not an invitation: the scan view stays open until cancelled
+    const camera = join(dir, 'camera.mjpeg')
+    await writeFile(camera, renderMjpegLoop([textToModules('not an invitation', { ecc: 'L' })], { scale: 6, framesPerCode: 30 }))
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--use-fake-device-for-media-stream',
+        '--use-fake-ui-for-media-stream',
+        `--use-file-for-fake-video-capture=${camera}`,
+      ],
     })
     try {
       const mediator = daemon('mediator', '--http', '127.0.0.1:0', '--ws', '--store', 'memory:', '--threads', '0')
@@ -78,6 +90,14 @@ describe.skipIf(!haveChromium())('the wallet, seen at a phone and a desktop size
       const bob = await walletPage(desktop, walletUrl, 'bob', problems)
       const aliceDid = (await alice.evaluate(() => window.carrierWallet.did)) as string
       const bobDid = (await bob.evaluate(() => window.carrierWallet.did)) as string
+
+      // the camera view on the phone, cancelled
+      await alice.click('#scan')
+      await alice.waitForFunction(() => (document.getElementById('video') as HTMLVideoElement).videoWidth > 0)
+      await alice.screenshot({ path: join(SHOTS, 'phone-scan.png'), fullPage: true })
+      expect(await layout(alice)).toMatchObject({ overflow: 0 })
+      await alice.click('#stop-scan')
+      expect(await alice.isHidden('#camera')).toBe(true)
 
       // Alice names herself and shows her invitation: the QR code on the page reads back as its link
       await alice.fill('#my-name', 'Alice')
@@ -151,5 +171,5 @@ describe.skipIf(!haveChromium())('the wallet, seen at a phone and a desktop size
       await browser.close()
       for (const c of children) await stopChild(c)
     }
-  }, 180_000)
+  }, 300_000)
 })

@@ -154,7 +154,7 @@ describe.skipIf(!chromiumThere)('the browser wallet', () => {
       await inviter.close()
       await broker.close()
     }
-  }, 180_000)
+  }, 300_000)
 
   it('polls a mediator without WebSocket, takes a file from the CLI and sends one back; an invitation link connects, no mediator or a bad ?_oob= link is said on the page', async () => {
     const dir = tempDir('carrier-wallet-')
@@ -260,5 +260,5 @@ describe.skipIf(!chromiumThere)('the browser wallet', () => {
       await context.close()
       for (const c of children) await stopChild(c)
     }
-  }, 180_000)
+  }, 300_000)
 })

@@ -18,7 +18,7 @@ import { WebBluetoothLink } from '../../ble/web-bluetooth.js'
 import { webClientTransport } from '../../http/client.js'
 import { drawModules } from '../canvas.js'
 import { textToModules } from '../capacity.js'
-import { type CameraLoop, startCameraLoop } from './camera-loop.js'
+import { startCameraLoop } from './camera-loop.js'
 import { ANONYMOUS, Book, type Contact, type Item, shortDid } from './wallet-book.js'
 import { $, fillDid, nameOf, renderContacts, renderConversation } from './wallet-view.js'
 
@@ -136,7 +136,7 @@ class Wallet {
   /** This session's object URLs of files, by item id (files are not kept across visits). */
   private readonly urls = new Map<string, string[]>()
   private open?: string
-  private camera?: CameraLoop
+  private scanning = false
 
   constructor(private readonly agent: Agent) {
     this.book = new Book(agent.did)
@@ -237,7 +237,7 @@ class Wallet {
   invitation(): { url: string; id: string } {
     const id = this.book.me.invitationId ?? crypto.randomUUID()
     if (!this.book.me.invitationId) this.book.setMe({ invitationId: id })
-    const inv: Message = { ...createInvitation({ from: this.agent.did, goalCode: 'connect', goal: 'Chat' }), id }
+    const inv: Message = { ...createInvitation({ from: this.agent.did, goalCode: 'connect' }), id }
     const label = this.book.me.name
     if (label) inv.body = { ...inv.body, label }
     return { url: invitationUrl(inv, `${location.origin}${location.pathname}`), id }
@@ -257,7 +257,7 @@ class Wallet {
     const from = m.message.from
     if (m.message.type !== TRUST_PING || !from || m.message.pthid !== this.book.me.invitationId) return false
     const pong = trustPingResponse(m.message)
-    if (pong) await this.agent.send(pong, { to: from })
+    if (pong) await this.agent.send(pong, { to: from }).catch(fail('answering an invitation'))
     this.book.ensure(from)
     toggle($('show-invite'), $('invite'), false)
     status(`${shortDid(from)} accepted your invitation: name it in its conversation`)
@@ -279,24 +279,32 @@ class Wallet {
     status(`connected to ${nameOf(this.book.contact(inviter), inviter)}`)
   }
 
+  /** The camera until a QR code holding an invitation link shows up, or Cancel (ERR_CANCELLED). */
   async scan(): Promise<string> {
+    if (this.scanning) throw new CarrierError('ERR_CANCELLED', 'already scanning')
+    this.scanning = true
     $('camera').hidden = false
+    let found: (url: string) => void = () => {}
+    const loop = startCameraLoop($<HTMLVideoElement>('video'), {
+      onReply: (reply) => {
+        const text = reply.bytes ? new TextDecoder().decode(reply.bytes) : ''
+        if (text.includes('_oob=')) found(text)
+        else if (text) status('that QR code is not an invitation')
+      },
+    })
     try {
       return await new Promise<string>((resolve, reject) => {
+        found = resolve
         $('stop-scan').onclick = () => reject(new CarrierError('ERR_CANCELLED', 'scan cancelled'))
-        startCameraLoop($<HTMLVideoElement>('video'), {
-          onReply: (reply) => {
-            const text = reply.bytes ? new TextDecoder().decode(reply.bytes) : ''
-            if (text.includes('_oob=')) resolve(text)
-          },
-        }).then((loop) => {
-          this.camera = loop
-          status('show the invitation QR code to the camera')
-        }, reject)
+        loop.catch(reject)
       })
     } finally {
-      this.camera?.stop()
-      this.camera = undefined
+      // the camera stops once it has started, even when Cancel came first
+      void loop.then(
+        (l) => l.stop(),
+        () => undefined,
+      )
+      this.scanning = false
       $('camera').hidden = true
     }
   }
