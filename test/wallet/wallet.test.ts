@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { chromium } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { webEndpointTransport } from '../../adapters/http/index.js'
@@ -20,59 +19,12 @@ import { CHROMIUM, haveChromium } from '../support/browsers.js'
 import { stopChild } from '../support/child.js'
 import { renderMjpegLoop } from '../support/mjpeg.js'
 import { tempDir } from '../support/temp.js'
+import { carrier, daemon } from './cli.js'
 
 // The browser wallet (carrier web) in headless Debian Chromium with a fresh profile: mediation
 // from a `carrier mediator` process over WebSocket, a message from a CLI agent over MQTT (an
 // embedded broker) answered from the page, and an invitation read from Chromium's fake camera.
 const chromiumThere = haveChromium()
-const CLI = ['--import', 'tsx', 'cli/entry.ts']
-/** A carrier command run to its end (not spawnSync: the embedded broker lives in this process). */
-function carrier(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, [...CLI, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  proc.stdout?.on('data', (d) => {
-    stdout += d
-  })
-  proc.stderr?.on('data', (d) => {
-    stderr += d
-  })
-  return new Promise((resolve) => proc.once('close', (status) => resolve({ status, stdout, stderr })))
-}
-
-/** A long-running carrier command; `next(want)` resolves with the first JSON line `want` accepts. */
-function daemon(...args: string[]): {
-  proc: ChildProcess
-  next: (want: (e: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>
-} {
-  const proc = spawn(process.execPath, [...CLI, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  proc.stderr?.on('data', (d) => {
-    stderr += d
-  })
-  const events: Record<string, unknown>[] = []
-  const waiting: { want: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = []
-  createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (l) => {
-    const e = JSON.parse(l) as Record<string, unknown>
-    events.push(e)
-    for (const w of waiting.splice(0))
-      if (w.want(e)) w.resolve(e)
-      else waiting.push(w)
-  })
-  const exited = new Promise<never>((_, reject) =>
-    proc.once('exit', (code) => reject(new Error(`carrier ${args[0]} exited ${code}: ${stderr}`))),
-  )
-  exited.catch(() => undefined)
-  return {
-    proc,
-    next: (want) => {
-      const seen = events.find(want)
-      if (seen) return Promise.resolve(seen)
-      return Promise.race([new Promise<Record<string, unknown>>((resolve) => waiting.push({ want, resolve })), exited])
-    },
-  }
-}
-
 async function freePort(): Promise<number> {
   const s = createServer()
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
@@ -166,14 +118,16 @@ describe.skipIf(!chromiumThere)('the browser wallet', () => {
       const sent = await carrier('send', '--identity', cliFile, '--to', first.did as string, '--text', 'hello wallet')
       expect(sent.stderr).toBe('')
       expect(JSON.parse(sent.stdout)).toMatchObject({ command: 'send', uri: mqttInbox })
-      await page.locator('#messages li', { hasText: 'hello wallet' }).waitFor()
+      // a stranger's message: a contact (unnamed: its DID shortened) whose conversation holds it
+      await page.locator(`#contacts button[data-did="${cli.did}"]`).click()
+      await page.locator('#messages li.in', { hasText: 'hello wallet' }).waitFor()
       expect(await page.evaluate(() => window.carrierWallet.received)).toEqual([
         { from: cli.did, text: 'hello wallet', files: [] },
       ])
-      await page.locator('#messages li', { hasText: 'hello wallet' }).locator('button.reply').click()
-      expect(await page.inputValue('#to')).toBe(cli.did)
+      expect(await page.evaluate(() => window.carrierWallet.open)).toBe(cli.did)
       await page.fill('#text', 'hello CLI')
       await page.click('#send-button')
+      await page.locator('#messages li.out', { hasText: 'hello CLI' }).locator('.state.sent').waitFor()
       const got = await listen.next((e) => e.event === 'message')
       expect(got).toMatchObject({ type: 'https://didcomm.org/basicmessage/2.0/message', from: first.did })
       const saved = readdirSync(join(dir, 'in')).find((f) => f.endsWith('.json')) as string
@@ -190,6 +144,9 @@ describe.skipIf(!chromiumThere)('the browser wallet', () => {
       expect(await page.evaluate(() => window.carrierWallet.errors)).toEqual([])
       expect(await page.evaluate(() => window.carrierWallet.connected)).toEqual([inviter.did])
       expect(await pinged).toBe(first.did)
+      // the inviter is a contact now, its conversation open and asking for a name (the invitation had no label)
+      expect(await page.evaluate(() => window.carrierWallet.open)).toBe(inviter.did)
+      expect(await page.isVisible('#name-contact')).toBe(true)
       expect(pageErrors).toEqual([])
     } finally {
       await context.close()
@@ -197,7 +154,7 @@ describe.skipIf(!chromiumThere)('the browser wallet', () => {
       await inviter.close()
       await broker.close()
     }
-  }, 180_000)
+  }, 300_000)
 
   it('polls a mediator without WebSocket, takes a file from the CLI and sends one back; an invitation link connects, no mediator or a bad ?_oob= link is said on the page', async () => {
     const dir = tempDir('carrier-wallet-')
@@ -244,8 +201,8 @@ describe.skipIf(!chromiumThere)('the browser wallet', () => {
       await page.goto(`${walletUrl}&_oob=bm90IGpzb24`)
       await page.waitForFunction(() => window.carrierWallet.errors.length > 0)
       const state = await page.evaluate(() => ({ ...window.carrierWallet }))
-      expect(state.pickup).toBe('polling')
       expect(state.errors).toEqual(['invitation: _oob is not base64url JSON'])
+      expect(state.pickup).toBe('polling')
       // an invitation opened as a link: connected (its trust ping answered)
       const { inviter, invitation, pinged } = await invitingAgent()
       try {
@@ -272,20 +229,36 @@ describe.skipIf(!chromiumThere)('the browser wallet', () => {
         'application/pdf',
       )
       expect(sent.stderr).toBe('')
+      await page.locator('#contacts button[data-did="anonymous"]').click()
       await page.locator('#messages li a[download="report.pdf"]').waitFor()
       expect(await page.evaluate(() => window.carrierWallet.received)).toEqual([
         { text: undefined, files: [{ filename: 'report.pdf', bytes: 3000 }] },
       ])
+      // nobody to answer: the composer is off
+      expect(await page.isDisabled('#send-button')).toBe(true)
 
-      await page.fill('#to', cli.did)
+      // a contact added by its DID and named by the user
+      await page.click('#add-contact-toggle')
+      await page.fill('#contact-name', 'CLI agent')
+      await page.fill('#contact-did', cli.did)
+      await page.click('#add-contact button[type=submit]')
+      expect(await page.evaluate(() => window.carrierWallet.open)).toBe(cli.did)
+      expect(await page.textContent('#chat-name')).toBe('CLI agent')
       await page.setInputFiles('#file', { name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('from the wallet') })
       await page.click('#send-button')
       const got = await listen.next((e) => e.event === 'message')
       expect(got).toMatchObject({ type: 'https://didcomm.org/file-transfer/1.0/file', from: state.did, files: ['note.txt'] })
       expect(readFileSync(join(dir, 'in', 'note.txt'), 'utf8')).toBe('from the wallet')
+      await page.locator('#messages li.out a[download="note.txt"]').locator('xpath=..').locator('.state.sent').waitFor()
+      // kept across visits: the contact, its name and the conversation (file links are for this visit only)
+      await page.reload()
+      await page.waitForFunction(() => window.carrierWallet.pickup !== undefined)
+      expect(await page.evaluate(() => window.carrierWallet.contacts?.find((c) => c.name === 'CLI agent')?.did)).toBe(cli.did)
+      await page.locator(`#contacts button[data-did="${cli.did}"]`).click()
+      await page.locator('#messages li.out', { hasText: 'note.txt' }).locator('.state.sent').waitFor()
     } finally {
       await context.close()
       for (const c of children) await stopChild(c)
     }
-  }, 180_000)
+  }, 300_000)
 })

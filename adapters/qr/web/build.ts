@@ -10,7 +10,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 export const packageRoot = resolve(here, here.includes(`${join('dist', 'adapters')}`) ? '../../../..' : '../../..')
 export const defaultWebDir = join(packageRoot, 'dist', 'web')
 
-const STATIC = ['index.html', 'sender.html', 'scanner.html', 'wallet.html', 'style.css']
+const STATIC = ['index.html', 'sender.html', 'scanner.html', 'wallet.html', 'style.css', 'wallet.css']
 
 /**
  * Bundles the sender page, the scanner page, the wallet page and the decoder Worker with esbuild (a development

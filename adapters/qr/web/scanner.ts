@@ -2,7 +2,7 @@
 // the core's fountain receiver → the envelope offered as a download and to a callback.
 import { createTransport } from '../../../src/wire/create-transport.js'
 import { QrFrameLink } from '../link.js'
-import type { DecodeReply, DecodeRequest } from './decode-worker.js'
+import { startCameraLoop } from './camera-loop.js'
 
 export interface ScannedMessage {
   data: Uint8Array
@@ -67,41 +67,21 @@ async function receiveLoop(link: QrFrameLink): Promise<void> {
 async function start(): Promise<void> {
   const link = new QrFrameLink()
   void receiveLoop(link)
-  const video = $<HTMLVideoElement>('video')
-  const stream = await navigator.mediaDevices.getUserMedia({
-    video: { width: { ideal: 1280 }, height: { ideal: 720 }, facingMode: 'environment' },
-    audio: false,
+  await startCameraLoop($<HTMLVideoElement>('video'), {
+    video: { width: { ideal: 1280 }, height: { ideal: 720 } },
+    onFrame: (skipped) => {
+      stats.frames++
+      if (skipped) stats.skipped++
+    },
+    onReply: (reply) => {
+      stats.decodeMs = reply.ms
+      if (reply.bytes) {
+        stats.decoded++
+        link.feedDecoded(reply.bytes)
+      }
+      showProgress()
+    },
   })
-  video.srcObject = stream
-  await video.play()
-  const canvas = document.createElement('canvas')
-  const ctx = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D
-  const worker = new Worker(new URL('decode-worker.js', location.href))
-  let busy = false
-  worker.onmessage = (e: MessageEvent<DecodeReply>) => {
-    busy = false
-    stats.decodeMs = e.data.ms
-    if (e.data.bytes) {
-      stats.decoded++
-      link.feedDecoded(e.data.bytes)
-    }
-    showProgress()
-  }
-  const onFrame = () => {
-    stats.frames++
-    if (busy) stats.skipped++
-    else if (video.videoWidth) {
-      canvas.width = video.videoWidth
-      canvas.height = video.videoHeight
-      ctx.drawImage(video, 0, 0)
-      const img = ctx.getImageData(0, 0, canvas.width, canvas.height)
-      busy = true
-      const req: DecodeRequest = { width: img.width, height: img.height, data: img.data }
-      worker.postMessage(req, [img.data.buffer])
-    }
-    video.requestVideoFrameCallback(onFrame)
-  }
-  video.requestVideoFrameCallback(onFrame)
   showProgress()
 }
 
