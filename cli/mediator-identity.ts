@@ -69,11 +69,15 @@ export async function mediatorIdentityFor(o: MediatorIdentityOptions): Promise<{
     if (kept.did === candidate.did) return { identity: candidate, kept: false }
   }
   const have = endpointsOf(kept)
+  const hostOf = (e: string) => new URL(e).host
+  const broker = o.mqtt ? brokerOf(makeMqttEndpoint(o.mqtt, 'x')) : undefined
+  const brokers = have.filter(isMqtt).map(brokerOf)
+  // what we would serve must be in the DID, and what the DID names at our own address we must serve
+  // (endpoints at other addresses are other instances', as a DID naming several deployments has)
   const same =
-    sameSet(
-      have.filter((e) => !isMqtt(e)),
-      web,
-    ) && sameSet(have.filter(isMqtt).map(brokerOf), o.mqtt ? [brokerOf(makeMqttEndpoint(o.mqtt, 'x'))] : [])
+    web.every((e) => have.includes(e)) &&
+    have.every((e) => isMqtt(e) || hostOf(e) !== hostOf(o.httpUrl) || web.includes(e)) &&
+    (broker ? brokers.includes(broker) : brokers.length === 0)
   if (same) return { identity: kept, kept: true }
   if (!o.rotate) {
     const wanted = [...web, ...(o.mqtt ? [`${o.mqtt} (inbox)`] : [])]
@@ -88,6 +92,9 @@ export async function mediatorIdentityFor(o: MediatorIdentityOptions): Promise<{
   return { identity: candidate, kept: false }
 }
 
-function sameSet(a: string[], b: string[]): boolean {
-  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n')
+/** The identity's MQTT inbox at this broker, if it has one. */
+export function mqttEndpointAt(identity: PeerIdentity, broker: string | undefined): string | undefined {
+  if (!broker) return undefined
+  const b = brokerOf(makeMqttEndpoint(broker, 'x'))
+  return endpointsOf(identity).find((e) => isMqtt(e) && brokerOf(e) === b)
 }

@@ -41,8 +41,7 @@ export function mediatorOps(o: { admin: StoreAdmin; liveSessions: () => number; 
   })
   const intake = new prom.Histogram({
     name: 'carrier_mediator_intake_seconds',
-    help: 'From an HTTP envelope read to its answer (202 once queued)',
-    labelNames: ['status'],
+    help: 'From an HTTP envelope read to its 202 (once queued)',
     buckets: INTAKE_BUCKETS,
     registers: [registry],
   })
@@ -155,6 +154,8 @@ export function mediatorOps(o: { admin: StoreAdmin; liveSessions: () => number; 
     instrument,
     routes,
     refused: (r: { transport: string; code?: string }) => refused.inc({ reason: r.code ?? 'other', transport: r.transport }),
-    answered: (a: { status: number; ms: number }) => intake.observe({ status: String(a.status) }, a.ms / 1000),
+    answered: (a: { status: number; ms: number }) => {
+      if (a.status === 202) intake.observe(a.ms / 1000)
+    },
   }
 }

@@ -11,7 +11,7 @@ import { storeAdmin } from '../../stores/admin.js'
 import { openStore } from '../../stores/index.js'
 import { didTag, resolverWith } from '../identity.js'
 import { createLogger, LOG_LEVELS, type LogLevel } from '../log.js'
-import { endpointsOf, mediatorIdentityFor } from '../mediator-identity.js'
+import { endpointsOf, mediatorIdentityFor, mqttEndpointAt } from '../mediator-identity.js'
 import { mediatorOps } from '../mediator-ops.js'
 import { file, httpUrl, integer, listenAddress, mqttUri, oneOf, sizeBytes, storeUri } from '../options.js'
 import type { CliContext } from '../registry.js'
@@ -68,6 +68,8 @@ export function register(program: Command, ctx: CliContext): void {
         threads: number
       }) => {
         const { host, port } = o.http
+        // a SIGTERM while starting up is a shutdown right after it, never a kill
+        const stopped = untilSignal()
         const log = createLogger(o.logLevel)
         const opened = await openStore(o.store)
         const admin = storeAdmin(opened)
@@ -109,7 +111,7 @@ export function register(program: Command, ctx: CliContext): void {
           await opened.close()
           throw err
         })
-        const mqttEndpoint = endpointsOf(identity).find((e) => /^mqtts?:/.test(e))
+        const mqttEndpoint = mqttEndpointAt(identity, o.mqtt)
         const transports: EndpointTransport[] = [web]
         if (mqttEndpoint)
           transports.push(
@@ -151,7 +153,7 @@ export function register(program: Command, ctx: CliContext): void {
             // the invitation is too long for one QR code: the URL is in the log
           }
         }
-        const signal = await untilSignal()
+        const signal = await stopped
         // stop taking envelopes (503), let those in flight finish, close live sessions with a reason
         log.info('shutting down', { signal })
         await server.drain('the mediator is shutting down: reconnect')
