@@ -31,6 +31,7 @@ export async function mediatedAgent(
       o.info(`mediated by ${mediatorDid}: live pickup over ${ws}`)
       return agent
     } catch (err) {
+      await client.stop()
       // the WebSocket is refused or unreachable (a balancer without upgrades, a stale endpoint): poll instead
       o.info(`live pickup over ${ws} failed (${(err as Error).message.split('\n')[0]}): polling instead`)
     }
