@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import * as prom from 'prom-client'
+import type * as Prom from 'prom-client'
 import { DuplicateMessageError, type MessageStore, QuotaExceededError, StoreInputError } from '../src/mediator/store.js'
 import type { StoreAdmin } from '../stores/admin.js'
 
@@ -14,7 +14,9 @@ const REMEMBERED = 100_000
  * accepts, delivers and fails, and the routes /healthz (process up), /readyz (store answers a real
  * query, not shutting down) and /metrics.
  */
-export function mediatorOps(o: { admin: StoreAdmin; liveSessions: () => number; draining: () => boolean }) {
+export async function mediatorOps(o: { admin: StoreAdmin; liveSessions: () => number; draining: () => boolean }) {
+  // loaded here, not when the CLI starts: every other command stays as quick to start
+  const prom: typeof Prom = await import('prom-client')
   const registry = new prom.Registry()
   prom.collectDefaultMetrics({ register: registry })
   const accepted = new prom.Counter({

@@ -75,7 +75,11 @@ export function register(program: Command, ctx: CliContext): void {
         const admin = storeAdmin(opened)
         let mediator: Mediator | undefined
         let draining = () => false
-        const ops = mediatorOps({ admin, liveSessions: () => mediator?.liveClients().length ?? 0, draining: () => draining() })
+        const ops = await mediatorOps({
+          admin,
+          liveSessions: () => mediator?.liveClients().length ?? 0,
+          draining: () => draining(),
+        })
         const store = ops.instrument(opened)
         let web: Awaited<ReturnType<typeof webEndpointTransport>>
         try {
