@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError, Help } from 'commander'
 import { CarrierError } from '../src/transport.js'
+import { addressInUse } from './address-in-use.js'
 import { COMMANDS, type CommandEntry } from './commands/index.js'
 import { createOutput } from './output.js'
 import type { CliContext } from './registry.js'
@@ -60,7 +61,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'user' })
     return 0
-  } catch (err) {
+  } catch (caught) {
+    const err = addressInUse(caught, argv)
     if (err instanceof CommanderError) {
       // --help and --version end here with exit code 0; usage errors were already printed
       return err.exitCode

@@ -26,17 +26,23 @@ export async function mediatedAgent(
     .map((e) => (typeof e === 'string' ? e : e.uri))
     .find((u) => /^wss?:/.test(u))
   if (ws) {
-    await client.live({ via: ws, keepOpen: web.keepOpen })
-    o.info(`mediated by ${mediatorDid}: live pickup over ${ws}`)
-  } else {
-    const timer = setInterval(() => void client.drain().catch((e: Error) => o.info(`pickup failed: ${e.message}`)), o.pollMs)
-    const close = agent.close.bind(agent)
-    agent.close = async () => {
-      clearInterval(timer)
-      await close()
+    try {
+      await client.live({ via: ws, keepOpen: web.keepOpen })
+      o.info(`mediated by ${mediatorDid}: live pickup over ${ws}`)
+      return agent
+    } catch (err) {
+      await client.stop()
+      // the WebSocket is refused or unreachable (a balancer without upgrades, a stale endpoint): poll instead
+      o.info(`live pickup over ${ws} failed (${(err as Error).message.split('\n')[0]}): polling instead`)
     }
-    await client.drain()
-    o.info(`mediated by ${mediatorDid}: polling ${await endpointOf(mediatorDid, resolver)} every ${o.pollMs} ms`)
   }
+  const timer = setInterval(() => void client.drain().catch((e: Error) => o.info(`pickup failed: ${e.message}`)), o.pollMs)
+  const close = agent.close.bind(agent)
+  agent.close = async () => {
+    clearInterval(timer)
+    await close()
+  }
+  await client.drain()
+  o.info(`mediated by ${mediatorDid}: polling ${await endpointOf(mediatorDid, resolver)} every ${o.pollMs} ms`)
   return agent
 }

@@ -1,7 +1,12 @@
-/** Resolves at Ctrl-C or SIGTERM: how the long-running commands (broker, qr serve, nfc card/tag) end. */
-export function untilSignal(): Promise<void> {
+/** Resolves at Ctrl-C or SIGTERM, to the signal's name: how the long-running commands (broker, qr serve, nfc card/tag) end. */
+export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', on)
+      process.off('SIGTERM', on)
+      resolve(signal)
+    }
+    process.once('SIGINT', on)
+    process.once('SIGTERM', on)
   })
 }

@@ -28,7 +28,14 @@ export interface WebServerOptions {
   /** Answer CORS preflights and allow any origin (web wallets). Default true. */
   cors?: boolean
   /** Bad input the server refused (it never throws for it). */
-  onRefused?: (refusal: { transport: 'http' | 'ws'; status: number; reason: string }) => void
+  onRefused?: (refusal: { transport: 'http' | 'ws'; status: number; reason: string; code?: string }) => void
+  /** Every HTTP exchange that carried an envelope, when it was answered (202, 200 with an answer, or a refusal). */
+  onAnswered?: (answer: { status: number; ms: number }) => void
+  /**
+   * Other routes (GET /healthz, /metrics…), asked before the DIDComm endpoint: answer `res` and
+   * return true, or return false to leave the request to the endpoint.
+   */
+  routes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>
 }
 
 export interface WebServer {
@@ -38,6 +45,14 @@ export interface WebServer {
   readonly wsUrl: string
   readonly port: number
   incoming(): AsyncIterable<IncomingEnvelope>
+  /**
+   * Stops taking envelopes (new HTTP exchanges get 503, new WebSockets are refused), waits up to
+   * `timeoutMs` (default 10 s) for those in flight to be answered, then closes every WebSocket with
+   * 1001 and `reason`. Routes (health, metrics) still answer until close.
+   */
+  drain(reason: string, timeoutMs?: number): Promise<void>
+  /** True once drain() was called. */
+  readonly draining: boolean
   close(): Promise<void>
 }
 
@@ -63,10 +78,23 @@ const report = (bytes: number, started: number): SendReport => ({
 export async function startWebServer(o: WebServerOptions = {}): Promise<WebServer> {
   const maxBytes = o.maxBytes ?? 1 << 20
   const incoming = new AsyncQueue<IncomingEnvelope>()
-  const refused = (transport: 'http' | 'ws', status: number, reason: string) => o.onRefused?.({ transport, status, reason })
+  const refused = (transport: 'http' | 'ws', status: number, reason: string, code?: string) =>
+    o.onRefused?.({ transport, status, reason, code })
+  let draining = false
+  let inFlight = 0
+  let idle: (() => void) | undefined
+  const begin = () => {
+    inFlight++
+    let ended = false
+    return () => {
+      if (ended) return
+      ended = true
+      if (--inFlight === 0) idle?.()
+    }
+  }
 
   const listener: RequestListener = (req, res) => {
-    handleHttp(req, res).catch(() => {
+    handleRequest(req, res).catch(() => {
       if (!res.headersSent) sendJson(res, 500, 'ERR_INTERNAL', 'internal error')
     })
   }
@@ -77,7 +105,7 @@ export async function startWebServer(o: WebServerOptions = {}): Promise<WebServe
   })
 
   function sendJson(res: ServerResponse, status: number, code: string, message: string, close = false): void {
-    refused('http', status, message)
+    refused('http', status, message, code)
     res.writeHead(status, { 'content-type': 'application/json', ...(close ? { connection: 'close' } : {}) })
     res.end(JSON.stringify({ error: code, message }))
   }
@@ -93,6 +121,19 @@ export async function startWebServer(o: WebServerOptions = {}): Promise<WebServe
       chunks.push(chunk)
     }
     return new Uint8Array(Buffer.concat(chunks))
+  }
+
+  async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (o.routes && (await o.routes(req, res))) return
+    if (draining && req.method === 'POST') {
+      res.setHeader('retry-after', '1')
+      sendJson(res, 503, 'ERR_SHUTTING_DOWN', 'the server is shutting down: send it again (another instance takes it)', true)
+      req.resume()
+      return
+    }
+    const end = begin()
+    res.once('close', end)
+    await handleHttp(req, res)
   }
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -141,6 +182,8 @@ export async function startWebServer(o: WebServerOptions = {}): Promise<WebServe
       return
     }
     let answered = false
+    const started = performance.now()
+    const answeredWith = (status: number) => o.onAnswered?.({ status, ms: performance.now() - started })
     const timer = setTimeout(
       () => finish(new CarrierError('ERR_TIMEOUT', 'nobody handled the envelope in time')),
       o.answerTimeoutMs ?? 30_000,
@@ -151,10 +194,12 @@ export async function startWebServer(o: WebServerOptions = {}): Promise<WebServe
       clearTimeout(timer)
       if (err === undefined) {
         res.writeHead(202).end()
+        answeredWith(202)
         return
       }
       const r: Refusal = refusalOf(err)
-      refused('http', r.status, r.message)
+      refused('http', r.status, r.message, r.code)
+      answeredWith(r.status)
       if (r.problem) {
         res.writeHead(r.status, { 'content-type': MEDIA_PLAIN }).end(packPlaintext(r.problem))
       } else {
@@ -173,6 +218,7 @@ export async function startWebServer(o: WebServerOptions = {}): Promise<WebServe
         const bytes = Buffer.from(envelope)
         res.writeHead(200, { 'content-type': so?.mediaType ?? MEDIA_ENCRYPTED, 'content-length': bytes.length })
         res.end(bytes)
+        answeredWith(200)
         return report(bytes.length, started)
       },
       done: finish,
@@ -185,6 +231,10 @@ export async function startWebServer(o: WebServerOptions = {}): Promise<WebServe
     wss = new WebSocketServer({ noServer: true, maxPayload: maxBytes })
     server.on('upgrade', (req, socket, head) => {
       socket.on('error', () => socket.destroy())
+      if (draining) {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n\r\n')
+        return
+      }
       wss?.handleUpgrade(req, socket, head, (ws) => serveSocket(ws))
     })
   }
@@ -200,14 +250,16 @@ export async function startWebServer(o: WebServerOptions = {}): Promise<WebServe
       refused('ws', 1009, err.message)
     })
     ws.on('close', () => sockets.delete(ws))
-    const shut = (code: number, reason: string) => {
-      refused('ws', code, reason)
+    const shut = (code: number, reason: string, why?: string) => {
+      refused('ws', code, reason, why)
       ws.close(code, reason.slice(0, 120))
     }
     ws.on('message', (data, isBinary) => {
-      if (isBinary) return shut(1003, 'binary frame: send each DIDComm envelope as one text frame')
+      if (isBinary) return shut(1003, 'binary frame: send each DIDComm envelope as one text frame', 'ERR_MEDIA_TYPE')
       const text = data.toString()
-      if (!isJsonObject(text)) return shut(1007, 'not a JSON object (a DIDComm envelope)')
+      if (!isJsonObject(text)) return shut(1007, 'not a JSON object (a DIDComm envelope)', 'ERR_MALFORMED')
+      if (draining) return
+      const end = begin()
       const reply = async (envelope: string) => {
         const started = performance.now()
         if (ws.readyState !== ws.OPEN) throw new LinkClosedError('the WebSocket is closed')
@@ -221,6 +273,7 @@ export async function startWebServer(o: WebServerOptions = {}): Promise<WebServe
         reply,
         duplex: true,
         done: (err?: unknown) => {
+          end()
           if (err === undefined) return
           const r = refusalOf(err)
           if (r.delivered) return
@@ -229,7 +282,7 @@ export async function startWebServer(o: WebServerOptions = {}): Promise<WebServe
             return
           }
           // an envelope nobody can open is garbage on this socket
-          shut(1008, `${r.code}: ${r.message}`)
+          shut(1008, `${r.code}: ${r.message}`, r.code)
         },
       })
     })
@@ -258,6 +311,21 @@ export async function startWebServer(o: WebServerOptions = {}): Promise<WebServe
     wsUrl: `${o.tls ? 'wss' : 'ws'}://${host}:${addr.port}/`,
     port: addr.port,
     incoming: () => incoming.iterate(),
+    get draining() {
+      return draining
+    },
+    async drain(reason, timeoutMs = 10_000) {
+      draining = true
+      if (inFlight > 0) {
+        let timer: ReturnType<typeof setTimeout> | undefined
+        await new Promise<void>((resolve) => {
+          idle = resolve
+          timer = setTimeout(resolve, timeoutMs)
+        })
+        clearTimeout(timer)
+      }
+      for (const ws of sockets) ws.close(1001, reason.slice(0, 120))
+    },
     async close() {
       clearInterval(ping)
       for (const ws of sockets) ws.terminate()

@@ -12,6 +12,7 @@ import { createMessage } from '../../src/didcomm/message.js'
 import type { Message, UnpackMetadata } from '../../src/didcomm/pack.js'
 import { CarrierError } from '../../src/transport.js'
 import { didTag, hasEndpoint, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
+import { lockInbox } from '../listen-lock.js'
 import { mediatedAgent } from '../mediated.js'
 import { collectEvery } from '../memory.js'
 import {
@@ -260,6 +261,7 @@ export function register(program: Command, ctx: CliContext): void {
       quotaExempt: (m: Message, md: UnpackMetadata) => receiver?.expects(m, md) ?? false,
     }
     const onError = (err: unknown) => reportError(ctx, err)
+    lockInbox(o.identity)
     const agent = o.mediator
       ? await mediatedAgent(o.identity, o.mediator, { policy, onError, pollMs: o.poll, info: (t) => ctx.out.info(t) })
       : await agentFor(o.identity, o.via, {

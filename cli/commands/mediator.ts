@@ -1,34 +1,32 @@
-import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { type Command, Option } from 'commander'
 import { webEndpointTransport } from '../../adapters/http/index.js'
-import { makeMqttEndpoint, mqttEndpointTransport, newInboxKey } from '../../adapters/mqtt/index.js'
+import { mqttEndpointTransport } from '../../adapters/mqtt/index.js'
 import { modulesToTerminal, textToModules } from '../../adapters/qr/index.js'
 import { createDecryptPool } from '../../adapters/threads/index.js'
 import type { EndpointTransport } from '../../src/agent.js'
-import type { PeerIdentity } from '../../src/did/peer.js'
 import { createInvitation, invitationUrl } from '../../src/didcomm/oob.js'
-import { createMediator, mediatorIdentity } from '../../src/mediator/mediator.js'
+import { createMediator, type Mediator } from '../../src/mediator/mediator.js'
+import { storeAdmin } from '../../stores/admin.js'
 import { openStore } from '../../stores/index.js'
-import { didTag, loadIdentity, resolverWith } from '../identity.js'
-import { file, httpUrl, integer, listenAddress, mqttUri, sizeBytes, storeUri } from '../options.js'
+import { didTag, resolverWith } from '../identity.js'
+import { createLogger, LOG_LEVELS, type LogLevel } from '../log.js'
+import { endpointsOf, mediatorIdentityFor, mqttEndpointAt } from '../mediator-identity.js'
+import { mediatorOps } from '../mediator-ops.js'
+import { file, httpUrl, integer, listenAddress, mqttUri, oneOf, sizeBytes, storeUri } from '../options.js'
 import type { CliContext } from '../registry.js'
 import { untilSignal } from '../signals.js'
-
-/** The endpoints of a DID document's DIDCommMessaging services, in order. */
-function endpointsOf(id: PeerIdentity): string[] {
-  return (id.document.service ?? []).flatMap((s) => {
-    const eps = Array.isArray(s.serviceEndpoint) ? s.serviceEndpoint : [s.serviceEndpoint]
-    return eps.map((e) => (typeof e === 'string' ? e : e.uri))
-  })
-}
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('mediator')
     .description('run a DIDComm mediator (coordinate-mediation 2.0/3.0, pickup 3.0, forwards) over HTTP, WebSocket and MQTT')
-    .option('--http <[host]:port>', 'serve HTTP POST here', listenAddress, listenAddress(':8080'))
+    .option(
+      '--http <[host]:port>',
+      'serve HTTP POST here (:PORT: every interface)',
+      listenAddress,
+      listenAddress('127.0.0.1:8080'),
+    )
     .option('--ws', 'serve WebSocket on the same port too (live pickup)', false)
     .option('--mqtt <broker>', 'also take envelopes at an inbox on this MQTT broker (mqtt://host:1883)', mqttUri)
     .option(
@@ -37,8 +35,18 @@ export function register(program: Command, ctx: CliContext): void {
       storeUri,
       'memory:',
     )
-    .option('--public-url <url>', 'the HTTP URL clients reach us by (default http://127.0.0.1:<port>/)', httpUrl)
-    .option('--identity <file>', 'keep the mediator DID here (created on first start with our endpoints)', file)
+    .option(
+      '--public-url <url>',
+      'the http(s) URL clients reach us by, in our DID (default http://127.0.0.1:<port>/; with --ws its ws(s) twin too)',
+      httpUrl,
+    )
+    .option(
+      '--identity <file>',
+      'keep the mediator DID here (created on first start); default: with a sqlite/postgres store, in the store',
+      file,
+    )
+    .option('--rotate-identity', 'the kept DID serves other endpoints than this start: replace it by a new one', false)
+    .option('--log-level <level>', `structured logs on stderr: ${LOG_LEVELS.join(', ')}`, oneOf(LOG_LEVELS), 'info')
     .option('--max-bytes <n>', 'largest envelope taken', sizeBytes, 1 << 20)
     .addOption(
       new Option('--threads <n>', 'threads that open forwards beside the main thread (0: none)')
@@ -53,58 +61,109 @@ export function register(program: Command, ctx: CliContext): void {
         store: string
         publicUrl?: string
         identity?: string
+        rotateIdentity: boolean
+        logLevel: LogLevel
         maxBytes: number
         threads: number
       }) => {
         const { host, port } = o.http
-        const store = await openStore(o.store)
-        const web = await webEndpointTransport({ listen: { host, port, ws: o.ws, maxBytes: o.maxBytes } })
-        const server = web.server as NonNullable<typeof web.server>
-        const httpUrl = o.publicUrl ?? `http://127.0.0.1:${server.port}/`
-        let identity: PeerIdentity | undefined = o.identity && existsSync(o.identity) ? await loadIdentity(o.identity) : undefined
-        const saved = identity ? endpointsOf(identity).find((e) => /^mqtts?:/.test(e)) : undefined
-        const mqttEndpoint = saved ?? (o.mqtt ? makeMqttEndpoint(o.mqtt, newInboxKey()) : undefined)
-        if (!identity) {
-          const endpoints = [httpUrl, ...(o.ws ? [httpUrl.replace(/^http/, 'ws')] : []), ...(mqttEndpoint ? [mqttEndpoint] : [])]
-          identity = mediatorIdentity(endpoints)
-          if (o.identity) await writeFile(o.identity, `${JSON.stringify(identity, null, 2)}\n`, { mode: 0o600 })
+        // a SIGTERM while starting up is a shutdown right after it, never a kill
+        const stopped = untilSignal()
+        const log = createLogger(o.logLevel)
+        const opened = await openStore(o.store)
+        const admin = storeAdmin(opened)
+        let mediator: Mediator | undefined
+        let draining = () => false
+        const ops = await mediatorOps({
+          admin,
+          liveSessions: () => mediator?.liveClients().length ?? 0,
+          draining: () => draining(),
+        })
+        const store = ops.instrument(opened)
+        let web: Awaited<ReturnType<typeof webEndpointTransport>>
+        try {
+          web = await webEndpointTransport({
+            listen: {
+              host,
+              port,
+              ws: o.ws,
+              maxBytes: o.maxBytes,
+              routes: ops.routes,
+              onRefused: (r) => {
+                ops.refused(r)
+                log.debug('refused', r)
+              },
+              onAnswered: ops.answered,
+            },
+          })
+        } catch (err) {
+          await opened.close()
+          throw err
         }
+        const server = web.server as NonNullable<typeof web.server>
+        draining = () => server.draining
+        const { identity, kept } = await mediatorIdentityFor({
+          admin,
+          file: o.identity,
+          httpUrl: o.publicUrl ?? `http://127.0.0.1:${server.port}/`,
+          ws: o.ws,
+          mqtt: o.mqtt,
+          rotate: o.rotateIdentity,
+        }).catch(async (err: unknown) => {
+          await web.close()
+          await opened.close()
+          throw err
+        })
+        const mqttEndpoint = mqttEndpointAt(identity, o.mqtt)
         const transports: EndpointTransport[] = [web]
-        if (o.mqtt && mqttEndpoint)
+        if (mqttEndpoint)
           transports.push(
             await mqttEndpointTransport({ endpoint: mqttEndpoint, clientId: `carrier-mediator-${didTag(identity.did)}` }),
           )
         const pool = o.threads > 0 ? createDecryptPool({ secrets: identity.secrets, threads: o.threads }) : undefined
-        const mediator = createMediator({
+        mediator = createMediator({
           identity,
           store,
           decrypt: pool?.decrypt,
           resolver: resolverWith(identity.document),
           transports,
-          onError: (e) => ctx.out.info(`refused: ${(e as Error).message}`),
+          onError: (e) => log.warn('refused', { code: (e as { code?: string }).code, error: (e as Error).message }),
         })
         const invitation = createInvitation({ from: mediator.did, goalCode: 'request-mediate', goal: 'Mediation' })
         const url = invitationUrl(invitation)
+        const endpoints = endpointsOf(identity)
         ctx.out.result(mediator.did, {
           command: 'mediator',
           did: mediator.did,
-          endpoints: endpointsOf(identity),
+          endpoints,
           invitation: url,
           store: o.store,
           threads: o.threads,
+          identity: kept ? 'kept' : 'new',
         })
-        ctx.out.info(`endpoints: ${endpointsOf(identity).join(' ')}\nstore: ${o.store}\ninvitation: ${url}`)
-        if (!ctx.out.json) {
+        log.info('mediator started', {
+          did: mediator.did,
+          identity: kept ? 'kept' : 'new',
+          endpoints,
+          listen: `${host}:${server.port}`,
+          store: o.store.replace(/\/\/[^@/]*@/, '//…@'),
+          invitation: url,
+        })
+        if (!ctx.out.json && process.stderr.isTTY) {
           try {
-            ctx.out.info(modulesToTerminal(textToModules(url, { ecc: 'L' })))
+            process.stderr.write(`${modulesToTerminal(textToModules(url, { ecc: 'L' }))}\n`)
           } catch {
-            ctx.out.info('(the invitation is too long for one QR code: use the URL)')
+            // the invitation is too long for one QR code: the URL is in the log
           }
         }
-        await untilSignal()
+        const signal = await stopped
+        // stop taking envelopes (503), let those in flight finish, close live sessions with a reason
+        log.info('shutting down', { signal })
+        await server.drain('the mediator is shutting down: reconnect')
         await mediator.close()
         await pool?.close()
-        await store.close()
+        await opened.close()
+        log.info('stopped', { signal })
       },
     )
 }

@@ -9,7 +9,7 @@ export function register(program: Command, ctx: CliContext): void {
     .command('web')
     .description('serve the browser wallet (and the QR pages): open the printed link on localhost, or behind HTTPS on a phone')
     .requiredOption('--mediator <did>', "the wallet's mediator (carrier mediator --ws prints its DID)", did)
-    .option('--port <n>', 'TCP port (0 = any free port)', port, 8090)
+    .option('--port <n>', 'TCP port (0 = any free port)', port, 8091)
     .option('--host <host>', 'interface to listen on', host, '127.0.0.1')
     .option('--dir <folder>', "serve the pages built in this folder (default: the package's dist/web)", folder)
     .action(async (o: { mediator: string; port: number; host: string; dir?: string }) => {

@@ -18,8 +18,10 @@ import {
   QueueTally,
   rowLimit,
 } from '../../src/mediator/store-rules.js'
+import type { StoreAdmin } from '../admin.js'
 import { failed } from '../errors.js'
 import { GroupCommit } from '../group-commit.js'
+import { postgresAdmin } from './admin.js'
 import { CHANNEL, checkSchemaName, recipientLock, SCHEMA_LOCK, schemaSql } from './schema.js'
 
 export interface PostgresStoreOptions {
@@ -102,6 +104,12 @@ export class PostgresMessageStore implements MessageStore {
       throw failed('cannot open the PostgreSQL message store', err)
     }
     return store
+  }
+
+  /** The mediator identity kept in this schema, shared by every instance, and a real query for readiness. */
+  admin(): StoreAdmin {
+    this.open()
+    return postgresAdmin(this.pool, this.s)
   }
 
   async enqueue(message: QueuedMessage, limits?: QueueLimits): Promise<void> {

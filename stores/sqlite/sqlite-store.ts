@@ -17,8 +17,10 @@ import {
   QueueTally,
   rowLimit,
 } from '../../src/mediator/store-rules.js'
+import type { StoreAdmin } from '../admin.js'
 import { failed } from '../errors.js'
 import { GroupCommit } from '../group-commit.js'
+import { sqliteAdmin } from './admin.js'
 import { SCHEMA } from './schema.js'
 
 export interface SqliteStoreOptions {
@@ -79,6 +81,12 @@ export class SqliteMessageStore implements MessageStore {
       db?.close()
       throw failed(`cannot open the SQLite message store ${file}`, err)
     }
+  }
+
+  /** The mediator identity kept in this database, and a real query for readiness (stores/admin.ts). */
+  admin(): StoreAdmin {
+    this.open()
+    return sqliteAdmin(this.db)
   }
 
   async enqueue(message: QueuedMessage, limits?: QueueLimits): Promise<void> {

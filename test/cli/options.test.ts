@@ -94,6 +94,7 @@ const BAD: Record<string, [value: string, expected: RegExp][]> = {
     [':99999', /Expected \[host\]:port/],
   ],
   'mediator --mqtt': [['http://127.0.0.1:1883', /Expected a URI with one of mqtt:\/\//]],
+  '--log-level': [['verbose', /Expected one of error, warn, info, debug/]],
   '--store': [
     ['redis://127.0.0.1', /Expected a store URI: memory:, sqlite:FILE or postgres:/],
     ['sqlite:', /Expected a store URI/],

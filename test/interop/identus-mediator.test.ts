@@ -1,6 +1,8 @@
+import { join } from 'node:path'
 import SDK from '@hyperledger/identus-sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
+import { webEndpointTransport } from '../../adapters/http/index.js'
 import {
   type EmbeddedBroker,
   makeMqttEndpoint,
@@ -9,9 +11,11 @@ import {
   startEmbeddedBroker,
 } from '../../adapters/mqtt/index.js'
 import { createRoutedPeerDid, useMediator } from '../../src/agent/mediation.js'
-import { type Agent, createAgent, createMessage, didPeerResolver } from '../../src/index.js'
-import { startMediator } from '../mediator/support.js'
+import { type Agent, createAgent, createMessage, createPeerDid, didPeerResolver } from '../../src/index.js'
+import { mediatorProcess, startMediator } from '../mediator/support.js'
 import { memoryPlutoStore } from '../support/identus.js'
+import { freePort } from '../support/mosquitto.js'
+import { tempDir } from '../support/temp.js'
 
 // The unmodified Identus edge agent SDK (7.x) as a wallet in this process, against our mediator.
 const BASIC = 'https://didcomm.org/basicmessage/2.0/message'
@@ -116,4 +120,52 @@ describe('the Identus SDK as an edge agent through our mediator', () => {
       }
     })
   }
+})
+
+describe('the Identus SDK through a carrier mediator process restarted on its SQLite store', () => {
+  it('restarted with the same flags and no --identity, the mediator keeps its DID; the wallet picks up what was queued before the restart', async () => {
+    const dir = tempDir('carrier-identus-restart-')
+    const port = await freePort()
+    const args = ['--http', `127.0.0.1:${port}`, '--ws', '--store', `sqlite:${join(dir, 'queue.db')}`, '--threads', '0']
+    let med = await mediatorProcess(...args)
+    const mediatorDid = med.did
+    const wallet = await identusWallet(mediatorDid, false)
+    const alice = createAgent({
+      identity: createPeerDid(),
+      resolver: didPeerResolver,
+      transports: [await webEndpointTransport()],
+    })
+    const stopped = (p: typeof med.proc) =>
+      new Promise<number | null>((r) => {
+        p.once('exit', (code) => r(code))
+        p.kill('SIGTERM')
+      })
+    try {
+      const walletDid = (await wallet.agent.createNewPeerDID([], true)).toString()
+      // queued (202: on disk) while the wallet does not pick up
+      const sent = await alice.send(createMessage({ type: BASIC, body: { content: 'queued before the restart' } }), {
+        to: walletDid,
+      })
+      expect(sent.uri).toBe(`http://127.0.0.1:${port}/`)
+      // the wallet is closed meanwhile (the SDK's fetch job ends at its first connection error)
+      await wallet.agent.stop()
+      expect(await stopped(med.proc)).toBe(0)
+      med = await mediatorProcess(...args)
+      expect(med.did).toBe(mediatorDid) // kept in the store: the wallet's mediation and routing still hold
+      await wallet.agent.start()
+      await wallet.agent.startFetchingMessages(200)
+      const got = await until(async () => wallet.received.find((r) => r.piuri === BASIC) ?? null)
+      expect(contentOf(got.body)).toBe('queued before the restart')
+      expect(got.from).toBe(alice.did)
+      // acknowledged: nothing left in the queue
+      await until(async () => {
+        const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+        return /^carrier_mediator_queue_messages 0$/m.test(m) ? true : null
+      })
+    } finally {
+      await wallet.agent.stop()
+      await alice.close()
+      if (med.proc.exitCode === null) await stopped(med.proc)
+    }
+  }, 120_000)
 })
