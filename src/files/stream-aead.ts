@@ -13,6 +13,7 @@
 import { randomBytes } from '@noble/ciphers/webcrypto'
 import { aesGcmDecrypt, aesGcmEncrypt } from '../didcomm/cipher.js'
 import { CarrierError } from '../transport.js'
+import { concatBytes } from '../wire/bytes.js'
 
 /** The `ciphering.algorithm` of a share-media item encrypted this way. */
 export const STREAM_ALGORITHM = 'aes-256-gcm-stream'
@@ -233,21 +234,11 @@ export class StreamOpener {
 export function sealAll(params: StreamParams, plaintext: Uint8Array): Uint8Array {
   const s = new StreamSealer(params)
   const parts = [...s.push(plaintext), s.end()]
-  return concat(parts)
+  return concatBytes(parts)
 }
 
 export function openAll(params: StreamParams, ciphertext: Uint8Array): Uint8Array {
   const o = new StreamOpener(params, ciphertext.length)
   const parts = [...o.push(ciphertext), o.end()]
-  return concat(parts)
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
+  return concatBytes(parts)
 }
