@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stopChild } from './child.js'
@@ -98,6 +99,18 @@ async function clearOtherPcscd(): Promise<void> {
   rmSync(SOCKET, { force: true })
 }
 
+/** A unix socket takes a connection (between pcscd's bind and listen it is refused). */
+function accepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection(path)
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
 /**
  * pcscd in the foreground, with its own reader.conf.d holding one vpcd reader on a free port
  * ("Virtual PCD 00 00"), and the TCP_NODELAY shim preloaded. pcscd's client socket path is fixed, so
@@ -135,14 +148,16 @@ export class Pcscd {
     let log = ''
     proc.stdout?.on('data', (d) => (log += d))
     proc.stderr?.on('data', (d) => (log += d))
-    const started = Date.now()
-    while (!existsSync(SOCKET)) {
-      if (proc.exitCode !== null) throw new Error(`pcscd exited ${proc.exitCode}: ${log}`)
-      if (Date.now() - started > 10_000) throw new Error(`pcscd did not create ${SOCKET}: ${log}`)
-      await new Promise((r) => setTimeout(r, 50))
+    // pcscd loads the readers of its reader.conf (vpcd then listens on its port) before it listens
+    // on its socket (pcscdaemon.c: RFStartSerialReaders, then InitializeSocket): once the socket
+    // takes a connection, the reader is there. pcscd gets there or exits; no clock (it would only
+    // measure the machine's load).
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()))
+    while (!(existsSync(SOCKET) && (await accepts(SOCKET)))) {
+      if (proc.exitCode !== null || proc.signalCode !== null)
+        throw new Error(`pcscd exited ${proc.exitCode ?? proc.signalCode}: ${log}`)
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20))])
     }
-    // vpcd listens once the reader is loaded; give it the moment (never probe the port: any connection is a card)
-    await new Promise((r) => setTimeout(r, 300))
     return new Pcscd(proc, port, dir, () => log)
   }
 
