@@ -248,15 +248,19 @@ await row('qr', 'QR', async () => {
 await row('nfc', 'NFC', async () => {
   if (!pcscdInstalled()) throw new Unavailable(`pcscd and the vpcd virtual reader are missing (${PCSCD_HOW_TO}).`)
   const envelope = await packedFile(35 * 1024, 3)
-  const pcscd = await Pcscd.start({ lockTimeoutMs: 60_000 })
+  // another NFC user (a test, the example) holds pcscd: wait while it lives (the lock says who, and
+  // a dead owner's lock is taken over) — a clock here would only measure how long the other runs
+  const pcscd = await Pcscd.start({ lockTimeoutMs: Number.POSITIVE_INFINITY })
   started.push(() => pcscd.stop())
   // the card (what the phone runs) answers from a thread of its own: the reader never waits on the thread it blocks
   const card = VpcdCardThread.start({ port: pcscd.vpcdPort, applet: { maxCommandData: 4096, maxResponseData: 4096, mtu: 8192 } })
   started.push(() => card.close())
-  const reader = await PcscReader.open({ name: 'Virtual PCD 00 00', timeoutMs: 10_000 })
+  // the reader is in the reader.conf of the pcscd just started, and the card is in vpcd's field
+  // once insert() resolved: both are waited for by their events (pcscd failing still rejects)
+  const reader = await PcscReader.open({ name: 'Virtual PCD 00 00', timeoutMs: Number.POSITIVE_INFINITY })
   started.push(() => reader.close())
   await card.insert()
-  await reader.waitForCard(10_000)
+  await reader.waitForCard(Number.POSITIVE_INFINITY)
   const atReader = createTransport(reader.link({ extended: true, mtu: 8192, pollMs: 5 }))
   const atCard = createTransport(card.link)
   started.push(

@@ -84,24 +84,28 @@ export class PcscReader extends EventEmitter {
     })
   }
 
-  /** Waits for a reader whose name matches (any reader when not given); bounded by timeoutMs. */
+  /**
+   * Waits for a reader whose name matches (any reader when not given); bounded by timeoutMs
+   * (default 5 s: a reader to plug in). `Infinity` waits for the reader event itself — for a reader
+   * known to be there (say, in the reader.conf of the pcscd one just started), where a clock would
+   * only measure the machine's load; PC/SC failing still rejects.
+   */
   static async open(o: { name?: string | RegExp; timeoutMs?: number } = {}): Promise<PcscReader> {
     const { NFC } = await loadOptional<NfcPcscModule>('nfc-pcsc', 'the NFC reader adapter')
+    const ms = o.timeoutMs ?? 5000
     // pcsclite's constructor spins, blocking the event loop, while no pcscd answers: ask first
-    const down = await pcscdDown(o.timeoutMs ?? 5000)
+    const down = await pcscdDown()
     if (down) throw new NoReaderError(down)
     const nfc = new NFC()
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        nfc.removeAllListeners('reader')
-        nfc.on('error', () => {})
-        nfc.close()
-        reject(
-          new NoReaderError(
-            `no PC/SC reader${o.name ? ` matching ${o.name}` : ''} within ${o.timeoutMs ?? 5000} ms (is pcscd running?)`,
-          ),
-        )
-      }, o.timeoutMs ?? 5000)
+      const timer = !Number.isFinite(ms)
+        ? undefined
+        : setTimeout(() => {
+            nfc.removeAllListeners('reader')
+            nfc.on('error', () => {})
+            nfc.close()
+            reject(new NoReaderError(`no PC/SC reader${o.name ? ` matching ${o.name}` : ''} within ${ms} ms (is pcscd running?)`))
+          }, ms)
       nfc.on('error', (err) => {
         clearTimeout(timer)
         reject(new NoReaderError(`PC/SC: ${err.message} (is pcscd running?)`))
@@ -133,14 +137,20 @@ export class PcscReader extends EventEmitter {
     return this.card !== undefined
   }
 
-  /** Resolves at the next tap (at once when a card is in the field). */
+  /**
+   * Resolves at the next tap (at once when a card is in the field), or rejects after timeoutMs
+   * (`Infinity`: waits for the card event itself — for a card known to be in the field, say a
+   * virtual card already connected to vpcd, that pcscd reports at its next presence poll).
+   */
   waitForCard(timeoutMs = 30_000): Promise<NfcPcscCard> {
     if (this.card) return Promise.resolve(this.card)
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off('card', on)
-        reject(new LinkDownError(`no card within ${timeoutMs} ms`))
-      }, timeoutMs)
+      const timer = !Number.isFinite(timeoutMs)
+        ? undefined
+        : setTimeout(() => {
+            this.off('card', on)
+            reject(new LinkDownError(`no card within ${timeoutMs} ms`))
+          }, timeoutMs)
       const on = (card: NfcPcscCard) => {
         clearTimeout(timer)
         resolve(card)
@@ -177,7 +187,8 @@ export class PcscReader extends EventEmitter {
    * Releases the reader and PC/SC without ever blocking the event loop: no new APDU or connect
    * starts, those in flight settle, then the native close runs (never inside nfc-pcsc's own event
    * handlers). When they do not settle within `timeoutMs` (default 10 s: a card that stopped
-   * answering) it rejects with NfcCloseTimeoutError, and releases the reader once they do.
+   * answering) it rejects with NfcCloseTimeoutError, and releases the reader once they do;
+   * `Infinity` waits as long as the card takes.
    */
   close(o: { timeoutMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
@@ -232,20 +243,20 @@ export class PcscReader extends EventEmitter {
 
 /**
  * On Linux, pcsc-lite clients reach pcscd through a unix socket ($PCSCLITE_CSOCK_NAME, default
- * /run/pcscd/pcscd.comm). Why no pcscd answers there, or undefined when one does (or on other systems).
+ * /run/pcscd/pcscd.comm). Why no pcscd answers there, or undefined when one does (or on other
+ * systems). No clock: connecting to a unix socket completes or fails at once (the kernel queues it
+ * whatever pcscd is doing).
  */
-async function pcscdDown(timeoutMs: number): Promise<string | undefined> {
+async function pcscdDown(): Promise<string | undefined> {
   if (process.platform !== 'linux') return undefined
   const path = process.env.PCSCLITE_CSOCK_NAME ?? '/run/pcscd/pcscd.comm'
   const { createConnection } = await import('node:net')
   return new Promise((resolve) => {
     const socket = createConnection(path)
     const done = (why: string | undefined) => {
-      clearTimeout(timer)
       socket.destroy()
       resolve(why)
     }
-    const timer = setTimeout(() => done(`pcscd did not answer at ${path} within ${timeoutMs} ms`), timeoutMs)
     socket.once('connect', () => done(undefined))
     socket.once('error', (err: NodeJS.ErrnoException) =>
       done(`pcscd is not running (${err.code} at ${path}): start it (systemctl start pcscd) or apt-get install pcscd`),

@@ -22,10 +22,11 @@ export class NfcCloseTimeoutError extends CarrierError {
   }
 }
 
-/** Resolves with true when `p` settled within `ms`, false when it did not. */
+/** Resolves with true when `p` settled within `ms`, false when it did not (`Infinity`: true once it settles). */
 export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms)
+    // setTimeout takes Infinity (and anything above 2^31-1 ms) as 1 ms: no timer at all then
+    const timer = Number.isFinite(ms) ? setTimeout(() => resolve(false), ms) : undefined
     void p.finally(() => {
       clearTimeout(timer)
       resolve(true)

@@ -11,7 +11,9 @@ const pcscd = await Pcscd.start()
 const card = new VpcdCard(phoneApplet(console.log), { port: pcscd.vpcdPort })
 try {
   const envelope = JSON.stringify({ protected: 'eyJ0eXAiOiJKV00ifQ', ciphertext: 'c'.repeat(10_000) })
-  const tapped = tapAndSend(envelope, { reader: 'Virtual PCD', log: console.log })
+  // the virtual reader is in the reader.conf of the pcscd just started, and the card enters below:
+  // wait for them by their events (a clock would only measure the machine's load)
+  const tapped = tapAndSend(envelope, { reader: 'Virtual PCD', log: console.log, waitMs: Number.POSITIVE_INFINITY })
   await new Promise((r) => setTimeout(r, 500))
   await card.insert()
   console.log(`reader: the phone answered ${await tapped}`)

@@ -21,12 +21,19 @@ export function phoneApplet(log: (l: string) => void): CardApplet {
   return applet
 }
 
-/** The reader side: waits for a tap, sends the envelope, waits for the phone's answer. */
-export async function tapAndSend(envelope: string, o: { reader?: string; log: (l: string) => void }): Promise<string> {
-  const reader = await PcscReader.open({ name: o.reader, timeoutMs: 10_000 })
+/**
+ * The reader side: waits for a tap, sends the envelope, waits for the phone's answer. A reader is
+ * looked for for 10 s and a tap for 60 s (someone plugging a reader, tapping a phone); `waitMs`
+ * replaces both — Infinity waits for the events themselves (a virtual reader and card known to be there).
+ */
+export async function tapAndSend(
+  envelope: string,
+  o: { reader?: string; log: (l: string) => void; waitMs?: number },
+): Promise<string> {
+  const reader = await PcscReader.open({ name: o.reader, timeoutMs: o.waitMs ?? 10_000 })
   try {
     o.log(`reader: tap a phone on ${reader.name}`)
-    await reader.waitForCard(60_000)
+    await reader.waitForCard(o.waitMs ?? 60_000)
     const transport = createTransport(reader.link({ pollMs: 10 }))
     const answer = (async () => {
       for await (const r of transport.receive()) return new TextDecoder().decode(r.data)

@@ -5,8 +5,12 @@
  *
  * The card holds its answer until the reader's close() was called — the moment a libuv worker
  * holds the reader's mutex inside SCardTransmit, waiting for this process to answer:
- * - late: the card answers 100 ms later, from this (main) thread;
- * - never: the card never answers; close() gives up after 500 ms, then the card is lifted.
+ * - late: the card answers 100 ms later, from this (main) thread; close() has no time limit (the
+ *   card's answer is what it waits for: a limit would only race the machine's load);
+ * - never: the card never answers; close() gives up after 500 ms (the behaviour under test: the
+ *   card never answers, so it gives up on any machine), then the card is lifted.
+ * The reader and the card are waited for by their events, not by a clock: pcscd (started by the
+ * test) has the reader from its start, and the card is in vpcd's field once insert() resolved.
  * Either way the process must then exit by itself: PC/SC's threads (ours and the other vpcd
  * reader's) were all closed.
  * Closing natively at that moment blocks the main thread on the mutex, so the card never answers
@@ -26,7 +30,7 @@ const card = new VpcdCard(
     process(capdu) {
       if (closing || !reader) return applet.process(capdu)
       const r = reader
-      closing = r.close({ timeoutMs: 500 }).then(
+      closing = r.close({ timeoutMs: mode === 'never' ? 500 : Number.POSITIVE_INFINITY }).then(
         () => ({ closed: true }),
         (err: { code?: string }) => ({ closed: false, code: err.code }),
       )
@@ -37,9 +41,9 @@ const card = new VpcdCard(
   { port },
 )
 
-reader = await PcscReader.open({ name: 'Virtual PCD 00 00', timeoutMs: 10_000 })
+reader = await PcscReader.open({ name: 'Virtual PCD 00 00', timeoutMs: Number.POSITIVE_INFINITY })
 await card.insert()
-await reader.waitForCard(10_000)
+await reader.waitForCard(Number.POSITIVE_INFINITY)
 const transmit = reader.transmit(selectCarrierCommand()).then(
   // the status word, or how many bytes came back when the card left instead of answering
   (r) => (r.length >= 2 ? { sw: ((r.at(-2) as number) << 8) | (r.at(-1) as number) } : { answerBytes: r.length }),

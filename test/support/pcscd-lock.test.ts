@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { lockPcscd, unlockPcscd } from './pcscd.js'
+import { listensOn, lockPcscd, unlockPcscd } from './pcscd.js'
 import { tempDir } from './temp.js'
 
 // The lock the pcscd users take turns through, on a private path (the real one is shared by the NFC suites).
@@ -42,5 +43,30 @@ describe('pcscd lock', () => {
     } finally {
       owner.kill()
     }
+  })
+})
+
+// Pcscd.start checks vpcd's port is pcscd's own listening socket (another process may have taken
+// the free port first, leaving a pcscd without its reader), never by connecting to it.
+describe('listensOn', () => {
+  it("tells a process's own listening port from one another process holds, and from a closed one", async () => {
+    const server = createServer()
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as AddressInfo).port
+    const other = spawn(process.execPath, [
+      '-e',
+      "const s = require('net').createServer().listen(0, '127.0.0.1', () => console.log(s.address().port))",
+    ])
+    try {
+      const otherPort = await new Promise<number>((r) => other.stdout.once('data', (d) => r(Number(String(d).trim()))))
+      expect(listensOn(process.pid, port)).toBe(true)
+      expect(listensOn(other.pid as number, port)).toBe(false)
+      expect(listensOn(process.pid, otherPort)).toBe(false)
+      expect(listensOn(other.pid as number, otherPort)).toBe(true)
+    } finally {
+      other.kill()
+      await new Promise((r) => server.close(r))
+    }
+    expect(listensOn(process.pid, port)).toBe(false)
   })
 })

@@ -1,5 +1,16 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
+import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stopChild } from './child.js'
@@ -99,15 +110,57 @@ async function clearOtherPcscd(): Promise<void> {
 }
 
 /**
+ * Process `pid` has a TCP socket listening on `port` (/proc/net/tcp{,6}: state 0A, its inode among
+ * the process's fds). Never a connection to the port: vpcd takes any connection as a card.
+ */
+export function listensOn(pid: number, port: number): boolean {
+  const inodes = new Set<string>()
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = ''
+    try {
+      text = readFileSync(table, 'utf8')
+    } catch {
+      continue
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/)
+      if (f.length > 9 && f[3] === '0A' && Number.parseInt(f[1]?.split(':')[1] ?? '', 16) === port) inodes.add(f[9] as string)
+    }
+  }
+  if (inodes.size === 0) return false
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))
+      if (m && inodes.has(m[1] as string)) return true
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false
+}
+
+/** A unix socket takes a connection (between pcscd's bind and listen it is refused). */
+function accepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection(path)
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+/**
  * pcscd in the foreground, with its own reader.conf.d holding one vpcd reader on a free port
  * ("Virtual PCD 00 00"), and the TCP_NODELAY shim preloaded. pcscd's client socket path is fixed, so
  * one runs per machine: its users take turns through a lock (lockPcscd).
  */
 export class Pcscd {
   private constructor(
-    private readonly proc: ChildProcess,
+    readonly proc: ChildProcess,
     readonly vpcdPort: number,
-    private readonly dir: string,
+    readonly dir: string,
     readonly log: () => string,
   ) {}
 
@@ -121,7 +174,23 @@ export class Pcscd {
     }
   }
 
+  /**
+   * vpcd's port comes from freePort(), and another process may bind it before pcscd's vpcd does
+   * (seen: "Address already in use … Open Port 0x0 Failed", a pcscd with no reader at all). So the
+   * port is checked to be pcscd's own listening socket, and a lost race is run again on another port.
+   */
   private static async spawn(o: { nodelay?: boolean }): Promise<Pcscd> {
+    for (let attempt = 1; ; attempt++) {
+      const started = await Pcscd.spawnOnce(o)
+      if (listensOn(started.proc.pid as number, started.vpcdPort)) return started
+      const log = started.log()
+      await stopChild(started.proc)
+      rmSync(started.dir, { recursive: true, force: true })
+      if (attempt === 5) throw new Error(`pcscd's vpcd reader did not start on 5 free ports: ${log}`)
+    }
+  }
+
+  private static async spawnOnce(o: { nodelay?: boolean }): Promise<Pcscd> {
     if (existsSync(SOCKET)) await clearOtherPcscd()
     const dir = mkdtempSync(join(tmpdir(), 'carrier-pcscd-'))
     const port = await freePort()
@@ -135,14 +204,16 @@ export class Pcscd {
     let log = ''
     proc.stdout?.on('data', (d) => (log += d))
     proc.stderr?.on('data', (d) => (log += d))
-    const started = Date.now()
-    while (!existsSync(SOCKET)) {
-      if (proc.exitCode !== null) throw new Error(`pcscd exited ${proc.exitCode}: ${log}`)
-      if (Date.now() - started > 10_000) throw new Error(`pcscd did not create ${SOCKET}: ${log}`)
-      await new Promise((r) => setTimeout(r, 50))
+    // pcscd starts the readers of its reader.conf (vpcd binds its port) before it listens on its
+    // socket (pcscdaemon.c: RFStartSerialReaders, then InitializeSocket): once the socket takes a
+    // connection, the reader is there or failed (spawn checks which). pcscd gets there or exits;
+    // no clock (it would only measure the machine's load).
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()))
+    while (!(existsSync(SOCKET) && (await accepts(SOCKET)))) {
+      if (proc.exitCode !== null || proc.signalCode !== null)
+        throw new Error(`pcscd exited ${proc.exitCode ?? proc.signalCode}: ${log}`)
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20))])
     }
-    // vpcd listens once the reader is loaded; give it the moment (never probe the port: any connection is a card)
-    await new Promise((r) => setTimeout(r, 300))
     return new Pcscd(proc, port, dir, () => log)
   }
 
