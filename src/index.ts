@@ -6,6 +6,7 @@ export {
   type MediationOptions,
   useMediator,
 } from './agent/mediation.js'
+export { SeenIds, type SeenIdsOptions } from './agent/seen.js'
 export {
   Agent,
   type AgentExtras,
