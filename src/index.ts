@@ -1,4 +1,5 @@
 export { NoAnswerError } from './agent/answers.js'
+export { type BackoffOptions, backoffDelay } from './agent/backoff.js'
 export {
   createRoutedPeerDid,
   MediationClient,
