@@ -6,6 +6,7 @@ import { FolderReceiver, sendFile, withoutBytes, writeNew } from '../../adapters
 import { webEndpointTransport } from '../../adapters/http/index.js'
 import { mqttEndpointTransport } from '../../adapters/mqtt/index.js'
 import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
+import type { SeenIds } from '../../src/agent/seen.js'
 import { type Agent, type AgentPolicy, createAgent, type EndpointTransport } from '../../src/agent.js'
 import type { DIDDocument } from '../../src/did/document.js'
 import { createMessage } from '../../src/didcomm/message.js'
@@ -16,6 +17,7 @@ import { mediatedAgent } from '../mediated.js'
 import { collectEvery } from '../memory.js'
 import { count, did, endpointUri, file, folder, integer, jsonObject, mediaType, ms, sizeBytes, text } from '../options.js'
 import type { CliContext } from '../registry.js'
+import { keptSeenIds, seenFileOf } from '../seen-file.js'
 
 /**
  * A CLI agent's transports: its own endpoint's (an MQTT inbox, or a BLE peripheral at its
@@ -41,7 +43,7 @@ async function transportsFor(endpoint: string | undefined, clientId: string): Pr
 async function agentFor(
   identityFile: string,
   via: string | undefined,
-  o: { policy?: AgentPolicy; endpointRequired?: boolean; onError?: (err: unknown) => void } = {},
+  o: { policy?: AgentPolicy; endpointRequired?: boolean; onError?: (err: unknown) => void; seen?: SeenIds } = {},
 ): Promise<Agent> {
   const identity = await loadIdentity(identityFile)
   const resolver = resolverWith(identity.document as DIDDocument)
@@ -52,6 +54,7 @@ async function agentFor(
     transports: await transportsFor(endpoint, `carrier-${didTag(identity.did)}`),
     policy: o.policy,
     onError: o.onError,
+    extras: { seen: o.seen },
   })
 }
 
@@ -219,9 +222,12 @@ export function register(program: Command, ctx: CliContext): void {
       quotaExempt: (m: Message, md: UnpackMetadata) => receiver?.expects(m, md) ?? false,
     }
     const onError = (err: unknown) => reportError(ctx, err)
+    // ids handed out are remembered across restarts: a message delivered again is written once
+    const kept = await keptSeenIds(seenFileOf(o.out))
+    const seen = kept.seen
     const agent = o.mediator
-      ? await mediatedAgent(o.identity, o.mediator, { policy, onError, pollMs: o.poll, info: (t) => ctx.out.info(t) })
-      : await agentFor(o.identity, o.via, { policy, endpointRequired: true, onError })
+      ? await mediatedAgent(o.identity, o.mediator, { policy, onError, pollMs: o.poll, info: (t) => ctx.out.info(t), seen })
+      : await agentFor(o.identity, o.via, { policy, endpointRequired: true, onError, seen })
     if (o.count === 0) {
       // --count 0: set up (with --mediator: registered there) and leave
       ctx.out.info(`listening as ${agent.did}`)
@@ -279,6 +285,7 @@ export function register(program: Command, ctx: CliContext): void {
               saved.map((f) => f.name),
             )
             await writeNew(o.out, `${message.id}.json`, json(stored), 'message.json')
+            kept.changed()
             n++
             const files = saved.map((f) => f.name)
             ctx.out.event(
@@ -298,6 +305,7 @@ export function register(program: Command, ctx: CliContext): void {
       process.off('SIGTERM', stop)
       await receiver.close()
       await agent.close()
+      await kept.close()
     }
   })
 }
