@@ -3,6 +3,7 @@ import { didcommBench } from './didcomm.js'
 import { efficiencyBench } from './efficiency.js'
 import { filesBench } from './files.js'
 import { fountainBench } from './fountain.js'
+import { hermesBench } from './hermes.js'
 import { mediatorBench } from './mediator.js'
 import { mqttBench } from './mqtt.js'
 import { nfcBench } from './nfc.js'
@@ -22,6 +23,7 @@ const benches: Record<string, () => Promise<void>> = {
   ble: bleBench,
   stores: storesBench,
   mediator: mediatorBench,
+  hermes: hermesBench,
 }
 
 const only = process.argv.slice(2)

@@ -6,8 +6,13 @@ import { didPeerResolver, type PeerIdentity } from '../src/did/peer.js'
 
 /** An identity file written by `carrier keys new`. */
 export async function loadIdentity(file: string): Promise<PeerIdentity> {
-  const id = JSON.parse(await readFile(file, 'utf8')) as PeerIdentity
-  if (typeof id.did !== 'string' || !Array.isArray(id.secrets))
+  let id: PeerIdentity | undefined
+  try {
+    id = JSON.parse(await readFile(file, 'utf8')) as PeerIdentity
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err
+  }
+  if (typeof id?.did !== 'string' || !Array.isArray(id.secrets))
     throw new Error(`${file} is not an identity file (carrier keys new)`)
   return id
 }

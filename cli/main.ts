@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
-import { Command, CommanderError } from 'commander'
+import { Command, CommanderError, Help } from 'commander'
 import { CarrierError } from '../src/transport.js'
-import { COMMANDS } from './commands/index.js'
+import { COMMANDS, type CommandEntry } from './commands/index.js'
 import { createOutput } from './output.js'
 import type { CliContext } from './registry.js'
 
@@ -16,8 +16,12 @@ function version(): string {
   return 'unknown'
 }
 
-/** The `carrier` command with every subcommand (test/cli/options.test.ts walks its options). */
-export function buildProgram(ctx: CliContext): Command {
+/**
+ * The `carrier` command. With `argv`, only the module of the command it names is imported; the
+ * others are listed (for --help, and commander's "unknown command" suggestions) without being
+ * loaded. Without `argv`, every subcommand is registered (test/cli/options.test.ts walks them).
+ */
+export async function buildProgram(ctx: CliContext, argv?: string[]): Promise<Command> {
   const program = new Command()
     .name('carrier')
     .description('DIDComm v2 over Bluetooth LE, animated QR, NFC and MQTT')
@@ -25,7 +29,22 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--json', 'print results as JSON lines (no progress bars)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-  for (const register of COMMANDS) register(program, ctx)
+  // the command is the first word that is not an option (the program's options take no value);
+  // `carrier help send` is send's help
+  const words = argv?.filter((a) => !a.startsWith('-')) ?? []
+  const named = words[0] === 'help' ? words[1] : words[0]
+  const wanted = argv === undefined ? COMMANDS : COMMANDS.filter((c) => c.name === named)
+  const loaded = new Set<CommandEntry['load']>()
+  for (const c of wanted) {
+    if (loaded.has(c.load)) continue
+    loaded.add(c.load)
+    ;(await c.load()).register(program, ctx)
+  }
+  if (wanted.length === 0) {
+    const terms = new Map(COMMANDS.map((c) => [c.name, c.term]))
+    for (const c of COMMANDS) program.command(c.name).description(c.description)
+    program.configureHelp({ subcommandTerm: (cmd) => terms.get(cmd.name()) ?? new Help().subcommandTerm(cmd) })
+  }
   return program
 }
 
@@ -37,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0
   }
   const json = argv.includes('--json')
-  const program = buildProgram({ out: createOutput(json) })
+  const program = await buildProgram({ out: createOutput(json) }, argv)
   try {
     await program.parseAsync(argv, { from: 'user' })
     return 0

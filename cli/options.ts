@@ -89,8 +89,8 @@ export function uri(schemes: readonly string[]): Parser<string> {
 }
 
 export const mqttUri = uri(MQTT_SCHEMES)
-/** Where an agent is reached: its own endpoint. */
-export const endpointUri = uri([...MQTT_SCHEMES, 'ble:'])
+/** Where an agent is reached: its own endpoint (ws:// and wss:// are DIDComm's or MQTT's, by their path). */
+export const endpointUri = uri(['mqtt:', 'mqtts:', 'http:', 'https:', 'ws:', 'wss:', 'ble:'])
 
 export const hci: Parser<string> = (v) => {
   try {

@@ -14,7 +14,7 @@
 import cliProgress from 'cli-progress'
 import { BleCentralLink, BlePeripheralLink } from '../adapters/ble/index.js'
 import { makeMqttEndpoint, mqttEndpointTransport, newInboxKey, startEmbeddedBroker } from '../adapters/mqtt/index.js'
-import { CardApplet, PcscReader, VpcdCard } from '../adapters/nfc/index.js'
+import { PcscReader, VpcdCardThread } from '../adapters/nfc/index.js'
 import { MissingDependencyError } from '../adapters/optional.js'
 import { decodePng, encodePng, modulesToImage, QrCameraLink, QrDisplayLink } from '../adapters/qr/index.js'
 import { loopback } from '../cli/loopback.js'
@@ -250,15 +250,15 @@ await row('nfc', 'NFC', async () => {
   const envelope = await packedFile(35 * 1024, 3)
   const pcscd = await Pcscd.start({ lockTimeoutMs: 60_000 })
   started.push(() => pcscd.stop())
-  const applet = new CardApplet({ maxCommandData: 4096, maxResponseData: 4096, mtu: 8192 })
-  const card = new VpcdCard(applet, { port: pcscd.vpcdPort })
-  started.push(() => card.remove())
+  // the card (what the phone runs) answers from a thread of its own: the reader never waits on the thread it blocks
+  const card = VpcdCardThread.start({ port: pcscd.vpcdPort, applet: { maxCommandData: 4096, maxResponseData: 4096, mtu: 8192 } })
+  started.push(() => card.close())
   const reader = await PcscReader.open({ name: 'Virtual PCD 00 00', timeoutMs: 10_000 })
   started.push(() => reader.close())
   await card.insert()
   await reader.waitForCard(10_000)
   const atReader = createTransport(reader.link({ extended: true, mtu: 8192, pollMs: 5 }))
-  const atCard = createTransport(applet)
+  const atCard = createTransport(card.link)
   started.push(
     () => atCard.close(),
     () => atReader.close(),

@@ -16,7 +16,7 @@ import {
 import type { Feature } from './protocols/discover-features.js'
 import { problemReport, RefusedMessageError } from './protocols/report-problem.js'
 import { ReceiveQuota, ReceiveQuotaError, type ReceiveQuotaOptions } from './receive-quota.js'
-import { CarrierError, type Received, type SendOptions, type SendReport } from './transport.js'
+import { CarrierError, type Received, type SendOptions, type SendReport, uriScheme } from './transport.js'
 import { AsyncQueue } from './wire/async-queue.js'
 import { MEDIA_ENCRYPTED } from './wire/media.js'
 
@@ -267,12 +267,8 @@ export class Agent {
   }
 
   private transportFor(uri: string): EndpointTransport | undefined {
-    let scheme: string
-    try {
-      scheme = new URL(uri).protocol
-    } catch {
-      return undefined
-    }
+    const scheme = uriScheme(uri)
+    if (!scheme) return undefined
     return this.transports.find((t) => t.schemes.includes(scheme) && (t.accepts?.(uri) ?? true))
   }
 

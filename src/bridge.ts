@@ -1,7 +1,7 @@
 import type { AgentIdentity, EndpointTransport } from './agent.js'
 import { type Resolver, staticSecrets } from './did/document.js'
 import { addresseeOf, endpointOf, FORWARD_TYPE, forwardPayload, routeEnvelope, unpack, wrapForward } from './didcomm/pack.js'
-import { CarrierError, type Received, type SendOptions, type SendReport, type Transport } from './transport.js'
+import { CarrierError, type Received, type SendOptions, type SendReport, type Transport, uriScheme } from './transport.js'
 import { MEDIA_ENCRYPTED } from './wire/media.js'
 
 /**
@@ -70,12 +70,8 @@ export class Bridge {
   }
 
   private reachable = (uri: string): boolean => {
-    let scheme: string
-    try {
-      scheme = new URL(uri).protocol
-    } catch {
-      return false
-    }
+    const scheme = uriScheme(uri)
+    if (!scheme) return false
     return this.o.remote.schemes.includes(scheme) && (this.o.remote.accepts?.(uri) ?? true)
   }
 

@@ -152,3 +152,13 @@ export class AbortError extends CarrierError {
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError(signal.reason)
 }
+
+/**
+ * The scheme of a URI with its colon ('mqtt:', 'ble:'), lower-cased, or undefined when it has
+ * none. Read from the text (RFC 3986 §3.1), not through `URL`: React Native's URL implements
+ * no `protocol`.
+ */
+export function uriScheme(uri: string): string | undefined {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(uri)
+  return m ? `${(m[1] as string).toLowerCase()}:` : undefined
+}

@@ -136,3 +136,37 @@ describe('engines', () => {
     })
   }
 })
+
+describe('package.json and the lockfile', () => {
+  const full = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as Record<string, unknown>
+  const root = (
+    JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, Record<string, unknown>> }
+  ).packages[''] as Record<string, unknown>
+
+  // npm install rewrites the lockfile's root entry whenever one of these differs from package.json
+  // (a fresh clone's `npm install` then leaves package-lock.json modified)
+  for (const field of [
+    'name',
+    'version',
+    'license',
+    'engines',
+    'bin',
+    'dependencies',
+    'devDependencies',
+    'optionalDependencies',
+    'peerDependencies',
+    'peerDependenciesMeta',
+  ])
+    it(`the lockfile's root ${field} is package.json's`, () => {
+      expect(root[field]).toEqual(full[field])
+    })
+
+  it('names its repository, homepage and issue tracker (a github.com/<owner>/didcomm-carrier repository)', () => {
+    const repo = full.repository as { type: string; url: string }
+    expect(repo.type).toBe('git')
+    expect(repo.url).toMatch(/^git\+https:\/\/github\.com\/[\w.-]+\/didcomm-carrier\.git$/)
+    const base = repo.url.replace(/^git\+/, '').replace(/\.git$/, '')
+    expect(full.homepage).toBe(`${base}#readme`)
+    expect((full.bugs as { url: string }).url).toBe(`${base}/issues`)
+  })
+})

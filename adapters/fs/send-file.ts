@@ -119,8 +119,11 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
   agent.receive()
 
   const held = new Set<number>()
+  /** Parts sent and not yet confirmed on disk. */
   const inFlight = new Set<number>()
-  let epoch = new AbortController()
+  /** Parts whose wire send is still running: never sent again meanwhile (docs/FILES.md, sent twice). */
+  const onWire = new Set<number>()
+  const epoch = new AbortController()
   const wireSends = new Set<Promise<unknown>>()
   let offerId = ''
   let awaitingOffer = false
@@ -141,10 +144,9 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
     o.onProgress?.({ ackedBytes: acked, totalBytes: size, sentBytes })
   }
 
+  // a new offer leaves the parts on the wire alone: the wire delivers each or fails it (its own
+  // time-outs, the receiver's REJECT), and only then may it go again
   const ask = async () => {
-    epoch.abort()
-    epoch = new AbortController()
-    inFlight.clear()
     const offer = offerMessage({
       transferId,
       filename,
@@ -164,6 +166,7 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
 
   const sendPart = async (index: number) => {
     inFlight.add(index)
+    onWire.add(index)
     const bytes = await parts.read(index)
     const last = index === count - 1
     if (!fileSha && last && !streamDigest) streamDigest = await parts.digest?.()
@@ -200,6 +203,7 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
         if (!mine.aborted) inFlight.delete(index)
       })
       .finally(() => {
+        onWire.delete(index)
         wireSends.delete(p)
         wake()
       })
@@ -226,7 +230,7 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
           // the receiver's whole truth: anything out before it is lost or will be answered again
           awaitingOffer = false
           held.clear()
-          inFlight.clear()
+          for (const i of inFlight) if (!onWire.has(i)) inFlight.delete(i)
           if (resumedParts < 0) resumedParts = got.size
         }
         for (const i of got) {

@@ -15,6 +15,24 @@ export class CardStatusError extends CarrierError {
   }
 }
 
+/** A reader (or its link) asked to close could not: an APDU it sent was not answered in time. */
+export class NfcCloseTimeoutError extends CarrierError {
+  constructor(message: string) {
+    super('ERR_NFC_CLOSE_TIMEOUT', message)
+  }
+}
+
+/** Resolves with true when `p` settled within `ms`, false when it did not. */
+export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms)
+    void p.finally(() => {
+      clearTimeout(timer)
+      resolve(true)
+    })
+  })
+}
+
 /**
  * The reader side as a Link over any APDU transport (nfc-pcsc in the adapter, a function in tests):
  * SELECT on every new card, frames up as chained ENVELOPEs, frames down in their answers (GET
@@ -34,7 +52,7 @@ export class ApduReaderLink implements Link {
 
   constructor(
     private readonly transmit: Transmit,
-    private readonly o: { extended?: boolean; pollMs?: number; mtu?: number } = {},
+    private readonly o: { extended?: boolean; pollMs?: number; mtu?: number; closeTimeoutMs?: number } = {},
   ) {
     this.mtu = o.mtu ?? 4096
     this.timer = setInterval(() => void this.exchange(new Uint8Array(0)).catch(() => {}), o.pollMs ?? 20)
@@ -55,10 +73,18 @@ export class ApduReaderLink implements Link {
     this.selected = false
   }
 
+  /**
+   * Stops polling, then waits for the APDU in flight (the exchange it belongs to sends no more):
+   * whoever closes the reader next never closes it under a transmit. An APDU unanswered within
+   * `closeTimeoutMs` (default 10 s) fails the close with NfcCloseTimeoutError.
+   */
   async close(): Promise<void> {
     this.closed = true
     clearInterval(this.timer)
     this.handlers.clear()
+    const ms = this.o.closeTimeoutMs ?? 10_000
+    if (!(await settlesWithin(this.chain, ms)))
+      throw new NfcCloseTimeoutError(`the card did not answer an APDU within ${ms} ms of closing the link`)
   }
 
   /** APDU exchanges one at a time, in order. */
@@ -83,6 +109,12 @@ export class ApduReaderLink implements Link {
     })
   }
 
+  /** One APDU, unless the link closed meanwhile: a closing link sends nothing more. */
+  private tx(capdu: Uint8Array): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(new LinkClosedError())
+    return this.transmit(capdu)
+  }
+
   private async doExchange(frame: Uint8Array): Promise<void> {
     if (this.closed) return
     try {
@@ -91,7 +123,7 @@ export class ApduReaderLink implements Link {
       let offset = 0
       while (frame.length - offset > step) {
         const r = parseResponse(
-          await this.transmit(
+          await this.tx(
             encodeCommand({
               cla: CLA_PROPRIETARY | CLA_CHAINING,
               ins: INS_ENVELOPE,
@@ -106,7 +138,7 @@ export class ApduReaderLink implements Link {
         offset += step
       }
       let r = parseResponse(
-        await this.transmit(
+        await this.tx(
           encodeCommand({
             cla: CLA_PROPRIETARY,
             ins: INS_ENVELOPE,
@@ -123,7 +155,7 @@ export class ApduReaderLink implements Link {
         if (r.data.length > 0) parts.push(r.data.slice())
         if ((r.sw & 0xff00) === SW.MORE_DATA) {
           r = parseResponse(
-            await this.transmit(
+            await this.tx(
               encodeCommand({
                 cla: CLA_PROPRIETARY,
                 ins: INS_GET_RESPONSE,
@@ -146,7 +178,7 @@ export class ApduReaderLink implements Link {
       }
       if (parts.length > 0 || frame.length > 0) this.kick()
     } catch (err) {
-      if (err instanceof CardStatusError) throw err
+      if (err instanceof CardStatusError || err instanceof LinkClosedError) throw err
       this.selected = false
       throw new LinkDownError('no card in the field', { cause: err })
     }
@@ -157,7 +189,7 @@ export class ApduReaderLink implements Link {
   }
 
   private async select(): Promise<void> {
-    const r = parseResponse(await this.transmit(selectCarrierCommand()))
+    const r = parseResponse(await this.tx(selectCarrierCommand()))
     if (r.sw !== SW.OK || r.data.length < 6) throw new CardStatusError(r.sw, 'SELECT')
     const cardCommand = ((r.data[1] as number) << 8) | (r.data[2] as number)
     const cardResponse = ((r.data[3] as number) << 8) | (r.data[4] as number)

@@ -2,6 +2,11 @@ import { connect, type Socket } from 'node:net'
 import { CarrierError } from '../../src/transport.js'
 import type { ApduResponder } from './type4.js'
 
+/** An APDU responder that may answer later (a card that asks someone else first). */
+export interface AsyncApduResponder {
+  process(capdu: Uint8Array): Uint8Array | Promise<Uint8Array>
+}
+
 /** ATR of an HCE phone on a contactless reader: nfc-pcsc reports it as TAG_ISO_14443_4. */
 export const HCE_ATR = Uint8Array.of(0x3b, 0x80, 0x80, 0x01, 0x01)
 
@@ -20,7 +25,7 @@ export class VpcdCard {
   apdus = 0
 
   constructor(
-    private readonly card: ApduResponder,
+    private readonly card: ApduResponder | AsyncApduResponder,
     private readonly o: { host?: string; port?: number; atr?: Uint8Array } = {},
   ) {}
 
@@ -34,6 +39,15 @@ export class VpcdCard {
     return new Promise((resolve, reject) => {
       const s = connect({ host: this.o.host ?? '127.0.0.1', port: this.o.port ?? 35963, noDelay: true })
       let buf = Buffer.alloc(0)
+      // vpcd asks one thing at a time; answers that come later still go out in order
+      let answered: Promise<void> = Promise.resolve()
+      const reply = (r: Uint8Array | undefined) => {
+        if (!r) return
+        const out = Buffer.allocUnsafe(2 + r.length)
+        out.writeUInt16BE(r.length, 0)
+        out.set(r, 2)
+        s.write(out)
+      }
       s.once('connect', () => {
         this.socket = s
         resolve()
@@ -49,13 +63,9 @@ export class VpcdCard {
           if (buf.length < 2 + n) break
           const msg = buf.subarray(2, 2 + n)
           buf = buf.subarray(2 + n)
-          const reply = this.answer(new Uint8Array(msg))
-          if (reply) {
-            const out = Buffer.allocUnsafe(2 + reply.length)
-            out.writeUInt16BE(reply.length, 0)
-            out.set(reply, 2)
-            s.write(out)
-          }
+          const r = this.answer(new Uint8Array(msg))
+          if (r instanceof Promise) answered = answered.then(() => r).then(reply, () => void s.destroy())
+          else answered = answered.then(() => reply(r))
         }
       })
       s.on('close', () => {
@@ -70,7 +80,7 @@ export class VpcdCard {
     this.socket = undefined
   }
 
-  private answer(msg: Uint8Array): Uint8Array | undefined {
+  private answer(msg: Uint8Array): Uint8Array | Promise<Uint8Array> | undefined {
     if (msg.length === 1) return msg[0] === 0x04 ? (this.o.atr ?? HCE_ATR) : undefined
     this.apdus++
     return this.card.process(msg)

@@ -1,5 +1,8 @@
-import { CarrierError, type Link } from '../../src/transport.js'
+import type { Link } from '../../src/transport.js'
 import { byteCapacity, type Ecc, frameToModules } from './capacity.js'
+
+// the receiving side has no QR code library in it: a React Native scanner's app imports it alone
+export { QrFrameLink } from './frame-link.js'
 
 export interface QrCode {
   /** The frame the code carries. */
@@ -37,36 +40,5 @@ export class QrDisplayLink implements Link {
 
   async close(): Promise<void> {
     this.closed = true
-  }
-}
-
-/**
- * The receiving side fed with codes that were already decoded (a browser Worker, a native scanner):
- * each code's bytes become a frame for the core. Foreign or garbled codes are dropped by the core's
- * checks. QrCameraLink (camera.ts) adds image decoding on top.
- */
-export class QrFrameLink implements Link {
-  readonly duplex = false
-  readonly mtu = 2953
-  private readonly handlers = new Set<(f: Uint8Array) => void>()
-  decoded = 0
-
-  /** One decoded code's bytes. */
-  feedDecoded(bytes: Uint8Array): void {
-    this.decoded++
-    for (const h of this.handlers) h(bytes)
-  }
-
-  async send(): Promise<void> {
-    throw new CarrierError('ERR_SIMPLEX', 'a camera link only receives')
-  }
-
-  onFrame(handler: (frame: Uint8Array) => void): () => void {
-    this.handlers.add(handler)
-    return () => this.handlers.delete(handler)
-  }
-
-  async close(): Promise<void> {
-    this.handlers.clear()
   }
 }

@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { DIDCommError } from '../../src/didcomm/errors.js'
 import { ALG_ANON, type DecryptedJwe, decryptJwe } from '../../src/didcomm/jwe.js'
 import type { Jwk } from '../../src/didcomm/keys.js'
 import { CarrierError } from '../../src/transport.js'
+import { startWorker } from './start-worker.js'
 
 export interface DecryptPoolOptions {
   /** The private keys the pool opens anoncrypt envelopes for (a mediator's identity secrets). */
@@ -32,14 +33,6 @@ interface Thread {
 }
 
 type Answer = { id: number; value: DecryptedJwe } | { id: number; error: { code: string; message: string } }
-
-/** The worker's module: compiled JavaScript in the package; TypeScript in a source checkout (tsx, vitest). */
-const WORKER = new URL(`./decrypt-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)
-
-function startWorker(secrets: DecryptPoolOptions['secrets']): Worker {
-  if (!WORKER.pathname.endsWith('.ts')) return new Worker(WORKER, { workerData: { secrets } })
-  return new Worker(new URL('./dev-boot.mjs', import.meta.url), { workerData: { secrets, entry: WORKER.href } })
-}
 
 /** The recipient kids of an anoncrypt JWE, or undefined for anything else (opened on the caller's thread). */
 function anoncryptKids(jwe: Record<string, unknown>): string[] | undefined {
@@ -73,7 +66,7 @@ export function createDecryptPool(o: DecryptPoolOptions): DecryptPool {
     t.jobs.clear()
   }
   const spawn = (): Thread => {
-    const t: Thread = { worker: startWorker(secrets), jobs: new Map() }
+    const t: Thread = { worker: startWorker('./decrypt-worker', import.meta.url, { secrets }), jobs: new Map() }
     t.worker.unref() // held only while it has work: an idle pool never keeps the process alive
     t.worker.on('message', (a: Answer) => {
       const job = t.jobs.get(a.id)

@@ -3,7 +3,7 @@ import { basename } from 'node:path'
 import type { Command } from 'commander'
 import { bleEndpointTransport, parseBleEndpoint } from '../../adapters/ble/index.js'
 import { FolderReceiver, sendFile, withoutBytes, writeNew } from '../../adapters/fs/index.js'
-import { webEndpointTransport } from '../../adapters/http/index.js'
+import { isDidcommWebUri, webEndpointTransport } from '../../adapters/http/index.js'
 import { mqttEndpointTransport } from '../../adapters/mqtt/index.js'
 import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
 import type { SeenIds } from '../../src/agent/seen.js'
@@ -15,7 +15,20 @@ import { CarrierError } from '../../src/transport.js'
 import { didTag, hasEndpoint, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
 import { mediatedAgent } from '../mediated.js'
 import { collectEvery } from '../memory.js'
-import { count, did, endpointUri, file, folder, integer, jsonObject, mediaType, ms, sizeBytes, text } from '../options.js'
+import {
+  count,
+  did,
+  endpointUri,
+  file,
+  folder,
+  integer,
+  jsonObject,
+  listenAddress,
+  mediaType,
+  ms,
+  sizeBytes,
+  text,
+} from '../options.js'
 import type { CliContext } from '../registry.js'
 import { keptSeenIds, seenFileOf } from '../seen-file.js'
 
@@ -24,34 +37,51 @@ import { keptSeenIds, seenFileOf } from '../seen-file.js'
  * ble://…?token=), and a BLE central for ble:// recipients. An identity with no endpoint (a
  * phone-like sender) sends over MQTT (with a fresh inbox of its own for the acks) and BLE.
  */
-async function transportsFor(endpoint: string | undefined, clientId: string): Promise<EndpointTransport[]> {
-  // every CLI agent reaches http(s)/ws(s) endpoints (mediators, web agents) as a client
+async function transportsFor(endpoint: string | undefined, clientId: string, serve?: WebListen): Promise<EndpointTransport[]> {
+  // every CLI agent reaches http(s)/ws(s) endpoints (mediators, web agents) as a client; with
+  // `serve` (listen --http) it is one too
+  const web = () => webEndpointTransport(serve ? { listen: { host: serve.host, port: serve.port, ws: serve.ws } } : {})
   // an identity reached through a mediator (its service a DID, or the mediator's web endpoint) sends like one with none
-  if (!endpoint || /^(did|https?|wss?):/.test(endpoint))
-    return [await mqttEndpointTransport({ clientId }), await bleEndpointTransport(), await webEndpointTransport()]
+  if (!endpoint || /^did:/.test(endpoint) || isDidcommWebUri(endpoint))
+    return [await mqttEndpointTransport({ clientId }), await bleEndpointTransport(), await web()]
   const scheme = new URL(endpoint).protocol
   if ((MQTT_SCHEMES as readonly string[]).includes(scheme))
-    return [await mqttEndpointTransport({ endpoint, clientId }), await bleEndpointTransport(), await webEndpointTransport()]
+    return [await mqttEndpointTransport({ endpoint, clientId }), await bleEndpointTransport(), await web()]
   if (scheme === 'ble:') {
     const { token } = parseBleEndpoint(endpoint)
     if (!token) throw new Error(`${endpoint}: a ble:// endpoint we listen at needs its ?token=`)
     return [await bleEndpointTransport({ listen: { token } })]
   }
-  throw new Error(`no transport for ${scheme} endpoints (mqtt://, mqtts://, ws://, wss://, ble://)`)
+  throw new Error(`no transport for ${scheme} endpoints (mqtt://, mqtts://, http://, https://, ws://, wss://, ble://)`)
+}
+
+/** Where `carrier listen --http [--ws]` serves its HTTP (and WebSocket) endpoint. */
+interface WebListen {
+  host: string
+  port: number
+  ws: boolean
 }
 
 async function agentFor(
   identityFile: string,
   via: string | undefined,
-  o: { policy?: AgentPolicy; endpointRequired?: boolean; onError?: (err: unknown) => void; seen?: SeenIds } = {},
+  o: {
+    policy?: AgentPolicy
+    endpointRequired?: boolean
+    onError?: (err: unknown) => void
+    serve?: WebListen
+    seen?: SeenIds
+  } = {},
 ): Promise<Agent> {
   const identity = await loadIdentity(identityFile)
   const resolver = resolverWith(identity.document as DIDDocument)
   const endpoint = o.endpointRequired || via || hasEndpoint(identity) ? ownEndpoint(identity, via) : undefined
+  if (o.endpointRequired && !o.serve && endpoint && isDidcommWebUri(endpoint))
+    throw new Error(`${endpoint} is an HTTP/WebSocket endpoint: serve it with --http [host]:port (and --ws)`)
   return createAgent({
     identity,
     resolver,
-    transports: await transportsFor(endpoint, `carrier-${didTag(identity.did)}`),
+    transports: await transportsFor(endpoint, `carrier-${didTag(identity.did)}`, o.serve),
     policy: o.policy,
     onError: o.onError,
     extras: { seen: o.seen },
@@ -97,7 +127,20 @@ export function register(program: Command, ctx: CliContext): void {
               ...(JSON.parse(o.message) as Partial<Message>),
             }
           : createMessage({ type: 'https://didcomm.org/basicmessage/2.0/message', body: { content: o.text } })
-        const r = await agent.send(m, { to: o.to, anonymous: o.anon, sign: o.sign })
+        // a long transfer shows a bar (--json: progress events), as send-file does; a short one nothing
+        let bar: ReturnType<typeof ctx.out.transfer> | undefined
+        const r = await agent
+          .send(m, {
+            to: o.to,
+            anonymous: o.anon,
+            sign: o.sign,
+            onProgress: ({ sentBytes, totalBytes }) => {
+              if (!bar && totalBytes < SEND_PROGRESS_FROM) return
+              bar ??= ctx.out.transfer('send', totalBytes, { command: 'send', id: m.id })
+              bar.update(sentBytes, totalBytes)
+            },
+          })
+          .finally(() => bar?.stop())
         ctx.out.event(
           'message',
           { command: 'send', id: m.id, uri: r.uri, ...r.report },
@@ -210,8 +253,12 @@ export function register(program: Command, ctx: CliContext): void {
         'offline most of the time: our messages wait at this mediator; pick them up (live over WebSocket, else polling)',
         did,
       )
-      .option('--poll <ms>', 'with --mediator and no WebSocket: poll this often', ms, 5000),
+      .option('--poll <ms>', 'with --mediator and no WebSocket: poll this often', ms, 5000)
+      .option('--http <[host]:port>', 'serve our http:// endpoint here (HTTP POST; :8080 is every interface)', listenAddress)
+      .option('--ws', 'with --http: serve WebSocket on the same port too (a ws:// endpoint)', false),
   ).action(async (o: ListenOptions) => {
+    if (o.ws && !o.http) throw new Error('--ws serves WebSocket on the --http port: give --http [host]:port too')
+    if (o.http && o.mediator) throw new Error('give --http or --mediator, not both')
     const quota = { messages: o.quotaMessages, bytes: o.quotaBytes, intervalMs: o.quotaInterval }
     let receiver: FolderReceiver | undefined
     // parts of a file the receiver accepted are bounded by its own limits, not the message quota
@@ -227,7 +274,13 @@ export function register(program: Command, ctx: CliContext): void {
     const seen = kept.seen
     const agent = o.mediator
       ? await mediatedAgent(o.identity, o.mediator, { policy, onError, pollMs: o.poll, info: (t) => ctx.out.info(t), seen })
-      : await agentFor(o.identity, o.via, { policy, endpointRequired: true, onError, seen })
+      : await agentFor(o.identity, o.via, {
+          policy,
+          endpointRequired: true,
+          onError,
+          serve: o.http ? { ...o.http, ws: o.ws } : undefined,
+          seen,
+        })
     if (o.count === 0) {
       // --count 0: set up (with --mediator: registered there) and leave
       ctx.out.info(`listening as ${agent.did}`)
@@ -310,6 +363,9 @@ export function register(program: Command, ctx: CliContext): void {
   })
 }
 
+/** `carrier send` shows its progress from this many bytes on the wire (a few seconds over BLE). */
+const SEND_PROGRESS_FROM = 64 * 1024
+
 /** File bytes between two forced garbage collections (cli/memory.ts). */
 const GC_EVERY = 2 * 1024 * 1024
 
@@ -359,4 +415,6 @@ interface ListenOptions {
   via?: string
   mediator?: string
   poll: number
+  http?: { host: string; port: number }
+  ws: boolean
 }

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs'
 import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { makeMqttEndpoint, newInboxKey } from '../../adapters/mqtt/index.js'
-import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
 import { staticSecrets } from '../../src/did/document.js'
 import { createPeerDid } from '../../src/did/peer.js'
 import { endpointOf, type Message, packEncrypted, packSigned, unpack } from '../../src/didcomm/pack.js'
@@ -10,10 +9,15 @@ import { loadIdentity, resolverWith } from '../identity.js'
 import { did, endpointUri, file } from '../options.js'
 import type { CliContext } from '../registry.js'
 
-/** An MQTT broker URL without an inbox gets a fresh one: mqtt://host:1883 → mqtt://host:1883/didcomm/v2/<rk>/in. */
+/**
+ * An MQTT broker URL without an inbox gets a fresh one: mqtt://host:1883 →
+ * mqtt://host:1883/didcomm/v2/<rk>/in. http(s):// and ws(s):// are DIDComm's own HTTP and WebSocket
+ * endpoints (carrier listen --http --ws), taken as they are (an MQTT-over-WebSocket inbox is given
+ * whole: ws://host/mqtt/didcomm/v2/<rk>/in).
+ */
 function inboxEndpoint(uri: string): string {
   const u = new URL(uri)
-  if (!(MQTT_SCHEMES as readonly string[]).includes(u.protocol) || u.pathname.includes('/didcomm/v2/')) return uri
+  if (!['mqtt:', 'mqtts:'].includes(u.protocol) || u.pathname.includes('/didcomm/v2/')) return uri
   return makeMqttEndpoint(uri, newInboxKey())
 }
 
@@ -62,7 +66,11 @@ export function register(program: Command, ctx: CliContext): void {
     .command('new')
     .description('create a did:peer:2 identity (X25519 key agreement, Ed25519 signing) with its secrets')
     .requiredOption('--out <file>', 'identity file to write (keep it private: it holds the private keys)', file)
-    .option('--service <uri>', 'DIDCommMessaging service endpoint (an MQTT broker URL gets an inbox of its own)', endpointUri)
+    .option(
+      '--service <uri>',
+      'DIDCommMessaging service endpoint: mqtt(s):// (a broker URL gets an inbox of its own), http(s):// or ws(s):// (carrier listen --http), ble://',
+      endpointUri,
+    )
     .option('--mediator <did>', 'reachable through this mediator or bridge: its endpoint, and its key as routing key', did)
     .option('--force', 'overwrite an existing identity file (its private keys are lost)', false)
     .action(async (o: { out: string; service?: string; mediator?: string; force: boolean }) => {
@@ -78,6 +86,15 @@ export function register(program: Command, ctx: CliContext): void {
       )
       await writeIdentity(o.out, `${JSON.stringify(id, null, 2)}\n`)
       ctx.out.result(`${id.did}\n(identity written to ${o.out})`, { command: 'keys new', did: id.did, file: o.out })
+    })
+
+  keys
+    .command('show')
+    .description("print an identity file's DID (with --json: its DID and public DID document, never its secrets)")
+    .argument('<file>', 'identity file (carrier keys new)')
+    .action(async (file: string) => {
+      const id = await loadIdentity(file)
+      ctx.out.result(id.did, { command: 'keys show', did: id.did, document: id.document })
     })
 
   program

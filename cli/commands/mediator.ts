@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import type { Command } from 'commander'
+import { type Command, Option } from 'commander'
 import { webEndpointTransport } from '../../adapters/http/index.js'
 import { makeMqttEndpoint, mqttEndpointTransport, newInboxKey } from '../../adapters/mqtt/index.js'
 import { modulesToTerminal, textToModules } from '../../adapters/qr/index.js'
@@ -40,11 +40,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--public-url <url>', 'the HTTP URL clients reach us by (default http://127.0.0.1:<port>/)', httpUrl)
     .option('--identity <file>', 'keep the mediator DID here (created on first start with our endpoints)', file)
     .option('--max-bytes <n>', 'largest envelope taken', sizeBytes, 1 << 20)
-    .option(
-      '--threads <n>',
-      'threads that open forwards beside the main thread (0: none; default one less than the cores)',
-      integer(0, 64, 'a thread count'),
-      Math.max(0, availableParallelism() - 1),
+    .addOption(
+      new Option('--threads <n>', 'threads that open forwards beside the main thread (0: none)')
+        .argParser(integer(0, 64, 'a thread count'))
+        .default(Math.max(0, availableParallelism() - 1), 'one less than the cores'),
     )
     .action(
       async (o: {

@@ -9,6 +9,27 @@ import { untilSignal } from '../signals.js'
 import { holdTerminal } from '../terminal.js'
 
 const qrVersion = integer(1, 40, 'a QR version')
+
+type Colors = 'paint' | 'dark' | 'light'
+/** 256-colour white (231) on black (16): colours of the fixed cube, which terminal themes leave alone. */
+const PAINT = '\x1b[38;5;231;48;5;16m'
+const RESET = '\x1b[0m'
+const INVERSE: Record<string, string> = { '█': ' ', ' ': '█', '▀': '▄', '▄': '▀' }
+
+/**
+ * A code as terminal text with a quiet zone of 4 modules. modulesToTerminal draws light modules in
+ * the foreground colour (right on a dark background); a light background needs the glyphs swapped,
+ * and `paint` sets both colours so the code reads the same in any theme.
+ */
+export function terminalCode(code: { size: number; modules: Uint8Array }, colors: Colors): string {
+  const text = modulesToTerminal(code, 4)
+  if (colors === 'dark') return text
+  if (colors === 'light') return text.replace(/[█ ▀▄]/g, (c) => INVERSE[c] as string)
+  return text
+    .split('\n')
+    .map((l) => `${PAINT}${l}${RESET}`)
+    .join('\n')
+}
 const ecc = oneOf(['L', 'M', 'Q', 'H'] as const, { caseless: true })
 
 export function register(program: Command, ctx: CliContext): void {
@@ -52,10 +73,16 @@ export function register(program: Command, ctx: CliContext): void {
     .description('play a file as animated QR codes in the terminal (Ctrl-C to stop)')
     .argument('<file>', 'file or envelope')
     .option('--fps <n>', 'codes per second', decimal(0.1, 60, 'codes per second,'), 6)
-    .option('--version <v>', 'QR version 1–40 (default 10 for a terminal)', qrVersion, 10)
+    .option('--version <v>', 'QR version 1–40', qrVersion, 10)
     .option('--ecc <level>', 'error correction L, M, Q or H', ecc, 'L')
     .option('--frames <n>', 'stop after this many codes', count)
-    .action(async (file: string, o: { fps: number; version: number; ecc: Ecc; frames?: number }) => {
+    .option(
+      '--colors <mode>',
+      "paint: black on white whatever the terminal's theme; dark / light: the terminal's own colours, for a dark or a light background (no colour codes)",
+      oneOf(['paint', 'dark', 'light'] as const),
+      process.env.NO_COLOR ? 'dark' : 'paint',
+    )
+    .action(async (file: string, o: { fps: number; version: number; ecc: Ecc; frames?: number; colors: Colors }) => {
       const data = new Uint8Array(await readFile(file))
       const ac = new AbortController()
       // in a terminal: cursor hidden and no line wrap while the codes play; Ctrl-C restores both and exits 130
@@ -65,7 +92,7 @@ export function register(program: Command, ctx: CliContext): void {
         version: o.version,
         ecc: o.ecc,
         show: async (code, signal) => {
-          process.stdout.write(`\x1b[H\x1b[2J${modulesToTerminal(code)}\n`)
+          process.stdout.write(`\x1b[H\x1b[2J${terminalCode(code, o.colors)}\n`)
           await new Promise((r) => setTimeout(r, 1000 / o.fps))
           signal?.throwIfAborted()
         },

@@ -63,7 +63,8 @@ function aesCbc(encrypt: boolean, key: Uint8Array, iv: Uint8Array, data: Uint8Ar
   return encrypt ? cbc(key, iv).encrypt(data) : cbc(key, iv).decrypt(data)
 }
 
-function aesGcmEncrypt(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, data: Uint8Array): Uint8Array {
+/** AES-256-GCM seal: ciphertext ‖ 16-byte tag (OpenSSL where Node has it, @noble otherwise). */
+export function aesGcmEncrypt(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, data: Uint8Array): Uint8Array {
   if (node) {
     const c = node.createCipheriv('aes-256-gcm', key, iv)
     c.setAAD(aad)
@@ -73,7 +74,8 @@ function aesGcmEncrypt(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, data: U
   return gcm(key, iv, aad).encrypt(data)
 }
 
-function aesGcmDecrypt(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, ct: Uint8Array, tag: Uint8Array): Uint8Array {
+/** AES-256-GCM open; throws on a tag mismatch (callers map it to their own typed error). */
+export function aesGcmDecrypt(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, ct: Uint8Array, tag: Uint8Array): Uint8Array {
   if (node) {
     const d = node.createDecipheriv('aes-256-gcm', key, iv)
     d.setAAD(aad)

@@ -1,4 +1,5 @@
 import { base58 } from '@scure/base'
+import { randomUUID } from '../random-uuid.js'
 import { b64u } from './b64u.js'
 import { err } from './errors.js'
 import { sha256 } from './native.js'
@@ -17,7 +18,7 @@ export function createMessage(o: {
 }): Message {
   const created = o.now ?? Math.floor(Date.now() / 1000)
   return {
-    id: crypto.randomUUID(),
+    id: randomUUID(),
     type: o.type,
     ...(o.from ? { from: o.from } : {}),
     ...(o.to ? { to: o.to } : {}),
@@ -38,7 +39,7 @@ type AttachmentInfo = { id?: string; mediaType?: string; filename?: string; desc
 
 function meta(o: AttachmentInfo, byteCount?: number): Omit<Attachment, 'data'> {
   return {
-    id: o.id ?? crypto.randomUUID(),
+    id: o.id ?? randomUUID(),
     ...(o.description ? { description: o.description } : {}),
     ...(o.filename ? { filename: o.filename } : {}),
     ...(o.mediaType ? { media_type: o.mediaType } : {}),

@@ -1,3 +1,4 @@
+import { randomUUID } from '../random-uuid.js'
 import { b64u } from './b64u.js'
 import { err } from './errors.js'
 import type { Attachment, Message } from './pack.js'
@@ -16,7 +17,7 @@ export function createInvitation(o: {
   attachments?: Attachment[]
 }): Message {
   return {
-    id: crypto.randomUUID(),
+    id: randomUUID(),
     type: OOB_INVITATION_TYPE,
     from: o.from,
     body: {

@@ -1,4 +1,6 @@
 import { didOf, methods, publicKey, type Resolver, resolveOrThrow, type Secrets } from '../did/document.js'
+import { randomUUID } from '../random-uuid.js'
+import { decodeUtf8Strict } from '../wire/utf8.js'
 import { b64u } from './b64u.js'
 import type { Enc } from './cipher.js'
 import { err } from './errors.js'
@@ -269,7 +271,7 @@ async function forwardTo(
 ): Promise<GeneralJwe> {
   // the forward expires with the message it carries: a mediator can drop it unopened
   const fwd: Message = {
-    id: crypto.randomUUID(),
+    id: randomUUID(),
     type: FORWARD_TYPE,
     to: [didOf(hop)],
     ...(expiresTime !== undefined ? { expires_time: expiresTime } : {}),
@@ -475,7 +477,7 @@ export async function unpack(
 function parse(v: string | Uint8Array | object): Record<string, unknown> {
   if (typeof v === 'object' && !(v instanceof Uint8Array)) return v as Record<string, unknown>
   try {
-    const text = typeof v === 'string' ? v : new TextDecoder('utf-8', { fatal: true }).decode(v)
+    const text = typeof v === 'string' ? v : decodeUtf8Strict(v)
     const j = JSON.parse(text) as unknown
     if (!j || typeof j !== 'object' || Array.isArray(j)) throw new Error()
     return j as Record<string, unknown>

@@ -23,6 +23,7 @@ import type { Feature } from '../protocols/discover-features.js'
 import { delivery, isPickup, limitOf, PICKUP, receivedIdsOf, recipientFilterOf, status } from '../protocols/pickup.js'
 import { PROBLEM_REPORT, problemReport, RefusedMessageError } from '../protocols/report-problem.js'
 import { forwardOf } from '../protocols/routing.js'
+import { randomUUID } from '../random-uuid.js'
 import { MEDIA_PLAIN } from '../wire/media.js'
 import { LiveSessions } from './live.js'
 import { type MessageStore, QuotaExceededError } from './store.js'
@@ -156,7 +157,7 @@ export function createMediator(o: MediatorOptions): Mediator {
     const expiresAt = Math.min(now + limits.expirySeconds * 1000, f.expiresTime !== undefined ? f.expiresTime * 1000 : Infinity)
     try {
       await store.enqueue(
-        { id: crypto.randomUUID(), recipient: client, data, receivedAt: now, expiresAt },
+        { id: randomUUID(), recipient: client, data, receivedAt: now, expiresAt },
         { maxMessages: limits.maxQueueMessages, maxBytes: limits.maxQueueBytes },
       )
     } catch (err) {

@@ -1,6 +1,7 @@
 import { b64u } from '../didcomm/b64u.js'
 import { err } from '../didcomm/errors.js'
 import { FORWARD_TYPE, type Message } from '../didcomm/pack.js'
+import { decodeUtf8Strict } from '../wire/utf8.js'
 
 export { FORWARD_TYPE, wrapForward } from '../didcomm/pack.js'
 
@@ -23,9 +24,7 @@ export function forwardOf(message: Message): { next: string; envelope: string; e
 /** base64 or base64url, padded or not, as UTF-8 text. */
 export function decodeBase64Text(s: string): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(
-      b64u.decode(s.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')),
-    )
+    return decodeUtf8Strict(b64u.decode(s.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')))
   } catch {
     throw err.malformed('attachment base64 is not base64 UTF-8 text')
   }

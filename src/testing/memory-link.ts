@@ -1,4 +1,4 @@
-import { FrameTooLargeError, type Link, LinkClosedError, LinkDownError } from '../transport.js'
+import { FrameTooLargeError, type Link, LinkClosedError, LinkDownError, throwIfAborted } from '../transport.js'
 import { seededRandom } from './prng.js'
 
 export interface MemoryLinkOptions {
@@ -164,7 +164,7 @@ class MemoryLink implements Link {
   }
 
   async send(frame: Uint8Array, signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted()
+    throwIfAborted(signal) // not signal.throwIfAborted(): React Native's AbortSignal has no such method
     if (this.state.closed) throw new LinkClosedError()
     if (this.state.down) throw new LinkDownError()
     if (frame.length > this.mtu) throw new FrameTooLargeError(`frame of ${frame.length} bytes exceeds MTU ${this.mtu}`)

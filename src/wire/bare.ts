@@ -1,6 +1,6 @@
 import { MEDIA_ENCRYPTED, MEDIA_PLAIN, MEDIA_SIGNED } from './media.js'
 
-const strict = new TextDecoder('utf-8', { fatal: true })
+import { decodeUtf8Strict } from './utf8.js'
 
 /**
  * The media type of a bare DIDComm envelope (one frame, not chunked), or undefined when the bytes
@@ -11,7 +11,7 @@ const strict = new TextDecoder('utf-8', { fatal: true })
 export function bareEnvelopeMediaType(frame: Uint8Array): string | undefined {
   let value: unknown
   try {
-    value = JSON.parse(strict.decode(frame))
+    value = JSON.parse(decodeUtf8Strict(frame))
   } catch {
     return undefined
   }

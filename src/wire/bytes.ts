@@ -1,5 +1,6 @@
 /** Unsigned LEB128 varints and big-endian integers: the only number encodings on the wire. */
 
+import { decodeUtf8Strict } from './utf8.js'
 export function varintLength(n: number): number {
   let len = 1
   while (n >= 0x80) {
@@ -64,7 +65,7 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
 
 export const utf8 = {
   encode: (s: string): Uint8Array => new TextEncoder().encode(s),
-  decode: (b: Uint8Array): string => new TextDecoder('utf-8', { fatal: true }).decode(b),
+  decode: (b: Uint8Array): string => decodeUtf8Strict(b),
 }
 
 export function toHex32(n: number): string {

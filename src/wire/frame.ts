@@ -29,6 +29,11 @@ export const T_CANCEL = 4
 export const T_SYMBOL = 5
 /** A receiver got DATA in a slot it holds no transfer for (wire 1.1; older peers ignore it). */
 export const T_FORGOT = 6
+/**
+ * The receiver's REPORT in answer to a START that carried FLAG_ANSWER (wire 1.2): same layout as
+ * REPORT. The sender knows it reflects every frame it sent before that START (older peers ignore it).
+ */
+export const T_ANSWER = 7
 
 export const FLAG_MEDIA_MASK = 0b11
 export const FLAG_COMPRESSED = 0b100
@@ -44,6 +49,11 @@ export const FLAG_INTACT = 0b1_0000
  * instead of starting the transfer afresh while the sender believes earlier segments delivered.
  */
 export const FLAG_RESUME = 0b10_0000
+/**
+ * START only (wire 1.2): answer this START with ANSWER (type 7) instead of REPORT. A 1.1 receiver
+ * ignores the bit and answers REPORT, and the sender then keeps the 1.1 time-out behaviour.
+ */
+export const FLAG_ANSWER = 0b100_0000
 
 export const COMPACT_MAX_SEGMENT = 64
 
@@ -58,7 +68,7 @@ export const REJECT_UNKNOWN = 6
 
 export type ControlFrame =
   | { type: typeof T_START; slot: number; tid: number; flags: number; total: number; segmentSize: number }
-  | { type: typeof T_REPORT; tid: number; base: number; credit: number; bitmap: Uint8Array }
+  | { type: typeof T_REPORT | typeof T_ANSWER; tid: number; base: number; credit: number; bitmap: Uint8Array }
   | { type: typeof T_DONE; tid: number; digest: Uint8Array }
   | { type: typeof T_REJECT; tid: number; reason: number }
   | { type: typeof T_CANCEL; tid: number }
@@ -92,11 +102,16 @@ export function encodeStart(f: { slot: number; tid: number; flags: number; total
 }
 
 /** REPORT with as much of the bitmap as fits in maxBytes. */
-export function encodeReport(f: { tid: number; base: number; credit: number; bitmap: Uint8Array }, maxBytes: number): Uint8Array {
+/** REPORT, or ANSWER (`answer`: the reply to a START that carried FLAG_ANSWER). */
+export function encodeReport(
+  f: { tid: number; base: number; credit: number; bitmap: Uint8Array },
+  maxBytes: number,
+  answer = false,
+): Uint8Array {
   const head = 1 + 4 + varintLength(f.base) + varintLength(f.credit)
   const bitmapBytes = Math.max(0, Math.min(f.bitmap.length, maxBytes - head - 4))
   const buf = new Uint8Array(head + bitmapBytes + 4)
-  buf[0] = VERSION_BITS | T_REPORT
+  buf[0] = VERSION_BITS | (answer ? T_ANSWER : T_REPORT)
   writeU32(buf, 1, f.tid)
   const o = writeVarint(buf, writeVarint(buf, 5, f.base), f.credit)
   buf.set(f.bitmap.subarray(0, bitmapBytes), o)
@@ -177,7 +192,8 @@ export function decodeControl(frame: Uint8Array): ControlFrame | undefined {
       if (!b || b[1] !== end || b[0] === 0) return undefined
       return { type, slot, tid, flags, total: a[0], segmentSize: b[0] }
     }
-    case T_REPORT: {
+    case T_REPORT:
+    case T_ANSWER: {
       const tid = readU32(frame, 1)
       const a = readVarint(frame, 5)
       if (!a || a[1] > end) return undefined

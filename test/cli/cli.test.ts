@@ -95,4 +95,23 @@ describe('carrier keys / pack / unpack', () => {
     expect(wrong.code).toBe(1)
     expect(wrong.stderr.trim()).toMatch(/^carrier: ERR_DIDCOMM_NO_KEY: /)
   })
+
+  it('keys show prints the DID of an identity file, with --json its public document and no secrets', () => {
+    const dir = tempDir('carrier-keys-show-')
+    const bob = join(dir, 'bob.json')
+    const made = JSON.parse(carrier('--json', 'keys', 'new', '--out', bob, '--service', 'https://bob.example/didcomm').stdout)
+    const shown = carrier('keys', 'show', bob)
+    expect(shown.code, shown.stderr).toBe(0)
+    expect(shown.stdout).toBe(`${made.did}\n`)
+    const json = JSON.parse(carrier('--json', 'keys', 'show', bob).stdout)
+    expect(json.did).toBe(made.did)
+    expect(json.document.id).toBe(made.did)
+    expect(json.document.service[0].serviceEndpoint.uri).toBe('https://bob.example/didcomm')
+    expect(JSON.stringify(json)).not.toMatch(/"d":/) // no private key (JWK "d") anywhere
+    const notOne = join(dir, 'notes.txt')
+    writeFileSync(notOne, 'just notes')
+    const bad = carrier('keys', 'show', notOne)
+    expect(bad.code).toBe(1)
+    expect(bad.stderr.trim()).toBe(`carrier: ${notOne} is not an identity file (carrier keys new)`)
+  })
 })

@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Command } from 'commander'
+import { type Command, Help } from 'commander'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { COMMANDS } from '../../cli/commands/index.js'
 import { buildProgram, main } from '../../cli/main.js'
 import { createOutput } from '../../cli/output.js'
 import { runCarrier } from '../support/run.js'
@@ -11,7 +12,7 @@ import { tempDir } from '../support/temp.js'
 const BAD: Record<string, [value: string, expected: RegExp][]> = {
   '--identity': [['', /Expected a file name/]],
   '--via': [
-    ['http://example.com', /Expected a URI with one of mqtt:\/\/, .*ble:\/\//],
+    ['ftp://example.com', /Expected a URI with one of mqtt:\/\/, .*https?:\/\/, .*ble:\/\//],
     ['not a uri', /Expected a URI/],
   ],
   '--wait': [
@@ -51,7 +52,7 @@ const BAD: Record<string, [value: string, expected: RegExp][]> = {
   '--vpcd-port': [['-5', /Expected a TCP port/]],
   '--goal': [['', /Expected a goal/]],
   '--png': [['invitation.jpg', /Expected a file name ending in \.png/]],
-  '--service': [['https://example.com/didcomm', /Expected a URI with one of mqtt:\/\//]],
+  '--service': [['ftp://example.com/didcomm', /Expected a URI with one of mqtt:\/\/, .*https:\/\/, .*wss:\/\//]],
   '--loss': [
     ['2', /Expected a probability from 0 to 1/],
     ['-0.1', /Expected a probability/],
@@ -83,6 +84,11 @@ const BAD: Record<string, [value: string, expected: RegExp][]> = {
   '--quota-bytes': [['lots', /Expected a count/]],
   '--quota-interval': [['0', /Expected milliseconds/]],
   '--poll': [['0', /Expected milliseconds/]],
+  '--colors': [['blue', /Expected one of paint, dark, light/]],
+  'listen --http': [
+    ['8080', /Expected \[host\]:port/],
+    [':70000', /Expected \[host\]:port/],
+  ],
   'mediator --http': [
     ['8080', /Expected \[host\]:port/],
     [':99999', /Expected \[host\]:port/],
@@ -125,7 +131,8 @@ function valueOptions(c: Command, path: string[] = []): ValueOption[] {
   ]
 }
 
-const options = valueOptions(buildProgram({ out: createOutput(false) })).filter((o) => !FREE[`${o.path.join(' ')} ${o.flag}`])
+const program = await buildProgram({ out: createOutput(false) })
+const options = valueOptions(program).filter((o) => !FREE[`${o.path.join(' ')} ${o.flag}`])
 const bad = (o: ValueOption) => BAD[`${o.path.join(' ')} ${o.flag}`] ?? BAD[o.flag] ?? []
 
 async function stderrOf(argv: string[]): Promise<{ code: number; stderr: string }> {
@@ -198,5 +205,37 @@ describe('the defects seen, through the real CLI', () => {
       if (saved === undefined) delete process.env.PCSCLITE_CSOCK_NAME
       else process.env.PCSCLITE_CSOCK_NAME = saved
     }
+  })
+})
+
+function allCommands(c: Command): Command[] {
+  return [c, ...c.commands.flatMap(allCommands)]
+}
+
+describe('--help', () => {
+  it('each default is printed once: no option with a default also names one in its description', () => {
+    const twice = allCommands(program).flatMap((c) =>
+      c.options
+        .filter((o) => (o.defaultValue !== undefined || o.defaultValueDescription) && /\bdefault\b/i.test(o.description))
+        .map((o) => `${c.name()} ${o.long}: ${o.description}`),
+    )
+    expect(twice).toEqual([])
+  })
+
+  it('the top-level list (commands/index.ts, shown without loading them) says what each command module registers', () => {
+    const help = new Help()
+    const registered = program.commands.map((c) => ({
+      name: c.name(),
+      term: help.subcommandTerm(c),
+      description: c.description(),
+    }))
+    expect(COMMANDS.map(({ name, term, description }) => ({ name, term, description }))).toEqual(registered)
+  })
+
+  it('carrier --help loads no command module; carrier keys --help loads only its own', async () => {
+    const top = await buildProgram({ out: createOutput(false) }, ['--help'])
+    expect(top.commands.map((c) => c.options.length + c.commands.length)).toEqual(COMMANDS.map(() => 0))
+    const keys = await buildProgram({ out: createOutput(false) }, ['keys', '--help'])
+    expect(keys.commands.map((c) => c.name())).toEqual(['keys', 'pack', 'sign', 'unpack'])
   })
 })

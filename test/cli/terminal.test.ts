@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { decodeQrBytes } from '../../adapters/qr/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
 import { haveTmux } from '../support/browsers.js'
 import { tempDir } from '../support/temp.js'
@@ -87,3 +88,114 @@ describe.skipIf(!haveTmux())('Ctrl-C and SIGTERM give the terminal back (a real 
     expect(r.exit).toBe(130)
   })
 })
+
+/** The grey level of a cell colour as tmux reports it: the pane's defaults, or the 256-colour code. */
+type Colour = 'fg' | 'bg' | number
+/** An SGR sequence (its parameters) or one character. */
+const SGR_OR_CHAR = new RegExp(`${String.fromCharCode(27)}\\[([\\d;]*)m|([^${String.fromCharCode(27)}])`, 'g')
+const LEVEL: Record<number, number> = { 16: 0, 231: 255, 0: 0, 15: 255, 7: 255 }
+
+/**
+ * The screen of `capture-pane -e` as a picture: each cell two pixels high (the upper and lower half
+ * blocks), the pane's default colours as its theme paints them.
+ */
+function screenImage(captured: string, theme: { fg: number; bg: number }, scale = 3) {
+  const rows: number[][] = []
+  // tmux writes a colour when it changes, and it holds across lines
+  let fg: Colour = 'fg'
+  let bg: Colour = 'bg'
+  for (const line of captured.split('\n')) {
+    const top: number[] = []
+    const bottom: number[] = []
+    const level = (c: Colour) => {
+      if (c === 'fg') return theme.fg
+      if (c === 'bg') return theme.bg
+      const l = LEVEL[c]
+      if (l === undefined) throw new Error(`colour ${c} on screen`)
+      return l
+    }
+    for (const m of line.matchAll(SGR_OR_CHAR)) {
+      if (m[1] !== undefined) {
+        const p = m[1] === '' ? [0] : m[1].split(';').map(Number)
+        for (let i = 0; i < p.length; i++) {
+          const n = p[i] as number
+          if (n === 0) [fg, bg] = ['fg', 'bg']
+          else if (n === 39) fg = 'fg'
+          else if (n === 49) bg = 'bg'
+          else if ((n === 38 || n === 48) && p[i + 1] === 5) {
+            if (n === 38) fg = p[i + 2] as number
+            else bg = p[i + 2] as number
+            i += 2
+          } else if (n >= 30 && n <= 37) fg = n - 30
+          else if (n >= 40 && n <= 47) bg = n - 40
+        }
+        continue
+      }
+      const ch = m[2] as string
+      const [t, b] = ch === '█' ? [fg, fg] : ch === '▀' ? [fg, bg] : ch === '▄' ? [bg, fg] : [bg, bg]
+      top.push(level(t))
+      bottom.push(level(b))
+    }
+    rows.push(top, bottom)
+  }
+  const width = 130 * scale
+  const height = rows.length * scale
+  const data = new Uint8Array(width * height).fill(theme.bg)
+  rows.forEach((row, y) => {
+    row.forEach((v, x) => {
+      for (let dy = 0; dy < scale; dy++)
+        data.fill(v, (y * scale + dy) * width + x * scale, (y * scale + dy) * width + (x + 1) * scale)
+    })
+  })
+  return { width, height, data }
+}
+
+/** `carrier qr show` in a tmux pane whose theme is `style`; the screen with its colours, once a code is on it. */
+async function shownIn(style: string, args: string): Promise<string> {
+  const dir = tempDir('carrier-term-theme-')
+  const script = join(dir, 'run.sh')
+  // the pane's theme is set before the command draws
+  writeFileSync(script, `sleep 1\ncd ${process.cwd()}\n${process.execPath} --import tsx cli/entry.ts ${args}\nsleep 120\n`)
+  const session = `carrier-theme-${process.pid}-${sessions++}`
+  tmux('-u', 'new-session', '-d', '-x', '130', '-y', '60', '-s', session, `env -u NO_COLOR bash ${script}`)
+  try {
+    tmux('set-option', '-t', session, 'window-style', style)
+    return await waitFor('a code', () => {
+      const screen = tmux('capture-pane', '-p', '-e', '-t', session)
+      return /[▀▄█]{20}/.test(screen) ? screen : undefined
+    })
+  } finally {
+    tmux('kill-session', '-t', session)
+  }
+}
+
+describe.skipIf(!haveTmux())(
+  "qr show decodes whatever the terminal's colours (a real pty: tmux, decoded with @zxing/library)",
+  () => {
+    const dir = tempDir('carrier-term-qr-')
+    const message = join(dir, 'msg.json')
+    writeFileSync(message, JSON.stringify({ ciphertext: 'light-'.repeat(100) }))
+    const LIGHT = { style: 'fg=colour16,bg=colour231', fg: 0, bg: 255 }
+    const DARK = { style: 'fg=colour231,bg=colour16', fg: 255, bg: 0 }
+    const show = `qr show ${message} --fps 2 --version 6`
+
+    for (const [name, theme] of [
+      ['light', LIGHT],
+      ['dark', DARK],
+    ] as const)
+      it(`by default it paints black on white: decodes in a ${name} terminal`, async () => {
+        const screen = await shownIn(theme.style, show)
+        expect(screen).toContain('\x1b[38;5;231') // explicit colours, not the theme's
+        expect(decodeQrBytes(screenImage(screen, theme))?.length).toBeGreaterThan(0)
+      })
+
+    it('--colors light decodes in a light terminal; --colors dark there is a negative code no decoder here reads', async () => {
+      const light = await shownIn(LIGHT.style, `${show} --colors light`)
+      expect(light).not.toContain('\x1b[38;5;231')
+      expect(decodeQrBytes(screenImage(light, LIGHT))?.length).toBeGreaterThan(0)
+      const dark = await shownIn(LIGHT.style, `${show} --colors dark`)
+      expect(decodeQrBytes(screenImage(dark, LIGHT))).toBeUndefined()
+      expect(decodeQrBytes(screenImage(dark, DARK))?.length).toBeGreaterThan(0)
+    })
+  },
+)

@@ -13,6 +13,19 @@ const MIB = 1024 * 1024
 const SIZE = Number(process.env.CARRIER_BIG_FILE_MIB ?? 1024) * MIB
 /** Each process's peak RSS (issue 21): the CLI collects garbage every 4 MiB of parts (cli/memory.ts). */
 const RSS_LIMIT = 200 * 1e6
+/**
+ * Worst case sent twice after one listener kill (docs/FILES.md, "Sent twice"): each of the
+ * W = 4 parts out when it died goes again at most R = 3 times by the wire (REJECT 6 restarts) and
+ * once by send-file, each time one envelope: W × (1 + R) × E over a pass of count × E. The wire
+ * sends nothing twice on its own over MQTT (intact link, wire 1.2 ANSWER). The 0.1 % is the
+ * control frames and DATA headers (7 bytes per 64 KiB frame) the ratio counts as well.
+ */
+const PARTS_IN_FLIGHT = 4
+const WIRE_RESTARTS = 3
+const PART_BYTES = MIB
+const TWICE_BOUND = (PARTS_IN_FLIGHT * (1 + WIRE_RESTARTS) * PART_BYTES) / SIZE + 0.001
+/** …and whole parts sent again by send-file: only the ones out at the kill, once each. */
+const PARTS_TWICE_BOUND = PARTS_IN_FLIGHT / Math.ceil(SIZE / PART_BYTES)
 /** The compiled CLI, as `carrier` runs it (tsx alone adds ~35 MB to every process). */
 const DIST = join('node_modules', '.carrier-test-dist')
 
@@ -81,7 +94,7 @@ function watchRss(p: RunningCarrier): { peak: () => number; stop: () => void } {
 }
 
 describe('a 1 GiB file between carrier processes over MQTT', () => {
-  it('survives the listener SIGKILLed halfway: resumed, byte-exact, < 10 % of parts sent twice, peak RSS of each process printed and bounded', {
+  it('survives the listener SIGKILLed halfway: resumed, byte-exact, sent twice within the design bound, peak RSS of each process printed and bounded', {
     timeout: 600_000,
   }, async () => {
     const source = join(dir, 'big.bin')
@@ -158,9 +171,11 @@ describe('a 1 GiB file between carrier processes over MQTT', () => {
     }
     console.log(`big file: ${JSON.stringify(figures)}`)
     // Parts sent again (the ones out when the listener was killed) and the wire's own
-    // retransmissions, all counted at the broker: under 10 % of the file (issue 21)
-    expect(partsTwice).toBeLessThan(0.1)
-    expect(twice).toBeLessThan(0.1)
+    // retransmissions, all counted at the broker: within the worst case of the design (above;
+    // 1.66 % of the file and 0.39 % of parts at 1 GiB). Before wire 1.2 a busy receiver made the
+    // wire resend queued frames: 1.7–17 % over runs; after it, runs measured: see docs/FILES.md.
+    expect(partsTwice).toBeLessThanOrEqual(PARTS_TWICE_BOUND)
+    expect(twice).toBeLessThanOrEqual(TWICE_BOUND)
     expect(senderRss.peak()).toBeGreaterThan(0)
     expect(senderRss.peak()).toBeLessThan(RSS_LIMIT)
     expect(firstPeak).toBeLessThan(RSS_LIMIT)

@@ -55,3 +55,28 @@ export function shellAssignments(blocks: ReadmeBlock[]): string[] {
     .filter((b) => b.lang === 'sh' && !b.skip)
     .flatMap((b) => b.code.split('\n').filter((l) => /^[A-Z][A-Z0-9_]*=\S/.test(l)))
 }
+
+/**
+ * What a ts block says it prints: the `// → …` comment after each `console.log(…)`, in order
+ * (`console.log(report.confirmed) // → true`).
+ */
+export function promisedOutput(code: string): string[] {
+  return code
+    .split('\n')
+    .filter((l) => /\bconsole\.log\(/.test(l))
+    .map((l) => /\/\/ → (.*)$/.exec(l)?.[1]?.trim())
+    .filter((x): x is string => x !== undefined)
+}
+
+/** The promised lines missing from `out`, where each must be a whole line, after the one before it. */
+export function missingOutput(promised: string[], out: string): string[] {
+  const lines = out.split('\n').map((l) => l.trim())
+  let at = 0
+  const missing: string[] = []
+  for (const p of promised) {
+    const i = lines.indexOf(p, at)
+    if (i < 0) missing.push(p)
+    else at = i + 1
+  }
+  return missing
+}

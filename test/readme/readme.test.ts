@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { installTarball, packTarball, REPO } from '../support/package.js'
-import { type ReadmeBlock, readmeBlocks, shellAssignments } from './blocks.js'
+import { missingOutput, promisedOutput, type ReadmeBlock, readmeBlocks, shellAssignments } from './blocks.js'
 
 /**
  * Every ```sh and ```ts block of the READMEs runs, in order, as written: README.md and the adapter
@@ -30,10 +30,12 @@ const BLOCK_TIMEOUT = 180_000
 
 const tmp = mkdtempSync(join(tmpdir(), 'carrier-readme-'))
 let app = ''
+let tarball = ''
 const skipped: string[] = []
 
 beforeAll(() => {
-  app = installTarball(packTarball(tmp), join(tmp, 'app'))
+  tarball = packTarball(tmp)
+  app = installTarball(tarball, join(tmp, 'app'))
 }, 10 * 60_000)
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
@@ -54,6 +56,13 @@ function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promi
       resolve({ code, out })
     })
   })
+}
+
+/** A ts block saved as the API tour tells users to (`tour.mts`: ESM whatever package.json says), run with tsx. */
+async function runTs(block: ReadmeBlock, project: string, cwd: string): Promise<Ran> {
+  const entry = join(project, `block-${block.name.replace(/[^\w]+/g, '-')}.mts`)
+  writeFileSync(entry, `${block.code}\n`)
+  return run(join(REPO, 'node_modules/.bin/tsx'), [entry], cwd, BLOCK_TIMEOUT)
 }
 
 function script(block: ReadmeBlock, before: ReadmeBlock[]): string {
@@ -87,7 +96,11 @@ function startServer(block: ReadmeBlock, before: ReadmeBlock[], cwd: string): Pr
     child.stdout?.on('data', onData)
     child.stderr?.on('data', onData)
     void exited.then((code) => reject(new Error(`${block.name} exited ${code} before it printed anything: ${out}`)))
-    setTimeout(() => reject(new Error(`${block.name} printed nothing in 60 s`)), 60_000).unref()
+    setTimeout(() => {
+      // a server too slow to start would otherwise outlive the test and hold its port
+      if (child.exitCode === null && child.signalCode === null) process.kill(-(child.pid as number), 'SIGKILL')
+      reject(new Error(`${block.name} printed nothing in 60 s`))
+    }, 60_000).unref()
   })
 }
 
@@ -134,12 +147,10 @@ for (const file of FILES) {
         }
         let r: Ran
         if (block.lang === 'sh') r = await run('bash', ['-c', script(block, before)], cwd, BLOCK_TIMEOUT)
-        else {
-          const entry = join(app, `block-${block.name.replace(/[^\w]+/g, '-')}.mts`)
-          writeFileSync(entry, `${block.code}\n`)
-          r = await run(join(REPO, 'node_modules/.bin/tsx'), [entry], cwd, BLOCK_TIMEOUT)
-        }
+        else r = await runTs(block, app, cwd)
         expect(r.code, `${block.name} failed:\n${block.code}\n--- output ---\n${r.out}`).toBe(0)
+        if (block.lang === 'ts')
+          expect(missingOutput(promisedOutput(block.code), r.out), `${block.name} printed:\n${r.out}`).toEqual([])
       })
     })
 
@@ -151,6 +162,27 @@ for (const file of FILES) {
     })
   })
 }
+
+describe('README.md in a CommonJS project (npm init -y, as npm 11 writes it)', () => {
+  let cjs = ''
+  beforeAll(() => {
+    cjs = installTarball(tarball, join(tmp, 'cjs'), { npmInit: true })
+  }, 10 * 60_000)
+
+  it('npm init -y made a CommonJS project', () => {
+    const pkg = JSON.parse(readFileSync(join(cjs, 'package.json'), 'utf8')) as { type?: string }
+    expect(pkg.type ?? 'commonjs').toBe('commonjs')
+  })
+
+  for (const block of readmeBlocks(join(REPO, 'README.md'), 'README.md').filter((b) => b.lang === 'ts' && !b.skip))
+    it(`${block.name} (ts) runs as the API tour says, and prints what its comments promise`, {
+      timeout: BLOCK_TIMEOUT + 15_000,
+    }, async () => {
+      const r = await runTs(block, cjs, cjs)
+      expect(r.code, `${block.name} failed:\n${block.code}\n--- output ---\n${r.out}`).toBe(0)
+      expect(missingOutput(promisedOutput(block.code), r.out), `${block.name} printed:\n${r.out}`).toEqual([])
+    })
+})
 
 it('names every README block that cannot run here, with its reason', () => {
   for (const s of skipped) expect(s).toMatch(/: \S/)

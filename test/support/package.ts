@@ -37,11 +37,13 @@ export function packTarball(dir: string): string {
 
 /**
  * An empty project in `dir` that installs the tarball as a user would, without the optional
- * (native) dependencies: `npm install didcomm-carrier --omit=optional`.
+ * (native) dependencies: `npm install didcomm-carrier --omit=optional`. An ES module project, or
+ * with `npmInit` the one `npm init -y` makes (CommonJS).
  */
-export function installTarball(tarball: string, dir: string): string {
+export function installTarball(tarball: string, dir: string, o: { npmInit?: boolean } = {}): string {
   mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'readme-user', private: true, type: 'module' })}\n`)
+  if (o.npmInit) execFileSync('npm', ['init', '-y'], { cwd: dir, stdio: 'ignore' })
+  else writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'readme-user', private: true, type: 'module' })}\n`)
   execFileSync('npm', ['install', tarball, '--omit=optional', '--no-audit', '--no-fund', '--prefer-offline'], {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -145,7 +145,7 @@ describe('receiver limits', () => {
     await until(() => replies.some((r) => r?.type === T_REJECT))
     expect(b.stats().partialTransfers).toBe(2)
     expect(replies.find((r) => r?.type === T_REJECT)).toMatchObject({ tid: 1, reason: 2 })
-    expect(replies.filter((r) => r?.type === T_REPORT).map((r) => r?.tid)).toEqual([1, 2, 3])
+    expect(replies.filter((r) => r?.type === T_REPORT).map((r) => (r && 'tid' in r ? r.tid : undefined))).toEqual([1, 2, 3])
     await b.close()
   })
 

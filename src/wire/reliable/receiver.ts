@@ -20,6 +20,7 @@ import {
   encodeForgot,
   encodeReject,
   encodeReport,
+  FLAG_ANSWER,
   FLAG_COMPACT,
   FLAG_INTACT,
   FLAG_RESUME,
@@ -90,7 +91,7 @@ export class ReliableReceiver {
     if (existing) {
       this.mapSlot(f.slot, existing)
       existing.lastActivity = now
-      this.sendReport(existing)
+      this.sendReport(existing, (f.flags & FLAG_ANSWER) !== 0)
       return
     }
     // The sender was told we hold this transfer, and we don't (restarted, evicted, timed out):
@@ -122,7 +123,7 @@ export class ReliableReceiver {
     this.held += t.total
     this.mapSlot(f.slot, t)
     this.armSweep()
-    this.sendReport(t)
+    this.sendReport(t, (f.flags & FLAG_ANSWER) !== 0)
   }
 
   onCancel(tid: number): void {
@@ -278,10 +279,13 @@ export class ReliableReceiver {
     }, this.options.ackDelayMs)
   }
 
-  private sendReport(t: IncomingTransfer): void {
+  /** `answer`: the reply to a START with FLAG_ANSWER, sent as ANSWER (it covers every frame sent before that START). */
+  private sendReport(t: IncomingTransfer, answer = false): void {
     t.clearTimer()
     t.sinceReport = 0
-    this.emit(encodeReport({ tid: t.tid, base: t.base, credit: t.window, bitmap: t.bitmap(this.link.mtu) }, this.link.mtu))
+    this.emit(
+      encodeReport({ tid: t.tid, base: t.base, credit: t.window, bitmap: t.bitmap(this.link.mtu) }, this.link.mtu, answer),
+    )
   }
 
   private emit(frame: Uint8Array): void {

@@ -21,6 +21,7 @@ import {
   encodeCancel,
   encodeData,
   encodeStart,
+  FLAG_ANSWER,
   FLAG_COMPACT,
   FLAG_INTACT,
   FLAG_RESUME,
@@ -29,10 +30,13 @@ import {
   REJECT_INTEGRITY,
   REJECT_TOO_LARGE,
   REJECT_UNKNOWN,
+  T_ANSWER,
   T_DONE,
   T_FORGOT,
   T_REJECT,
   T_REPORT,
+  T_START,
+  VERSION_BITS,
 } from '../frame.js'
 import type { ResolvedOptions } from '../options.js'
 import { type PreparedStream, prepareStream } from '../stream.js'
@@ -48,6 +52,14 @@ const MAX_RESTARTS = 3
 const MAX_TIMER_MS = 2 ** 31 - 1
 /** Frames sent in a row before letting timers and I/O run. */
 const BURST = 64
+/** STARTs awaiting their ANSWER, per transfer; beyond it the oldest is forgotten. */
+const MAX_STARTS_PENDING = 32
+
+/** What the sender learnt of the peer's receiver on this link. */
+interface PeerInfo {
+  /** It answered a START with ANSWER (wire 1.2): time-outs resend only what an ANSWER shows lost. */
+  answers: boolean
+}
 
 /**
  * The sending half of the reliable session: selective repeat within receiver-granted credits.
@@ -64,6 +76,7 @@ export class ReliableSender {
   private readonly byTid = new Map<number, OutgoingTransfer>()
   private readonly slots: (OutgoingTransfer | undefined)[] = new Array(MAX_SLOTS).fill(undefined)
   private nextSlot = 0
+  private readonly peer: PeerInfo = { answers: false }
   private readonly slotWaiters: (() => void)[] = []
   private nextTid: number
   private closed: CarrierError | undefined
@@ -92,7 +105,7 @@ export class ReliableSender {
       const slot = await this.acquireSlot(options.signal, deadline, timeoutMs)
       const tid = this.nextTid
       this.nextTid = (this.nextTid + 1) >>> 0
-      const transfer = new OutgoingTransfer(this.link, this.options, prepared, tid, slot, options, deadline, timeoutMs)
+      const transfer = new OutgoingTransfer(this.link, this.options, prepared, tid, slot, options, deadline, timeoutMs, this.peer)
       this.slots[slot] = transfer
       this.byTid.set(tid, transfer)
       try {
@@ -115,7 +128,7 @@ export class ReliableSender {
 
   onControl(frame: ControlFrame): void {
     if (frame.type === T_FORGOT) return this.slots[frame.slot]?.onForgot()
-    if (frame.type !== T_REPORT && frame.type !== T_DONE && frame.type !== T_REJECT) return
+    if (frame.type !== T_REPORT && frame.type !== T_ANSWER && frame.type !== T_DONE && frame.type !== T_REJECT) return
     this.byTid.get(frame.tid)?.onControl(frame)
   }
 
@@ -183,9 +196,16 @@ class OutgoingTransfer {
   private heardReport = false
   /** A time-out sent a bare probe; what was in flight is resent when the receiver answers. */
   private probing = false
+  /** Intact link (whole frames in order, or none) and a peer that answers STARTs: resend only what an ANSWER shows lost. */
+  private exact(): boolean {
+    return this.intact && this.peer.answers
+  }
+
   /** The receiver said something since the last time-out: it is alive, the tail of the window was lost. */
   private heardSinceTimeout = false
   private startsSent = 0
+  /** `order` when each START not yet answered went out: an ANSWER covers every frame sent before its START. */
+  private readonly startOrders: number[] = []
   private startSentAt = 0
   private rttMeasured = false
   private rto: number
@@ -208,6 +228,7 @@ class OutgoingTransfer {
     private readonly sendOptions: SendOptions,
     private readonly deadline: number,
     private readonly timeoutMs: number,
+    private readonly peer: PeerInfo,
   ) {
     const plan = segmentPlan(link.mtu)
     this.segmentSize = plan.segmentSize
@@ -254,6 +275,8 @@ class OutgoingTransfer {
           await this.link.send(frame, signal)
         } catch (err) {
           if (!(err instanceof LinkDownError)) throw err
+          // a START that never left is answered by no one
+          if (isStart(frame)) this.startOrders.pop()
           // The link comes back underneath; probe with START when it does.
           this.needStart = true
           this.probing = true
@@ -297,7 +320,9 @@ class OutgoingTransfer {
   private onTimeout(now: number): void {
     this.needStart = true
     this.probing = true
-    if (this.heardSinceTimeout) {
+    // on an intact link a peer that answers STARTs tells us what was lost: a silence there is
+    // frames queued behind others (a broker, a busy receiver), and guessing would send them twice
+    if (this.heardSinceTimeout && !this.exact()) {
       let n = Math.ceil(this.window / 4)
       for (let s = this.base; s < this.nextNew && n > 0; s++) {
         if (this.acked[s]) continue
@@ -328,10 +353,12 @@ class OutgoingTransfer {
       this.needStart = false
       this.startsSent++
       this.startSentAt = Date.now()
+      this.startOrders.push(this.order)
+      if (this.startOrders.length > MAX_STARTS_PENDING) this.startOrders.shift()
       return encodeStart({
         slot: this.slot,
         tid: this.tid,
-        flags: this.prepared.flags | (this.compact ? FLAG_COMPACT : 0) | (this.heardReport ? FLAG_RESUME : 0),
+        flags: this.prepared.flags | FLAG_ANSWER | (this.compact ? FLAG_COMPACT : 0) | (this.heardReport ? FLAG_RESUME : 0),
         total: this.prepared.length,
         segmentSize: this.segmentSize,
       })
@@ -368,7 +395,7 @@ class OutgoingTransfer {
     const now = Date.now()
     this.lastActive = now
     this.heardSinceTimeout = true
-    if (frame.type === T_REPORT) this.onReport(frame, now)
+    if (frame.type === T_REPORT || frame.type === T_ANSWER) this.onReport(frame, now, frame.type === T_ANSWER)
     else if (frame.type === T_DONE) {
       const n = frame.digest.length
       if (n < 8 || !equalBytes(frame.digest, this.prepared.digest.subarray(0, n))) {
@@ -385,7 +412,7 @@ class OutgoingTransfer {
     this.waker.wake()
   }
 
-  private onReport(r: { base: number; credit: number; bitmap: Uint8Array }, now: number): void {
+  private onReport(r: { base: number; credit: number; bitmap: Uint8Array }, now: number, answer: boolean): void {
     if (!this.rttMeasured && this.startsSent === 1) {
       this.rttMeasured = true
       const rtt = now - this.startSentAt
@@ -408,7 +435,18 @@ class OutgoingTransfer {
     while (this.base < this.nSegs && this.acked[this.base]) this.base++
     this.windowEnd = Math.min(this.nSegs, reportBase + r.credit, this.base + this.window)
     const limit = Math.min(this.nextNew, highest)
-    if (this.probing) {
+    // the reply to our oldest unanswered START (a lost START makes it the reply to a later one,
+    // which only resends less)
+    const before = answer ? (this.startOrders.shift() ?? 0) : 0
+    if (answer) this.peer.answers = true
+    if (answer && this.exact()) {
+      // an intact link delivers in order or not at all: what was sent before that START and is not
+      // acknowledged is lost, and only that is sent again
+      this.probing = false
+      for (let s = this.base; s < this.nextNew; s++) {
+        if (!this.acked[s] && (this.sentOrder[s] as number) <= before) this.enqueue(s)
+      }
+    } else if (this.probing && !this.exact()) {
       // the answer to a probe: whatever was in flight before the silence is resent once
       this.probing = false
       for (let s = this.base; s < this.nextNew; s++) this.enqueue(s)
@@ -444,6 +482,10 @@ function rejectError(reason: number): CarrierError {
 
 function sendTimeout(ms: number): TransferTimeoutError {
   return new TransferTimeoutError(`the send did not complete within ${ms} ms`)
+}
+
+function isStart(frame: Uint8Array): boolean {
+  return frame[0] === (VERSION_BITS | T_START)
 }
 
 function randomU32(): number {

@@ -1,0 +1,2 @@
+export { type EncryptedShare, isEncryptedShare, multihashOfHex, parseShare, shareMessage } from './share.js'
+export * from './stream-aead.js'
