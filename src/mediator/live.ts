@@ -5,6 +5,8 @@ interface Session {
   reply: ReplyOnLink
   /** Sent on this session and not yet acknowledged by messages-received, with when: sent again after `redeliverMs`. */
   sent: Map<string, number>
+  /** The last look filled its limit: more may wait behind what was sent (an acknowledgement sends it). */
+  more: boolean
 }
 
 export interface LiveOptions {
@@ -54,7 +56,7 @@ export class LiveSessions {
 
   /** A (new) session for `client` on this link; what is queued for it goes out at once. */
   start(client: string, reply: ReplyOnLink): void {
-    this.sessions.set(client, { reply, sent: new Map() })
+    this.sessions.set(client, { reply, sent: new Map(), more: false })
   }
 
   stop(client: string): void {
@@ -63,7 +65,11 @@ export class LiveSessions {
 
   acknowledged(client: string, ids: readonly string[]): void {
     const s = this.sessions.get(client)
-    if (s) for (const id of ids) s.sent.delete(id)
+    if (!s) return
+    for (const id of ids) s.sent.delete(id)
+    // a backlog larger than one delivery (queued while the client was away) goes on without waiting
+    // for the next enqueue, which may never come
+    if (s.more) void this.deliver(client)
   }
 
   /** Every session looks at its queue again (enqueue signals from other instances may have been lost). */
@@ -110,6 +116,7 @@ export class LiveSessions {
       const now = Date.now()
       const limit = this.o.maxDelivery + s.sent.size
       const queued = await this.o.store.peek(client, limit)
+      s.more = queued.length >= limit
       // the whole queue was read: what was sent and is gone was acknowledged elsewhere (another instance)
       if (queued.length < limit) {
         const left = new Set(queued.map((q) => q.id))
