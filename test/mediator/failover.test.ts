@@ -1,6 +1,4 @@
-// Not yet a *.test.ts: it never completed on the loaded shared machine (see the h-medha report). Rename to
-// failover.test.ts once it passed once on a quiet machine: vitest only picks up *.test.ts.
-import { readdirSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { webEndpointTransport } from '../../adapters/http/index.js'
@@ -21,6 +19,11 @@ const SENDERS = 8
 const KILL_AFTER = Math.floor(MESSAGES / 3)
 /** The bound the issue sets: every accepted message in its folder within this long after the last post. */
 const DELIVERED_WITHIN_MS = 30_000
+/**
+ * The test's own bound is about hanging, not speed: 1,000 posts took 40-156 s on the shared 2-core
+ * machine under a load of 15-20 (6-25 posts/s, each an authcrypted forward through the balancer).
+ */
+const HANGS_AFTER_MS = 900_000
 
 const pg = havePostgres()
 
@@ -97,6 +100,7 @@ describe.runIf(pg)('several mediator instances on one PostgreSQL behind a TCP ba
       const attempted = new Set<string>()
       let killedAt = 0
       let restartedAt = 0
+      let restarted: Promise<void> | undefined
       const started = Date.now()
       let next = 0
       const post = async () => {
@@ -105,10 +109,10 @@ describe.runIf(pg)('several mediator instances on one PostgreSQL behind a TCP ba
             killedAt = Date.now()
             await exited(a)
             if (restart)
-              setTimeout(() => {
+              restarted = new Promise((r) => setTimeout(r, 2000)).then(async () => {
                 restartedAt = Date.now()
-                void mediator(ports[0] as number, balancer.port, store, identity).then((p) => procs.push(p))
-              }, 2000)
+                procs.push(await mediator(ports[0] as number, balancer.port, store, identity))
+              })
           }
           const to = n % RECIPIENTS
           const m = basic(`message ${n}`)
@@ -129,6 +133,7 @@ describe.runIf(pg)('several mediator instances on one PostgreSQL behind a TCP ba
       await Promise.all(Array.from({ length: SENDERS }, post))
       log('all posts settled')
       const lastPost = Date.now()
+      await restarted
       const total = accepted.reduce((s, a) => s + a.size, 0)
 
       const inFolder = (i: number) =>
@@ -144,7 +149,7 @@ describe.runIf(pg)('several mediator instances on one PostgreSQL behind a TCP ba
           'folders',
           recipients.map((_, i) => inFolder(i).length),
         )
-        await new Promise((r) => setTimeout(r, 1000))
+        await new Promise((r) => setTimeout(r, 100))
       }
       const { default: pgm } = await import('pg')
       const db = new pgm.Client({ connectionString: server.url })
@@ -160,6 +165,12 @@ describe.runIf(pg)('several mediator instances on one PostgreSQL behind a TCP ba
         await db.end()
       }
       const files = recipients.map((_, i) => inFolder(i))
+      // the listeners stop (SIGTERM: they write their seen-ids window) and say how many copies they dropped
+      for (const l of listeners) l.kill('SIGTERM')
+      await Promise.all(listeners.map((l) => l.exited))
+      const dropped = recipients.map(
+        (r) => (JSON.parse(readFileSync(join(r.out, '.carrier-seen-ids'), 'utf8')) as { dropped: number }).dropped,
+      )
       console.log(
         JSON.stringify({
           restart,
@@ -171,16 +182,17 @@ describe.runIf(pg)('several mediator instances on one PostgreSQL behind a TCP ba
           restartedAt: restartedAt ? restartedAt - started : null,
           postedMs: lastPost - started,
           perRecipient: files.map((f) => f.length),
+          duplicatesDropped: dropped,
           balancer: balancer.connections,
         }),
       )
       expect(total).toBeGreaterThan(MESSAGES - 50)
       for (let i = 0; i < RECIPIENTS; i++) {
-        const names = files[i] as string[]
-        const ids = names.map((f) => f.replace(/\.json$/, ''))
-        // exactly once: no second file for an id (a second copy would be "ID-1.json" or such)
-        expect(ids.every((id) => attempted.has(id))).toBe(true)
-        for (const id of accepted[i] as Set<string>) expect(ids).toContain(id)
+        const ids = (files[i] as string[]).map((f) => f.replace(/\.json$/, '')).sort()
+        // exactly once: a file for every accepted message, none for an id never posted (a second copy
+        // would be "ID-1.json" or such); a post that failed 20 times may still have been queued
+        expect(ids.filter((id) => !attempted.has(id))).toEqual([])
+        expect([...(accepted[i] as Set<string>)].filter((id) => !ids.includes(id))).toEqual([])
       }
       expect(deliveredAfterMs).toBeGreaterThanOrEqual(0)
       expect(deliveredAfterMs).toBeLessThanOrEqual(DELIVERED_WITHIN_MS)
@@ -203,11 +215,19 @@ describe.runIf(pg)('several mediator instances on one PostgreSQL behind a TCP ba
     }
   }
 
-  it('one instance SIGKILLed and restarted 2 s later: every accepted message reaches its folder once', async () => {
-    await scenario(true)
-  }, 300_000)
+  it(
+    'one instance SIGKILLed and restarted 2 s later: every accepted message reaches its folder once',
+    async () => {
+      await scenario(true)
+    },
+    HANGS_AFTER_MS,
+  )
 
-  it('one instance SIGKILLed and left dead: every accepted message reaches its folder once', async () => {
-    await scenario(false)
-  }, 300_000)
+  it(
+    'one instance SIGKILLed and left dead: every accepted message reaches its folder once',
+    async () => {
+      await scenario(false)
+    },
+    HANGS_AFTER_MS,
+  )
 })
