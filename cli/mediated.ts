@@ -1,5 +1,6 @@
 import { webEndpointTransport } from '../adapters/http/index.js'
 import { useMediator } from '../src/agent/mediation.js'
+import type { SeenIds } from '../src/agent/seen.js'
 import { type Agent, type AgentPolicy, createAgent } from '../src/agent.js'
 import type { DIDDocument } from '../src/did/document.js'
 import { endpointOf } from '../src/didcomm/pack.js'
@@ -13,12 +14,26 @@ import { loadIdentity, resolverWith } from './identity.js'
 export async function mediatedAgent(
   identityFile: string,
   mediatorDid: string,
-  o: { policy?: AgentPolicy; onError?: (error: unknown) => void; pollMs: number; info: (text: string) => void },
+  o: {
+    policy?: AgentPolicy
+    onError?: (error: unknown) => void
+    pollMs: number
+    info: (text: string) => void
+    /** The window of ids already handed out (carrier listen keeps it across restarts). */
+    seen?: SeenIds
+  },
 ): Promise<Agent> {
   const identity = await loadIdentity(identityFile)
   const resolver = resolverWith(identity.document as DIDDocument)
   const web = await webEndpointTransport()
-  const agent = createAgent({ identity, resolver, transports: [web], policy: o.policy, onError: o.onError })
+  const agent = createAgent({
+    identity,
+    resolver,
+    transports: [web],
+    policy: o.policy,
+    onError: o.onError,
+    extras: { seen: o.seen },
+  })
   const client = await useMediator(agent, mediatorDid)
   const doc = await resolver.resolve(mediatorDid)
   const ws = (doc?.service ?? [])

@@ -1,4 +1,5 @@
 import { AGENT_FEATURES, answerCompat, automaticAnswer, PendingRequests } from './agent/answers.js'
+import { SeenIds } from './agent/seen.js'
 import { didOf, type Resolver, staticSecrets } from './did/document.js'
 import type { DecryptCompat } from './didcomm/jwe.js'
 import type { Jwk } from './didcomm/keys.js'
@@ -115,6 +116,11 @@ export interface AgentExtras {
   handle?: (m: AgentMessage, envelope: IncomingEnvelope) => Promise<boolean>
   /** Opens JWE layers instead of this thread (UnpackOptions.decrypt): e.g. adapters/threads' createDecryptPool. */
   decrypt?: UnpackOptions['decrypt']
+  /**
+   * The window of message ids already handed out (duplicates are dropped by sender and id). Default
+   * a fresh one in memory; pass one loaded from disk (SeenIds.from) to remember across restarts.
+   */
+  seen?: SeenIds
 }
 
 export class NoTransportError extends CarrierError {
@@ -150,7 +156,6 @@ export class SendFailedError extends CarrierError {
   }
 }
 
-const SEEN_IDS = 4096
 /** How much of one transport is unpacked ahead of the envelope being handled. */
 const OPEN_AHEAD = { envelopes: 32, bytes: 4 << 20 }
 
@@ -175,7 +180,7 @@ interface ReturnRoute {
 export class Agent {
   private readonly secrets
   private readonly queue = new AsyncQueue<AgentMessage>()
-  private readonly seen = new Set<string>()
+  private readonly seen: SeenIds
   private readonly returnRoutes = new Map<string, ReturnRoute>()
   private readonly pending = new PendingRequests()
   private readonly handlers: NonNullable<AgentExtras['handle']>[] = []
@@ -191,6 +196,7 @@ export class Agent {
     private readonly extras: AgentExtras = {},
   ) {
     this.secrets = staticSecrets(identity.secrets)
+    this.seen = extras.seen ?? new SeenIds()
     if (policy.quota) this.quota = new ReceiveQuota(policy.quota)
     if (extras.handle) this.handlers.push(extras.handle)
   }
@@ -428,6 +434,12 @@ export class Agent {
           'ERR_DIDCOMM_POLICY',
           problemReport({ code: 'e.m.policy', comment: refusal, about: message }),
         )
+      // a copy delivered again (a mediator redelivering, a retried post) is dropped before the quota counts it
+      const id = `${message.from ?? ''}|${message.id}`
+      if (this.seen.isDuplicate(id)) {
+        r.done?.()
+        return
+      }
       if (this.quota && !this.policy.quotaExempt?.(message, metadata)) {
         const sender = message.from?.split('#')[0] ?? (r as { from?: string }).from ?? 'anonymous'
         const refused = this.quota.admit(sender, r.data.length)
@@ -441,14 +453,9 @@ export class Agent {
           return
         }
       }
-      key = `${message.from ?? ''}|${message.id}`
-      if (this.seen.has(key)) {
-        r.done?.()
-        return
-      }
+      key = id
       this.rememberReturnRoute(message, r.reply)
       this.seen.add(key)
-      if (this.seen.size > SEEN_IDS) this.seen.delete(this.seen.values().next().value as string)
       const m = { message, metadata }
       if (this.pending.settle(m) || (await this.answer(m)) || (await this.handled(m, r))) {
         r.done?.()

@@ -1,4 +1,5 @@
 export { NoAnswerError } from './agent/answers.js'
+export { type BackoffOptions, backoffDelay } from './agent/backoff.js'
 export {
   createRoutedPeerDid,
   MediationClient,
@@ -6,6 +7,7 @@ export {
   type MediationOptions,
   useMediator,
 } from './agent/mediation.js'
+export { SeenIds, type SeenIdsOptions } from './agent/seen.js'
 export {
   Agent,
   type AgentExtras,

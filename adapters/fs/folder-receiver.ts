@@ -351,7 +351,8 @@ export class FolderReceiver {
   private async sweep(): Promise<void> {
     const now = this.o.now()
     for (const name of await readdir(this.o.dir)) {
-      if (!name.startsWith(TEMP_PREFIX)) continue
+      // only what transfers leave (carrier listen's .carrier-seen-ids is not one)
+      if (!name.startsWith(TEMP_PREFIX) || !/\.(partial|json|done|tmp)$/.test(name)) continue
       const path = join(this.o.dir, name)
       const s = await stat(path).catch(() => undefined)
       if (!s) continue

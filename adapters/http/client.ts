@@ -1,3 +1,4 @@
+import { type BackoffOptions, backoffDelay } from '../../src/agent/backoff.js'
 import type { EndpointTransport, IncomingEnvelope } from '../../src/agent.js'
 import { LinkDownError, type SendOptions, type SendReport, throwIfAborted } from '../../src/transport.js'
 import { AsyncQueue } from '../../src/wire/async-queue.js'
@@ -21,8 +22,11 @@ export interface WebClientOptions {
   WebSocket?: WebSocketConstructor
   /** Bound on one HTTP exchange or one WebSocket opening, in ms. Default 30 000. */
   timeoutMs?: number
-  /** Reconnect delays of a kept WebSocket: base · 2^attempt, at most max (ms). Default 250 … 30 000. */
-  backoff?: { baseMs?: number; maxMs?: number }
+  /**
+   * Reconnect delays of a kept WebSocket: capped exponential back-off with jitter (backoffDelay),
+   * default 250 … 10 000 ms; `random` gives tests a fixed sequence.
+   */
+  backoff?: BackoffOptions
 }
 
 /** The client side of DIDComm over HTTP(S) and WebSocket, as an agent's transport. Runs in browsers. */
@@ -118,8 +122,7 @@ class WsConnection {
 
   private scheduleReopen(): void {
     if (this.closed || this.keepers.size === 0 || this.timer) return
-    const base = this.o.backoff?.baseMs ?? 250
-    const delay = Math.min(this.o.backoff?.maxMs ?? 30_000, base * 2 ** this.attempt++)
+    const delay = backoffDelay(this.attempt++, this.o.backoff)
     this.timer = setTimeout(() => {
       this.timer = undefined
       this.open().catch(() => this.scheduleReopen())

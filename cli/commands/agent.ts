@@ -6,6 +6,7 @@ import { FolderReceiver, sendFile, withoutBytes, writeNew } from '../../adapters
 import { isDidcommWebUri, webEndpointTransport } from '../../adapters/http/index.js'
 import { mqttEndpointTransport } from '../../adapters/mqtt/index.js'
 import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
+import type { SeenIds } from '../../src/agent/seen.js'
 import { type Agent, type AgentPolicy, createAgent, type EndpointTransport } from '../../src/agent.js'
 import type { DIDDocument } from '../../src/did/document.js'
 import { createMessage } from '../../src/didcomm/message.js'
@@ -30,6 +31,7 @@ import {
   text,
 } from '../options.js'
 import type { CliContext } from '../registry.js'
+import { keptSeenIds, seenFileOf } from '../seen-file.js'
 
 /**
  * A CLI agent's transports: its own endpoint's (an MQTT inbox, or a BLE peripheral at its
@@ -64,7 +66,13 @@ interface WebListen {
 async function agentFor(
   identityFile: string,
   via: string | undefined,
-  o: { policy?: AgentPolicy; endpointRequired?: boolean; onError?: (err: unknown) => void; serve?: WebListen } = {},
+  o: {
+    policy?: AgentPolicy
+    endpointRequired?: boolean
+    onError?: (err: unknown) => void
+    serve?: WebListen
+    seen?: SeenIds
+  } = {},
 ): Promise<Agent> {
   const identity = await loadIdentity(identityFile)
   const resolver = resolverWith(identity.document as DIDDocument)
@@ -77,6 +85,7 @@ async function agentFor(
     transports: await transportsFor(endpoint, `carrier-${didTag(identity.did)}`, o.serve),
     policy: o.policy,
     onError: o.onError,
+    extras: { seen: o.seen },
   })
 }
 
@@ -262,13 +271,17 @@ export function register(program: Command, ctx: CliContext): void {
     }
     const onError = (err: unknown) => reportError(ctx, err)
     lockInbox(o.identity)
+    // ids handed out are remembered across restarts: a message delivered again is written once
+    const kept = await keptSeenIds(seenFileOf(o.out))
+    const seen = kept.seen
     const agent = o.mediator
-      ? await mediatedAgent(o.identity, o.mediator, { policy, onError, pollMs: o.poll, info: (t) => ctx.out.info(t) })
+      ? await mediatedAgent(o.identity, o.mediator, { policy, onError, pollMs: o.poll, info: (t) => ctx.out.info(t), seen })
       : await agentFor(o.identity, o.via, {
           policy,
           endpointRequired: true,
           onError,
           serve: o.http ? { ...o.http, ws: o.ws } : undefined,
+          seen,
         })
     if (o.count === 0) {
       // --count 0: set up (with --mediator: registered there) and leave
@@ -327,6 +340,7 @@ export function register(program: Command, ctx: CliContext): void {
               saved.map((f) => f.name),
             )
             await writeNew(o.out, `${message.id}.json`, json(stored), 'message.json')
+            kept.changed()
             n++
             const files = saved.map((f) => f.name)
             ctx.out.event(
@@ -346,6 +360,7 @@ export function register(program: Command, ctx: CliContext): void {
       process.off('SIGTERM', stop)
       await receiver.close()
       await agent.close()
+      await kept.close()
     }
   })
 }

@@ -22,6 +22,7 @@ import {
 } from '../protocols/pickup.js'
 import { CarrierError } from '../transport.js'
 import { MEDIA_ENCRYPTED } from '../wire/media.js'
+import { type BackoffOptions, backoffDelay } from './backoff.js'
 
 export class MediationDeniedError extends CarrierError {
   constructor(message: string) {
@@ -123,7 +124,12 @@ export class MediationClient {
    * they are queued. `keepOpen` (a WebSocket transport's) reopens the socket with backoff and asks
    * again each time.
    */
-  async live(o: { via: string; keepOpen?: (uri: string, onOpen: () => void) => () => void }): Promise<void> {
+  async live(o: {
+    via: string
+    keepOpen?: (uri: string, onOpen: () => void) => () => void
+    /** Retries of a live-delivery request that got no answer after a reopening. Default 250 … 10 000 ms, jittered. */
+    backoff?: BackoffOptions
+  }): Promise<void> {
     this.stopLive?.()
     const removeHandler = this.agent.addHandler(async (m) => {
       if (m.message.type !== PICKUP.delivery || m.message.thid !== undefined) return false
@@ -134,15 +140,30 @@ export class MediationClient {
       return true
     })
     const ask = () => this.ask(liveDeliveryChange(true), o.via)
+    // after each reopening (through a balancer: maybe to another instance) live mode is asked for
+    // again until it is answered; a later reopening takes over
+    let generation = 0
+    let stopped = false
+    const askUntilAnswered = async (gen: number) => {
+      for (let attempt = 0; gen === generation && !stopped; attempt++) {
+        try {
+          await ask()
+          return
+        } catch {
+          await new Promise((r) => setTimeout(r, backoffDelay(attempt, o.backoff)))
+        }
+      }
+    }
     let release: (() => void) | undefined
     if (o.keepOpen) {
       let first = true
       release = o.keepOpen(o.via, () => {
         if (first) first = false
-        else void ask().catch(() => undefined)
+        else void askUntilAnswered(++generation)
       })
     }
     this.stopLive = () => {
+      stopped = true
       removeHandler()
       release?.()
     }

@@ -1,33 +1,50 @@
 import type { ReplyOnLink } from '../agent.js'
-import type { MessageStore } from './store.js'
+import type { MessageStore, QueuedMessage } from './store.js'
 
 interface Session {
   reply: ReplyOnLink
-  /** Sent on this session and not yet acknowledged by messages-received: not sent again. */
-  sent: Set<string>
+  /** Sent on this session and not yet acknowledged by messages-received, with when: sent again after `redeliverMs`. */
+  sent: Map<string, number>
+  /** The last look filled its limit: more may wait behind what was sent (an acknowledgement sends it). */
+  more: boolean
+}
+
+export interface LiveOptions {
+  store: MessageStore
+  maxDelivery: number
+  /** How long a trigger waits for more messages before the delivery goes. Default 5 ms. */
+  lingerMs?: number
+  /** A message sent and not acknowledged this long is sent again on the session. Default 30 s. */
+  redeliverMs?: number
+  /** After a store or packing failure, the delivery is tried again this much later (the session stays). Default 1 s. */
+  retryMs?: number
+  pack: (client: string, envelopes: { id: string; envelope: string }[]) => Promise<string>
+  onError?: (err: unknown) => void
 }
 
 /**
  * Pickup 3.0 live mode: clients whose messages go out the moment they are queued, over the duplex
- * link they asked on. A message stays in the store until messages-received, so a dead socket
- * ("phantom" session) loses nothing: the session is dropped when a send fails and the message
- * waits for the next pickup.
+ * link they asked on. The store knows nothing of sessions: a session lives in the process that
+ * holds its link, every instance sharing the store hears of every enqueue (onEnqueued) and delivers
+ * to the sessions it holds, so no instance can be believed to hold a session it lost by dying.
+ * A message stays in the store until messages-received: a session (re)started first gets what is
+ * queued, a dead socket ("phantom" session) loses nothing (the session is dropped when a send
+ * fails), and what a session was sent but never acknowledged is sent again after `redeliverMs`.
  */
 export class LiveSessions {
   private readonly sessions = new Map<string, Session>()
   private readonly busy = new Map<string, Promise<void>>()
   private readonly dirty = new Set<string>()
+  private readonly retries = new Map<string, ReturnType<typeof setTimeout>>()
+  private readonly sweep: ReturnType<typeof setInterval>
+  private readonly redeliverMs: number
 
-  constructor(
-    private readonly o: {
-      store: MessageStore
-      maxDelivery: number
-      /** How long a trigger waits for more messages before the delivery goes. Default 5 ms. */
-      lingerMs?: number
-      pack: (client: string, envelopes: { id: string; envelope: string }[]) => Promise<string>
-      onError?: (err: unknown) => void
-    },
-  ) {}
+  constructor(private readonly o: LiveOptions) {
+    this.redeliverMs = o.redeliverMs ?? 30_000
+    // what waits unacknowledged past its time is sent again, even when nothing new arrives
+    this.sweep = setInterval(() => this.redeliverOverdue(), Math.max(50, Math.min(5000, this.redeliverMs / 4)))
+    ;(this.sweep as { unref?: () => void }).unref?.()
+  }
 
   clients(): string[] {
     return [...this.sessions.keys()]
@@ -37,8 +54,9 @@ export class LiveSessions {
     return this.sessions.has(client)
   }
 
+  /** A (new) session for `client` on this link; what is queued for it goes out at once. */
   start(client: string, reply: ReplyOnLink): void {
-    this.sessions.set(client, { reply, sent: new Set() })
+    this.sessions.set(client, { reply, sent: new Map(), more: false })
   }
 
   stop(client: string): void {
@@ -47,7 +65,16 @@ export class LiveSessions {
 
   acknowledged(client: string, ids: readonly string[]): void {
     const s = this.sessions.get(client)
-    if (s) for (const id of ids) s.sent.delete(id)
+    if (!s) return
+    for (const id of ids) s.sent.delete(id)
+    // a backlog larger than one delivery (queued while the client was away) goes on without waiting
+    // for the next enqueue, which may never come
+    if (s.more) void this.deliver(client)
+  }
+
+  /** Every session looks at its queue again (enqueue signals from other instances may have been lost). */
+  deliverAll(): void {
+    for (const client of this.sessions.keys()) void this.deliver(client)
   }
 
   /**
@@ -83,23 +110,69 @@ export class LiveSessions {
   private async deliverNow(client: string): Promise<void> {
     const s = this.sessions.get(client)
     if (!s) return
+    let packed: string
+    let fresh: QueuedMessage[]
     try {
-      const queued = await this.o.store.peek(client, this.o.maxDelivery + s.sent.size)
-      const fresh = queued.filter((q) => !s.sent.has(q.id)).slice(0, this.o.maxDelivery)
+      const now = Date.now()
+      const limit = this.o.maxDelivery + s.sent.size
+      const queued = await this.o.store.peek(client, limit)
+      s.more = queued.length >= limit
+      // the whole queue was read: what was sent and is gone was acknowledged elsewhere (another instance)
+      if (queued.length < limit) {
+        const left = new Set(queued.map((q) => q.id))
+        for (const id of s.sent.keys()) if (!left.has(id)) s.sent.delete(id)
+      }
+      fresh = queued
+        .filter((q) => {
+          const at = s.sent.get(q.id)
+          return at === undefined || now - at >= this.redeliverMs
+        })
+        .slice(0, this.o.maxDelivery)
       if (fresh.length === 0) return
       const envelopes = fresh.map((q) => ({ id: q.id, envelope: new TextDecoder().decode(q.data) }))
-      const packed = await this.o.pack(client, envelopes)
-      // marked before the send: an acknowledgement can overtake the send's completion
-      for (const q of fresh) s.sent.add(q.id)
+      packed = await this.o.pack(client, envelopes)
+    } catch (err) {
+      // the store or the packing failed, not the link: the session stays and tries again
+      this.o.onError?.(err)
+      this.retryLater(client)
+      return
+    }
+    // marked before the send: an acknowledgement can overtake the send's completion
+    const at = Date.now()
+    for (const q of fresh) s.sent.set(q.id, at)
+    try {
       await s.reply(packed)
     } catch (err) {
-      // the link is gone: the messages wait in the store for the next pickup
+      // the link is gone: the messages wait in the store for the client's next session
       if (this.sessions.get(client) === s) this.sessions.delete(client)
       this.o.onError?.(err)
     }
   }
 
+  private retryLater(client: string): void {
+    if (this.retries.has(client)) return
+    const t = setTimeout(() => {
+      this.retries.delete(client)
+      void this.deliver(client)
+    }, this.o.retryMs ?? 1000)
+    ;(t as { unref?: () => void }).unref?.()
+    this.retries.set(client, t)
+  }
+
+  private redeliverOverdue(): void {
+    const now = Date.now()
+    for (const [client, s] of this.sessions)
+      for (const at of s.sent.values())
+        if (now - at >= this.redeliverMs) {
+          void this.deliver(client)
+          break
+        }
+  }
+
   close(): void {
+    clearInterval(this.sweep)
+    for (const t of this.retries.values()) clearTimeout(t)
+    this.retries.clear()
     this.sessions.clear()
   }
 }

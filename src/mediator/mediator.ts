@@ -39,6 +39,8 @@ export interface MediatorLimits {
   maxDelivery?: number
   /** How long a message without expires_time waits, in seconds. Default 7 days. */
   expirySeconds?: number
+  /** A message sent on a live session and not acknowledged this long is sent again, in seconds. Default 30. */
+  redeliverSeconds?: number
 }
 
 export interface MediatorOptions {
@@ -268,10 +270,13 @@ export function createMediator(o: MediatorOptions): Mediator {
   const live = new LiveSessions({
     store,
     maxDelivery: limits.maxDelivery,
+    redeliverMs: (limits.redeliverSeconds ?? 30) * 1000,
     pack: async (client, envelopes) => pack(delivery(envelopes), client),
     onError: report,
   })
   const offEnqueued = store.onEnqueued((recipient) => void live.deliver(recipient))
+  // the store's signal from other instances was interrupted: every live session looks again
+  const offMissed = store.onMissed?.(() => live.deliverAll())
   const purge = setInterval(() => void store.purgeExpired(Date.now()).catch(report), 60_000)
   ;(purge as { unref?: () => void }).unref?.()
   agent.receive()
@@ -284,6 +289,7 @@ export function createMediator(o: MediatorOptions): Mediator {
     async close() {
       clearInterval(purge)
       offEnqueued()
+      offMissed?.()
       live.close()
       await agent.close()
     },

@@ -45,6 +45,12 @@ export interface MessageStore {
 
   /** Called, in every instance sharing the store, after a message for `recipient` was enqueued. */
   onEnqueued(listener: (recipient: string) => void): () => void
+  /**
+   * Called when `onEnqueued` signals from other instances may have been lost (PostgreSQL: the
+   * LISTEN connection dropped and is back): whoever holds live sessions looks at their queues again.
+   * Stores no other process writes to need not have it.
+   */
+  onMissed?(listener: () => void): () => void
   close(): Promise<void>
 }
 

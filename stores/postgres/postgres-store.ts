@@ -61,6 +61,8 @@ type PgModule = { default: typeof Pg }
  */
 export class PostgresMessageStore implements MessageStore {
   private readonly listeners = new Set<(recipient: string) => void>()
+  private readonly missedListeners = new Set<() => void>()
+  private listenedOnce = false
   private readonly writes = new GroupCommit<Write>((batch) => this.commit(batch), BATCH)
   private readonly instance = randomUUID()
   private readonly s: string
@@ -241,11 +243,17 @@ export class PostgresMessageStore implements MessageStore {
     return () => this.listeners.delete(listener)
   }
 
+  onMissed(listener: () => void): () => void {
+    this.missedListeners.add(listener)
+    return () => this.missedListeners.delete(listener)
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     await this.writes.flush()
     this.listeners.clear()
+    this.missedListeners.clear()
     clearTimeout(this.reconnectTimer)
     const listening = this.listenClient
     this.listenClient = undefined
@@ -311,6 +319,16 @@ export class PostgresMessageStore implements MessageStore {
       await client.connect()
       await client.query(`LISTEN ${CHANNEL}`)
       this.backoffMs = 100
+      // back after a drop: what other instances enqueued meanwhile was not heard
+      if (this.listenedOnce)
+        for (const l of this.missedListeners) {
+          try {
+            l()
+          } catch {
+            // a listener's failure is its own
+          }
+        }
+      this.listenedOnce = true
     } catch (err) {
       this.lost(client)
       throw err

@@ -55,7 +55,9 @@ describe('carrier listen --http / --ws', () => {
       const got = JSON.parse(await listen.line(/"event":"message"/))
       expect(got).toMatchObject({ type: 'https://didcomm.org/basicmessage/2.0/message', authenticated: true })
       expect(await listen.exited).toBe(0)
-      const stored = JSON.parse(readFileSync(join(inbox, readdirSync(inbox)[0] as string), 'utf8'))
+      // the message's file; beside it, the listener's hidden .carrier-seen-ids
+      const [file] = readdirSync(inbox).filter((f) => !f.startsWith('.'))
+      const stored = JSON.parse(readFileSync(join(inbox, file as string), 'utf8'))
       expect(stored.body).toEqual({ content: `over ${scheme}` })
     })
 

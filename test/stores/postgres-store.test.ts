@@ -75,6 +75,8 @@ describe.runIf(havePostgres())('PostgresMessageStore on a real PostgreSQL 15', (
     const uri = `${server.url}?schema=crash`
     const watcher = await PostgresMessageStore.open({ connectionString: server.url, schema: 'crash' })
     const producer = startProducer(uri, 1_000_000, 64, 'c')
+    let missed = 0
+    watcher.onMissed(() => missed++)
     try {
       await producer.printed(1500)
       await server.crash()
@@ -95,6 +97,8 @@ describe.runIf(havePostgres())('PostgresMessageStore on a real PostgreSQL 15', (
           await reopened.enqueue({ id: `after-${i}`, recipient: 'after-crash', data: new Uint8Array([i & 255]), receivedAt: i })
           await new Promise((r) => setTimeout(r, 100))
         }
+        // LISTEN came back after a gap: its holder was told to look at its live sessions' queues again
+        expect(missed).toBeGreaterThanOrEqual(1)
         await watcher.enqueue({ id: 'from-watcher', recipient: 'after-crash', data: new Uint8Array([1]), receivedAt: 1 })
         expect((await reopened.peek('after-crash', 1000)).map((m) => m.id)).toContain('from-watcher')
       } finally {
