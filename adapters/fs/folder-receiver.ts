@@ -97,6 +97,8 @@ const GIB = 1024 * 1024 * 1024
 export class FolderReceiver {
   private readonly partials = new Map<string, Partial>()
   private readonly replies = new Map<string, { running: boolean; next?: { status: Message; to: string } }>()
+  /** Status sends in progress, one per sender at most: close() waits for them. */
+  private readonly sending = new Set<Promise<void>>()
   private readonly o: Required<Omit<FolderReceiverOptions, 'now'>> & { now: () => number }
 
   constructor(
@@ -153,7 +155,13 @@ export class FolderReceiver {
     return out
   }
 
+  /**
+   * Waits for the statuses still being sent (each settles: delivered, or failed by the transport's
+   * own time-outs), then closes the partial files. A listener that stops right after a file
+   * completed thus still tells the sender so (`listen --count`), instead of stranding it.
+   */
   async close(): Promise<void> {
+    await Promise.all(this.sending)
     for (const p of this.partials.values()) await p.fh.close().catch(() => {})
     this.partials.clear()
   }
@@ -382,7 +390,7 @@ export class FolderReceiver {
     slot.next = { status: statusMessage(s), to }
     if (slot.running) return
     slot.running = true
-    void (async () => {
+    const run = (async () => {
       while (slot.next) {
         const { status, to: dest } = slot.next
         slot.next = undefined
@@ -390,6 +398,8 @@ export class FolderReceiver {
       }
       slot.running = false
     })()
+    this.sending.add(run)
+    void run.finally(() => this.sending.delete(run))
   }
 }
 

@@ -181,3 +181,32 @@ describe('FolderReceiver', () => {
     expect(readdirSync(dir)).toEqual([])
   })
 })
+
+describe('FolderReceiver.close', () => {
+  it('waits for the complete status still being sent, so a listener that stops after the file (listen --count) never strands the sender', async () => {
+    const dir = tempDir('carrier-recv-')
+    dirs.push(dir)
+    const delivered: FileStatus[] = []
+    let release: () => void = () => {}
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const r = new FolderReceiver({ dir }, async (m) => {
+      const s = parseStatus(m)
+      if (s.complete) await gate // the transport takes its time to confirm the last status
+      delivered.push(s)
+    })
+    await r.init()
+    await r.handle(offer(), auth)
+    for (let i = 0; i < 5; i++) await r.handle(part(i), auth)
+    let closed = false
+    const closing = r.close().then(() => {
+      closed = true
+    })
+    await settle()
+    expect(closed).toBe(false) // before the fix close() returned at once and the process exited
+    release()
+    await closing
+    expect(delivered.at(-1)?.complete).toBe(true)
+  })
+})
