@@ -14,9 +14,9 @@ applet.onFrame((f) => {
   port.postMessage({ frame }, [frame.buffer])
 })
 
-port.on('message', async (m: { send?: Uint8Array; id?: number; op?: 'insert' | 'remove' | 'close' }) => {
-  if (m.send) return void applet.send(m.send).catch(() => {})
+port.on('message', async (m: { frame?: Uint8Array; id?: number; op?: 'insert' | 'remove' | 'close' | 'send' }) => {
   try {
+    if (m.op === 'send' && m.frame) await applet.send(m.frame)
     if (m.op === 'insert') await card.insert()
     if (m.op === 'remove') card.remove()
     if (m.op === 'close') await applet.close()

@@ -40,9 +40,10 @@ export class VpcdCardThread {
     this.link = {
       duplex: true,
       mtu,
+      // resolves once the card's thread holds the frame (as CardApplet.send does once it is queued)
       async send(frame) {
         if (self.linkClosed) throw new LinkClosedError()
-        self.worker.postMessage({ send: frame })
+        await self.call('send', frame)
       },
       onFrame(handler) {
         self.handlers.add(handler)
@@ -77,11 +78,11 @@ export class VpcdCardThread {
     await this.worker.terminate()
   }
 
-  private call(op: 'insert' | 'remove' | 'close'): Promise<void> {
+  private call(op: 'insert' | 'remove' | 'close' | 'send', frame?: Uint8Array): Promise<void> {
     const id = this.nextId++
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
-      this.worker.postMessage({ id, op })
+      this.worker.postMessage({ id, op, frame })
     })
   }
 }

@@ -57,7 +57,9 @@ describe('VpcdCardThread: the card applet on a worker thread', () => {
       while (Date.now() < until) {} // the main thread blocked for 300 ms
       const r = parseResponse(await envelope)
       expect([r.sw, Array.from(r.data)]).toEqual([SW.OK, [9, 8, 7]])
-      await new Promise((res) => setTimeout(res, 50))
+      // the frame crosses from the card's thread by message, the answer by TCP: either may come first
+      for (const end = Date.now() + 30_000; got.length === 0 && Date.now() < end; )
+        await new Promise((res) => setTimeout(res, 10))
       expect(got.map((f) => Array.from(f))).toEqual([[1, 2, 3]])
     } finally {
       await card.close()
