@@ -89,4 +89,29 @@ describe('ANSWER on an intact link (wire 1.2)', () => {
     expect(lost.answer).toBeGreaterThan(5)
     expect(lost.data).toBeGreaterThan(100)
   }, 600_000)
+
+  it('sends nothing twice when time-outs fire while frames are only queued (a slow link), unlike a link not intact', async () => {
+    // 100 ms each way against a 30 ms first time-out: the sender times out (several times) before
+    // anything comes back, with every frame only queued, none lost
+    const run = async (intact: boolean) => {
+      const pair = memoryLinkPair({ mtu: 4096, latencyMs: 100, intact })
+      const a = createTransport(pair.a, { ...fast, transferTimeoutMs: HANG_MS })
+      const b = createTransport(pair.b, fast)
+      const data = seededBytes(200_000, 7)
+      const got = (async () => {
+        for await (const r of b.receive()) return r
+      })()
+      try {
+        const report = await a.send(data, { compress: false })
+        expect((await got)?.data).toEqual(data)
+        return report.retransmissions
+      } finally {
+        await a.close()
+        await b.close()
+      }
+    }
+    expect(await run(true)).toBe(0)
+    // the same without Link.intact: the answer to a probe resends what was in flight (wire 1.1)
+    expect(await run(false)).toBeGreaterThan(0)
+  })
 })
