@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createTransport, type Link, type Received } from '../../src/index.js'
 import { memoryLinkPair, seededBytes } from '../../src/testing/index.js'
-import { decodeControl, isDataFrame, T_ANSWER, T_START } from '../../src/wire/frame.js'
+import { decodeControl, encodeStart, FLAG_ANSWER, isDataFrame, T_ANSWER, T_START } from '../../src/wire/frame.js'
 import { until } from '../support/until.js'
 
 /**
@@ -113,5 +113,51 @@ describe('ANSWER on an intact link (wire 1.2)', () => {
     expect(await run(true)).toBe(0)
     // the same without Link.intact: the answer to a probe resends what was in flight (wire 1.1)
     expect(await run(false)).toBeGreaterThan(0)
+  })
+
+  it('a 1.1 receiver after a 1.2 one on the same link: its transfers keep the 1.1 time-outs and lost tails are resent', async () => {
+    const pair = memoryLinkPair({ mtu: 4096, intact: true })
+    let old = false
+    let dataInOld = 0
+    const dropped: number[] = []
+    // once `old`, STARTs reach the receiver without FLAG_ANSWER (it then answers REPORT, as 1.1
+    // does), and the last three DATA frames of the first pass are lost
+    const link: Link = {
+      mtu: pair.a.mtu,
+      duplex: true,
+      intact: true,
+      send: (f, signal) => {
+        if (!old) return pair.a.send(f, signal)
+        const c = decodeControl(f)
+        if (c?.type === T_START) return pair.a.send(encodeStart({ ...c, flags: c.flags & ~FLAG_ANSWER }), signal)
+        if (isDataFrame(f) && [12, 13, 14].includes(dataInOld++)) {
+          dropped.push(dataInOld)
+          return Promise.resolve()
+        }
+        return pair.a.send(f, signal)
+      },
+      onFrame: (h) => pair.a.onFrame(h),
+      close: () => pair.a.close(),
+    }
+    const a = createTransport(link, { ...fast, transferTimeoutMs: HANG_MS })
+    const b = createTransport(pair.b, fast)
+    const got: Received[] = []
+    const reading = (async () => {
+      for await (const r of b.receive()) got.push(r)
+    })()
+    try {
+      await a.send(seededBytes(60_000, 1), { compress: false })
+      old = true
+      const data = seededBytes(60_000, 2)
+      const report = await a.send(data, { compress: false })
+      await until(() => got.length === 2, HANG_MS)
+      expect(got[1]?.data).toEqual(data)
+      expect(dropped).toHaveLength(3)
+      expect(report.retransmissions).toBeGreaterThanOrEqual(3)
+    } finally {
+      await a.close()
+      await b.close()
+      await reading
+    }
   })
 })
