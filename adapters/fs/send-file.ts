@@ -123,6 +123,13 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
   const inFlight = new Set<number>()
   /** Parts whose wire send is still running: never sent again meanwhile (docs/FILES.md, sent twice). */
   const onWire = new Set<number>()
+  /**
+   * Offers sent so far, and the count when each part's wire send succeeded: the answer to an offer
+   * may have been made before a part delivered after that offer landed, so it leaves such a part
+   * out without its being lost (the part's own status follows).
+   */
+  let asks = 0
+  const deliveredAt = new Map<number, number>()
   const epoch = new AbortController()
   const wireSends = new Set<Promise<unknown>>()
   let offerId = ''
@@ -157,6 +164,7 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
       count,
     })
     offerId = offer.id
+    asks++
     awaitingOffer = true
     lastAsked = Date.now()
     await agent
@@ -190,6 +198,7 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
     const p = agent
       .send(m, { ...sendOpts, signal: anySignal(signal, mine, AbortSignal.timeout(partTimeoutMs)) })
       .then((r) => {
+        deliveredAt.set(index, asks)
         envelopeBytesSent += r.report.envelopeBytes
         partBytesDelivered += n
       })
@@ -230,12 +239,14 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
           // the receiver's whole truth: anything out before it is lost or will be answered again
           awaitingOffer = false
           held.clear()
-          for (const i of inFlight) if (!onWire.has(i)) inFlight.delete(i)
+          // …except parts still on the wire, and parts delivered since that offer went out
+          for (const i of inFlight) if (!onWire.has(i) && deliveredAt.get(i) !== asks) inFlight.delete(i)
           if (resumedParts < 0) resumedParts = got.size
         }
         for (const i of got) {
           held.add(i)
           inFlight.delete(i)
+          deliveredAt.delete(i)
           parts.release(i)
         }
         progress()

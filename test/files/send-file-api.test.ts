@@ -37,8 +37,8 @@ async function agentOnMqtt(name: string, policy?: AgentPolicy, onError?: (e: unk
   return agent
 }
 
-/** A receiving agent writing into `out`; resolves each file as it completes. */
-function receiveInto(agent: Agent, out: string, onReceiver?: (r: FolderReceiver) => void) {
+/** A receiving agent writing into `out`; resolves each file as it completes. `delayMs`: a busy receiver, before each message. */
+function receiveInto(agent: Agent, out: string, onReceiver?: (r: FolderReceiver) => void, delayMs = 0) {
   const files: ReceivedFile[] = []
   const receiver = new FolderReceiver(
     { dir: out },
@@ -50,7 +50,10 @@ function receiveInto(agent: Agent, out: string, onReceiver?: (r: FolderReceiver)
   onReceiver?.(receiver)
   void (async () => {
     await receiver.init()
-    for await (const { message, metadata } of agent.messages()) await receiver.handle(message, metadata).catch(() => {})
+    for await (const { message, metadata } of agent.messages()) {
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs))
+      await receiver.handle(message, metadata).catch(() => {})
+    }
   })()
   return files
 }
@@ -141,6 +144,23 @@ describe('sendFile (library API) over MQTT', () => {
     const third = await sendFile(alice, path, { to: bob.did, partBytes: 50_000 })
     expect(third.partsSent).toBe(0)
     expect(files).toHaveLength(1)
+  })
+
+  it('a busy receiver asked again answers before parts queued behind the offer: none of them is sent twice', async () => {
+    const alice = await agentOnMqtt('alice-busy')
+    const bob = await agentOnMqtt('bob-busy')
+    const out = join(dir, 'busy')
+    // one message at a time, 150 ms each, against a 100 ms status time-out: the sender asks again
+    // while parts wait behind each other, and each answer leaves out the parts queued after it
+    const files = receiveInto(bob, out, undefined, 150)
+    const path = join(dir, 'busy.bin')
+    const data = seededBytes(320_000, 8)
+    writeFileSync(path, data)
+    const r = await sendFile(alice, path, { to: bob.did, partBytes: 16_000, statusTimeoutMs: 100 })
+    expect(r.parts).toBe(20)
+    expect(r.partsSent).toBe(20)
+    expect(files).toHaveLength(1)
+    expect(sha(readFileSync(join(out, 'busy.bin')))).toBe(sha(data))
   })
 
   it('a refusal (file larger than the receiver takes) rejects with ERR_REJECTED', async () => {

@@ -55,12 +55,6 @@ const BURST = 64
 /** STARTs awaiting their ANSWER, per transfer; beyond it the oldest is forgotten. */
 const MAX_STARTS_PENDING = 32
 
-/** What the sender learnt of the peer's receiver on this link. */
-interface PeerInfo {
-  /** It answered a START with ANSWER (wire 1.2): time-outs resend only what an ANSWER shows lost. */
-  answers: boolean
-}
-
 /**
  * The sending half of the reliable session: selective repeat within receiver-granted credits.
  * A gap is resent when a segment sent after it has been acknowledged (the receiver's bitmap shows
@@ -76,7 +70,6 @@ export class ReliableSender {
   private readonly byTid = new Map<number, OutgoingTransfer>()
   private readonly slots: (OutgoingTransfer | undefined)[] = new Array(MAX_SLOTS).fill(undefined)
   private nextSlot = 0
-  private readonly peer: PeerInfo = { answers: false }
   private readonly slotWaiters: (() => void)[] = []
   private nextTid: number
   private closed: CarrierError | undefined
@@ -105,7 +98,7 @@ export class ReliableSender {
       const slot = await this.acquireSlot(options.signal, deadline, timeoutMs)
       const tid = this.nextTid
       this.nextTid = (this.nextTid + 1) >>> 0
-      const transfer = new OutgoingTransfer(this.link, this.options, prepared, tid, slot, options, deadline, timeoutMs, this.peer)
+      const transfer = new OutgoingTransfer(this.link, this.options, prepared, tid, slot, options, deadline, timeoutMs)
       this.slots[slot] = transfer
       this.byTid.set(tid, transfer)
       try {
@@ -196,9 +189,16 @@ class OutgoingTransfer {
   private heardReport = false
   /** A time-out sent a bare probe; what was in flight is resent when the receiver answers. */
   private probing = false
-  /** Intact link (whole frames in order, or none) and a peer that answers STARTs: resend only what an ANSWER shows lost. */
+  /**
+   * This transfer's receiver answered one of its STARTs with ANSWER (wire 1.2). Learnt per
+   * transfer, not per link: a group's consumers may run different versions, and a 1.1 receiver
+   * that takes a transfer over answers REPORT, so that transfer keeps the 1.1 time-outs (an exact
+   * sender would wait forever for an ANSWER to show the frames it lost).
+   */
+  private answered = false
+  /** Intact link (whole frames in order, or none) and a receiver that answers STARTs: resend only what an ANSWER shows lost. */
   private exact(): boolean {
-    return this.intact && this.peer.answers
+    return this.intact && this.answered
   }
 
   /** The receiver said something since the last time-out: it is alive, the tail of the window was lost. */
@@ -228,7 +228,6 @@ class OutgoingTransfer {
     private readonly sendOptions: SendOptions,
     private readonly deadline: number,
     private readonly timeoutMs: number,
-    private readonly peer: PeerInfo,
   ) {
     const plan = segmentPlan(link.mtu)
     this.segmentSize = plan.segmentSize
@@ -438,7 +437,7 @@ class OutgoingTransfer {
     // the reply to our oldest unanswered START (a lost START makes it the reply to a later one,
     // which only resends less)
     const before = answer ? (this.startOrders.shift() ?? 0) : 0
-    if (answer) this.peer.answers = true
+    if (answer) this.answered = true
     if (answer && this.exact()) {
       // an intact link delivers in order or not at all: what was sent before that START and is not
       // acknowledged is lost, and only that is sent again
