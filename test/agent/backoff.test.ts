@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { backoffDelay } from '../../src/agent/backoff.js'
-
-/** A fixed-seed source (mulberry32): the same sequence every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { seededRandom as seeded } from '../../src/testing/prng.js'
 
 describe('reconnect back-off', () => {
   it('doubles up to the cap, each wait jittered into the upper half of its step', () => {

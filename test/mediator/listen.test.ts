@@ -9,24 +9,13 @@ import { stopChild } from '../support/child.js'
 import { freePort } from '../support/mosquitto.js'
 import { tempDir } from '../support/temp.js'
 import { until } from '../support/until.js'
-import { mediatorProcess } from './support.js'
-
-const CLI = ['--import', 'tsx', 'cli/entry.ts']
-
-function run(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (d) => (stdout += d))
-    p.stderr.on('data', (d) => (stderr += d))
-    p.once('exit', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+import { mediatorProcess, runCarrier as run } from './support.js'
 
 /** `carrier --json listen …` running, once it said it is ready; its stdout lines and stderr as they come. */
 async function listening(...args: string[]) {
-  const proc = spawn(process.execPath, [...CLI, '--json', 'listen', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'cli/entry.ts', '--json', 'listen', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   const out = { lines: [] as string[], stderr: '' }
   proc.stderr?.on('data', (d) => (out.stderr += d))
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)))

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -9,21 +9,7 @@ import { freePort } from '../support/mosquitto.js'
 import { havePostgres, PostgresServer } from '../support/postgres.js'
 import { parsePrometheus, sample } from '../support/prometheus.js'
 import { tempDir } from '../support/temp.js'
-import { basic, mediatorProcess } from './support.js'
-
-const CLI = ['--import', 'tsx', 'cli/entry.ts']
-
-/** A carrier command run to its end (not blocking the test's event loop). */
-function run(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (d) => (stdout += d))
-    p.stderr.on('data', (d) => (stderr += d))
-    p.once('exit', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+import { basic, mediatorProcess, runCarrier as run } from './support.js'
 
 /** SIGTERM and the exit code. */
 async function sigterm(proc: ChildProcess): Promise<number | null> {

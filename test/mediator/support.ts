@@ -54,3 +54,15 @@ export async function mediatorProcess(...args: string[]): Promise<{ proc: ChildP
   })
   return { proc, did: first.did }
 }
+
+/** A carrier command run to its end (not blocking the test's event loop). */
+export function runCarrier(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'cli/entry.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d) => (stdout += d))
+    p.stderr.on('data', (d) => (stderr += d))
+    p.once('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+}
