@@ -11,7 +11,8 @@ import { emit, median } from './lib.js'
  * FolderReceiver, timed until the sender hears "complete") against one large message with the same
  * bytes attached (`Agent.sendFile(bytes)`, one authcrypt envelope, timed until the receiver has
  * saved the attachment), on the same link in the same run, alternated so a drifting machine skews
- * both alike. The sender is a phone with no endpoint; the receiver answers over the link
+ * both alike. The message goes with the wire's defaults (it deflates the envelope's base64 to about
+ * 3/4); params also give it with `compress: false`, which is what a file's parts use today. The sender is a phone with no endpoint; the receiver answers over the link
  * (return_route). Only the public API: it stays valid whatever moves the file underneath.
  */
 export async function fileVsMessage(o: {
@@ -49,16 +50,22 @@ export async function fileVsMessage(o: {
   })()
   const files: number[] = []
   const messages: number[] = []
+  const uncompressed: number[] = []
   try {
     // one unrecorded round first (JIT, connection set-up), then both alternated
     for (let rep = -1; rep < o.reps; rep++) {
-      const data = seededBytes(o.bytes, 1000 + rep)
-      const got = new Promise<void>((r) => (arrived = r))
-      const t0 = performance.now()
-      const sent = await phone.sendFile(data, { to: kiosk.did, filename: `message-${rep}.bin` })
-      await got
-      const msMessage = performance.now() - t0
-      if (sent.report.confirmed !== true) throw new Error('the message was not confirmed')
+      const message = async (compress: false | undefined) => {
+        const got = new Promise<void>((r) => (arrived = r))
+        const t0 = performance.now()
+        const data = seededBytes(o.bytes, 1000 + rep)
+        const sent = await phone.sendFile(data, { to: kiosk.did, filename: `message-${rep}.bin`, compress })
+        await got
+        if (sent.report.confirmed !== true) throw new Error('the message was not confirmed')
+        return performance.now() - t0
+      }
+      const msMessage = await message(undefined)
+      // the same without the wire's deflate, which a file's parts do not use: what the air carries differs
+      const msPlain = await message(false)
 
       // a new file each round: the same one again would resume as already complete
       const path = join(dir, `file-${rep}.bin`)
@@ -68,6 +75,7 @@ export async function fileVsMessage(o: {
       const msFile = performance.now() - t1
       if (rep < 0) continue
       messages.push(msMessage)
+      uncompressed.push(msPlain)
       files.push(msFile)
     }
   } finally {
@@ -87,6 +95,15 @@ export async function fileVsMessage(o: {
     },
     // per pair: the machine's load moves both alike
     ratio: median(files.map((f, i) => (messages[i] as number) / f)),
-    params: { bytes: o.bytes, reps: o.reps, msFile: files.map(Math.round), msMessage: messages.map(Math.round) },
+    params: {
+      bytes: o.bytes,
+      reps: o.reps,
+      msFile: files.map(Math.round),
+      msMessage: messages.map(Math.round),
+      // the message with compress: false (the wire deflates a message's base64 to ~3/4 by default)
+      msMessageUncompressed: uncompressed.map(Math.round),
+      uncompressedKiBps: Math.round(kibps(median(uncompressed))),
+      ratioToUncompressed: Math.round(median(files.map((f, i) => (uncompressed[i] as number) / f)) * 1000) / 1000,
+    },
   })
 }
