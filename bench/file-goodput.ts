@@ -103,6 +103,8 @@ export async function fileVsMessage(o: {
       // the message with compress: false (the wire deflates a message's base64 to ~3/4 by default)
       msMessageUncompressed: uncompressed.map(Math.round),
       uncompressedKiBps: Math.round(kibps(median(uncompressed))),
+      // fastest of each: what each costs when the machine's other work stays out of the way
+      ratioOfFastest: Math.round((Math.min(...messages) / Math.min(...files)) * 1000) / 1000,
       ratioToUncompressed: Math.round(median(files.map((f, i) => (uncompressed[i] as number) / f)) * 1000) / 1000,
     },
   })
