@@ -173,7 +173,7 @@ export interface DecodedFile {
   bytes: number
   sha256: string
   protection: Protection
-  /** The sender's DID, only when the announcement was authcrypted (authenticated). */
+  /** The sender's DID, only when the announcement was authenticated (authcrypt, or signed). */
   from?: string
   codes: number
 }
@@ -207,8 +207,9 @@ export async function decodeFileFrom(
         secrets: staticSecrets(o.identity?.secrets ?? []),
       })
       if (!isEncryptedShare(message)) return
-      const protection = metadata.authenticated ? 'authcrypt' : metadata.encrypted ? 'anoncrypt' : 'plaintext'
-      const from = metadata.authenticated && metadata.encryptedFrom ? didOf(metadata.encryptedFrom) : undefined
+      const protection: Protection = !metadata.encrypted ? 'plaintext' : metadata.encryptedFrom ? 'authcrypt' : 'anoncrypt'
+      const signer = metadata.encryptedFrom ?? metadata.signFrom
+      const from = metadata.authenticated && signer ? didOf(signer) : undefined
       got.share = { share: parseShare(message), protection, ...(from ? { from } : {}) }
     } catch (err) {
       got.failure = err instanceof CarrierError ? err : new CarrierError('ERR_QR_SHARE', String(err))
