@@ -195,7 +195,16 @@ export async function decodeFileFrom(
   const ranks = new Map<string, [number, number]>()
   const blobs: Uint8Array[] = []
   const got: { share?: { share: EncryptedShare; protection: Protection; from?: string }; failure?: CarrierError } = {}
+  // transfers whose last symbol is in and whose delivery (or drop) has not happened yet
+  const finishing = new Set<string>()
   const onMessage = async (r: Received) => {
+    try {
+      await take(r)
+    } finally {
+      finishing.delete(r.transferId)
+    }
+  }
+  const take = async (r: Received) => {
     if (r.mediaType === MEDIA_OCTETS) {
       if (blobs.length < 4) blobs.push(r.data)
       return
@@ -217,10 +226,12 @@ export async function decodeFileFrom(
   }
   const transport = createTransport(camera, {
     onMessage,
-    onDrop: (err) => {
+    onDrop: (err, id) => {
       if (err instanceof IntegrityError) got.failure ??= err
+      if (id) finishing.delete(id)
     },
     onProgress: (p) => {
+      if (p.received === p.total) finishing.add(p.transferId)
       ranks.set(p.transferId, [p.received, p.total])
       let rank = 0
       let k = 0
@@ -237,7 +248,8 @@ export async function decodeFileFrom(
       await new Promise((r) => setImmediate(r))
       if (got.share && blobs.length > 0) break
     }
-    for (let i = 0; i < 20 && !(got.share && blobs.length > 0); i++) await new Promise((r) => setTimeout(r, 10))
+    // the codes ran out: let the streams already whole be checked and delivered
+    while (finishing.size > 0 && !(got.share && blobs.length > 0)) await new Promise((r) => setTimeout(r, 5))
   } finally {
     await transport.close()
   }
