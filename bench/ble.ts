@@ -1,7 +1,15 @@
-import { BleCentralLink, BlePeripheralLink, type GattLink } from '../adapters/ble/index.js'
+import {
+  BleCentralLink,
+  BlePeripheralLink,
+  bleEndpointTransport,
+  CARRIER_PROFILE,
+  type GattLink,
+  makeBleEndpoint,
+} from '../adapters/ble/index.js'
 import { createTransport } from '../src/index.js'
 import { seededBytes } from '../src/testing/prng.js'
 import { Btvirt, haveBtvirt } from '../test/support/btvirt.js'
+import { fileVsMessage } from './file-goodput.js'
 import { emit, median } from './lib.js'
 
 const REPS = 5
@@ -53,6 +61,7 @@ export async function bleBench(): Promise<void> {
   if (!haveBtvirt()) return
   const bt = await Btvirt.start()
   try {
+    await bleFileBench(bt)
     for (const mtu of MTUS) {
       const peripheral = await BlePeripheralLink.start({ hci: bt.hci, token: `b${mtu}`, maxMtu: mtu })
       const central = await BleCentralLink.connect({ hci: bt.hci, token: `b${mtu}`, mtu })
@@ -92,4 +101,22 @@ export async function bleBench(): Promise<void> {
   } finally {
     await bt.stop()
   }
+}
+
+/**
+ * A file (512 KiB) with `sendFile` against one message with the same bytes attached, between two
+ * agents over one BLE connection (the endpoint transports' defaults: the central asks for ATT MTU
+ * 517), the receiver a peripheral at a ble:// endpoint, the sender a central with no endpoint.
+ */
+export async function bleFileBench(bt: Btvirt, reps = 7, bytes = 512 * 1024): Promise<void> {
+  const token = 'benchfile'
+  await fileVsMessage({
+    name: `ble.file-goodput.${bytes / 1024}KiB`,
+    link: 'BLE connection (btvirt)',
+    receiver: await bleEndpointTransport({ hci: bt.hci, listen: { token } }),
+    uri: makeBleEndpoint({ service: CARRIER_PROFILE.service, token }),
+    sender: await bleEndpointTransport({ hci: bt.hci }),
+    bytes,
+    reps,
+  })
 }

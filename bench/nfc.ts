@@ -1,8 +1,9 @@
 import { type ChildProcess, fork } from 'node:child_process'
-import { PcscReader } from '../adapters/nfc/index.js'
+import { nfcEndpointTransport, PcscReader, VpcdCardThread } from '../adapters/nfc/index.js'
 import { createTransport } from '../src/index.js'
 import { seededBytes } from '../src/testing/prng.js'
 import { havePcscd, Pcscd } from '../test/support/pcscd.js'
+import { fileVsMessage } from './file-goodput.js'
 import { emit, median } from './lib.js'
 
 const REPS = 7
@@ -89,8 +90,34 @@ export async function nfcBench(): Promise<void> {
       baseline: { name: 'raw APDU loop of the same sizes, same pcscd + vpcd + nfc-pcsc', value: mbps(median(raw)) },
       params: { reps: REPS, apdus, msOurs: ours.map(Math.round), msRaw: raw.map(Math.round) },
     })
+    await nfcFileBench(pcscd, reader)
   } finally {
     await reader.close()
     await pcscd.stop()
+  }
+}
+
+/**
+ * A file (256 KiB) with `sendFile` against one message with the same bytes attached, between two
+ * agents over one tap: the phone (the card's applet on a worker thread, VpcdCardThread, with no
+ * endpoint) sends to the kiosk at the reader (an `nfc:` endpoint, short APDUs as above), which
+ * answers over the same tap.
+ */
+export async function nfcFileBench(pcscd: Pcscd, reader: PcscReader, reps = 9, bytes = 256 * 1024): Promise<void> {
+  const card = VpcdCardThread.start({ port: pcscd.vpcdPort })
+  try {
+    await card.insert()
+    await reader.waitForCard(5000)
+    await fileVsMessage({
+      name: `nfc.file-goodput.${bytes / 1024}KiB.short-apdus`,
+      link: 'tap (pcscd + vpcd, short APDUs)',
+      receiver: nfcEndpointTransport(reader.link({ mtu: 4096, pollMs: 5 })),
+      uri: 'nfc:',
+      sender: nfcEndpointTransport(card.link),
+      bytes,
+      reps,
+    })
+  } finally {
+    await card.close()
   }
 }

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Received } from '../../src/transport.js'
+import { CarrierError, type Received } from '../../src/transport.js'
 import { createTransport } from '../../src/wire/create-transport.js'
 import { SYMBOL_OVERHEAD } from '../../src/wire/frame.js'
 import { QrCameraLink } from './camera.js'
@@ -62,7 +62,12 @@ export async function imagesIn(paths: string[]): Promise<string[]> {
   return out
 }
 
-export class NotEnoughFramesError extends Error {}
+/** ERR_QR_INCOMPLETE: the codes ran out before the stream was whole. */
+export class NotEnoughFramesError extends CarrierError {
+  constructor(message: string) {
+    super('ERR_QR_INCOMPLETE', message)
+  }
+}
 
 /** Decodes PNG frames until the message is whole; throws saying how far it got otherwise. */
 export async function decodeFramesFrom(

@@ -1,9 +1,20 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import type { Command } from 'commander'
-import { decodeFramesFrom, type Ecc, encodeFramesToDir, modulesToTerminal, QrDisplayLink } from '../../adapters/qr/index.js'
+import { writeNew } from '../../adapters/fs/save.js'
+import {
+  decodeFileFrom,
+  decodeFramesFrom,
+  type Ecc,
+  encodeFileToDir,
+  encodeFramesToDir,
+  modulesToTerminal,
+  QrDisplayLink,
+} from '../../adapters/qr/index.js'
 import { serveQrPages } from '../../adapters/qr/web/serve.js'
 import { createTransport } from '../../src/wire/create-transport.js'
-import { count, decimal, file, folder, host, integer, oneOf, port } from '../options.js'
+import { loadIdentity, resolverWith } from '../identity.js'
+import { count, decimal, did, file, folder, host, integer, oneOf, port } from '../options.js'
 import type { CliContext } from '../registry.js'
 import { untilSignal } from '../signals.js'
 import { holdTerminal } from '../terminal.js'
@@ -35,23 +46,62 @@ const ecc = oneOf(['L', 'M', 'Q', 'H'] as const, { caseless: true })
 export function register(program: Command, ctx: CliContext): void {
   const qr = program.command('qr').description('hand a file or envelope over animated QR codes')
   qr.command('encode')
-    .description('render a file as fountain-coded QR codes, one PNG per frame')
-    .argument('<file>', 'file or envelope')
+    .description('encrypt a file once and render its ciphertext and key as fountain-coded QR codes, one PNG per frame')
+    .argument('<file>', 'the file (with --raw: any bytes, e.g. an envelope, as they are)')
     .requiredOption('--out <dir>', 'folder for the PNG frames', folder)
+    .option('--to <did>', "the recipient: the key goes encrypted to this DID (without it the key is in the codes' clear)", did)
+    .option('--identity <file>', 'our identity (carrier keys new): the key goes authcrypted from it (needs --to)', file)
+    .option('--raw', 'the bytes as they are, unencrypted, one fountain stream (what qr show plays)', false)
     .option('--frames <n>', 'how many frames (default: twice what a receiver needs, plus 20: any half of them decodes)', count)
     .option('--version <v>', 'QR version 1–40 (default 20 for ≤ 16 KB, else 25)', qrVersion)
     .option('--ecc <level>', 'error correction L, M, Q or H', ecc, 'L')
     .option('--scale <px>', 'pixels per module', integer(1, 64, 'pixels per module,'), 4)
-    .action(async (file: string, o: { out: string; frames?: number; version?: number; ecc: Ecc; scale: number }) => {
-      const data = new Uint8Array(await readFile(file))
-      const bar = ctx.out.progress('encode', o.frames ?? 1, 'frames')
-      const r = await encodeFramesToDir(data, o.out, { ...o, onFrame: (n) => bar.update(n) })
-      bar.stop()
-      ctx.out.result(`${r.frames} QR v${r.version}-${r.ecc} frames in ${o.out} (a receiver needs about ${r.symbolsNeeded})`, {
-        command: 'qr encode',
-        ...r,
-      })
-    })
+    .action(
+      async (
+        path: string,
+        o: {
+          out: string
+          to?: string
+          identity?: string
+          raw: boolean
+          frames?: number
+          version?: number
+          ecc: Ecc
+          scale: number
+        },
+      ) => {
+        if (o.raw && (o.to || o.identity)) throw new Error('--raw sends the bytes as they are: no --to or --identity')
+        if (o.identity && !o.to) throw new Error('--identity authcrypts the key to a recipient: give --to as well')
+        const data = new Uint8Array(await readFile(path))
+        const bar = ctx.out.progress('encode', o.frames ?? 1, 'frames')
+        const onFrame = (n: number) => bar.update(n)
+        if (o.raw) {
+          const r = await encodeFramesToDir(data, o.out, { ...o, onFrame }).finally(() => bar.stop())
+          return ctx.out.result(
+            `${r.frames} QR v${r.version}-${r.ecc} frames in ${o.out} (a receiver needs about ${r.symbolsNeeded})`,
+            { command: 'qr encode', raw: true, ...r },
+          )
+        }
+        const from = o.identity ? await loadIdentity(o.identity) : undefined
+        const r = await encodeFileToDir(data, o.out, {
+          ...o,
+          from,
+          ...(from ? { resolver: resolverWith(from.document) } : {}),
+          filename: basename(path),
+          onFrame,
+        }).finally(() => bar.stop())
+        const key =
+          r.protection === 'authcrypt'
+            ? `the key authcrypted from ${from?.did} to ${o.to}`
+            : r.protection === 'anoncrypt'
+              ? `the key anoncrypted to ${o.to}`
+              : 'the key in the clear: whoever sees the codes can read the file'
+        ctx.out.result(
+          `${r.frames} QR v${r.version}-${r.ecc} frames in ${o.out} (a receiver needs about ${r.symbolsNeeded}): ${basename(path)} encrypted, ${key}`,
+          { command: 'qr encode', raw: false, ...r },
+        )
+      },
+    )
 
   qr.command('serve')
     .description('serve the web sender and scanner pages (camera access needs localhost or HTTPS)')
@@ -107,18 +157,50 @@ export function register(program: Command, ctx: CliContext): void {
     })
 
   qr.command('decode')
-    .description('decode QR frames (PNG images or folders of them) back into the file; exit 0 once decoded')
+    .description('decode QR frames (PNG images or folders of them) back into the file; exit 0 once decoded and verified')
     .argument('<images...>', 'PNG files or folders')
-    .requiredOption('--out <file>', 'where to write what was received', file)
-    .action(async (paths: string[], o: { out: string }) => {
+    .requiredOption('--out <path>', "a folder (the sender's file name, made safe) or a file name; never overwrites: name (1).ext")
+    .option('--identity <file>', 'our identity (carrier keys new): opens a key encrypted to us', file)
+    .option('--raw', 'the first stream in the codes as it is (qr encode --raw, qr show, an envelope)', false)
+    .action(async (paths: string[], o: { out: string; identity?: string; raw: boolean }) => {
       const bar = ctx.out.progress('decode', 1, 'symbols')
-      const r = await decodeFramesFrom(paths, { onProgress: (rank, k) => bar.update(rank, k) }).finally(() => bar.stop())
-      await writeFile(o.out, r.data)
-      ctx.out.result(`decoded ${r.data.length} bytes (${r.mediaType}) from ${r.codes} codes into ${o.out}`, {
+      const onProgress = (rank: number, k: number) => bar.update(rank, k)
+      if (o.raw) {
+        const r = await decodeFramesFrom(paths, { onProgress }).finally(() => bar.stop())
+        const out = (await isFolder(o.out)) ? join(o.out, 'received.bin') : o.out
+        const path = join(dirname(out), await writeNew(dirname(out), basename(out), r.data))
+        return ctx.out.result(`decoded ${r.data.length} bytes (${r.mediaType}) from ${r.codes} codes into ${path}`, {
+          command: 'qr decode',
+          raw: true,
+          path,
+          bytes: r.data.length,
+          mediaType: r.mediaType,
+          codes: r.codes,
+        })
+      }
+      const identity = o.identity ? await loadIdentity(o.identity) : undefined
+      const r = await decodeFileFrom(paths, {
+        out: o.out,
+        identity,
+        ...(identity ? { resolver: resolverWith(identity.document) } : {}),
+        onProgress,
+      }).finally(() => bar.stop())
+      const how =
+        r.protection === 'authcrypt'
+          ? `from ${r.from}`
+          : r.protection === 'anoncrypt'
+            ? 'from an anonymous sender'
+            : 'key in the clear'
+      ctx.out.result(`decoded ${r.filename} (${r.bytes} bytes, ${how}, SHA-256 verified) from ${r.codes} codes into ${r.path}`, {
         command: 'qr decode',
-        bytes: r.data.length,
-        mediaType: r.mediaType,
-        codes: r.codes,
+        raw: false,
+        ...r,
       })
     })
 }
+
+const isFolder = (p: string) =>
+  stat(p).then(
+    (s) => s.isDirectory(),
+    () => p.endsWith('/'),
+  )

@@ -115,7 +115,7 @@ describe('the fixed @zxing/library finder', () => {
 })
 
 describe('carrier qr encode / decode', () => {
-  it('a 100 KB file round-trips through PNG frames with 30 % of them deleted', async () => {
+  it('--raw: 100 KB of bytes as they are round-trip through PNG frames with 30 % of them deleted', async () => {
     const { spawnSync } = await import('node:child_process')
     const { readdirSync, readFileSync, rmSync, writeFileSync } = await import('node:fs')
     const { join } = await import('node:path')
@@ -125,20 +125,71 @@ describe('carrier qr encode / decode', () => {
     writeFileSync(file, data)
     const run = (...args: string[]) =>
       spawnSync(process.execPath, ['--import', 'tsx', 'cli/entry.ts', ...args], { encoding: 'utf8' })
-    const enc = run('--json', 'qr', 'encode', file, '--out', join(dir, 'frames'), '--scale', '3')
+    const enc = run('--json', 'qr', 'encode', file, '--raw', '--out', join(dir, 'frames'), '--scale', '3')
     expect(enc.status, enc.stderr).toBe(0)
     const frames = readdirSync(join(dir, 'frames'))
     const rnd = seededRandom(77)
     for (const f of frames) if (rnd() < 0.3) rmSync(join(dir, 'frames', f))
-    const dec = run('--json', 'qr', 'decode', join(dir, 'frames'), '--out', join(dir, 'out.bin'))
+    const dec = run('--json', 'qr', 'decode', join(dir, 'frames'), '--raw', '--out', join(dir, 'out.bin'))
     expect(dec.status, dec.stderr).toBe(0)
-    expect(JSON.parse(dec.stdout)).toMatchObject({ command: 'qr decode', bytes: data.length })
+    expect(JSON.parse(dec.stdout)).toMatchObject({ command: 'qr decode', raw: true, bytes: data.length })
     expect(Buffer.compare(readFileSync(join(dir, 'out.bin')), Buffer.from(data))).toBe(0)
     // too few frames: a clear failure, not a hang
     for (const f of readdirSync(join(dir, 'frames')).slice(5)) rmSync(join(dir, 'frames', f))
-    const short = run('qr', 'decode', join(dir, 'frames'), '--out', join(dir, 'out2.bin'))
+    const short = run('qr', 'decode', join(dir, 'frames'), '--raw', '--out', join(dir, 'out2.bin'))
     expect(short.status).toBe(1)
-    expect(short.stderr.trim()).toMatch(/^carrier: not enough frames to decode: \d+\/\d+/)
+    expect(short.stderr.trim()).toMatch(/^carrier: ERR_QR_INCOMPLETE: not enough frames to decode: \d+\/\d+/)
+  }, 120_000)
+
+  it('a file encrypted once, its key authcrypted to the recipient: only the recipient decodes it, and learns the sender', async () => {
+    const { spawnSync } = await import('node:child_process')
+    const { mkdirSync, readdirSync, readFileSync, writeFileSync } = await import('node:fs')
+    const { join } = await import('node:path')
+    const dir = tempDir('carrier-qr-cli-file-')
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'cli/entry.ts', ...args], { encoding: 'utf8' })
+    const key = (name: string) => JSON.parse(run('--json', 'keys', 'new', '--out', join(dir, name)).stdout).did as string
+    const alice = key('alice.json')
+    const bob = key('bob.json')
+    const data = seededBytes(30_000, 9)
+    writeFileSync(join(dir, 'photo.jpg'), data)
+    const frames = join(dir, 'frames')
+    const enc = run(
+      '--json',
+      'qr',
+      'encode',
+      join(dir, 'photo.jpg'),
+      '--to',
+      bob,
+      '--identity',
+      join(dir, 'alice.json'),
+      '--out',
+      frames,
+      '--scale',
+      '3',
+    )
+    expect(enc.status, enc.stderr).toBe(0)
+    expect(JSON.parse(enc.stdout)).toMatchObject({
+      command: 'qr encode',
+      raw: false,
+      protection: 'authcrypt',
+      plainBytes: data.length,
+    })
+    const inbox = join(dir, 'inbox')
+    mkdirSync(inbox)
+    // without the recipient's keys: refused, nothing written
+    const stranger = run('qr', 'decode', frames, '--out', inbox)
+    expect(stranger.status).toBe(1)
+    expect(readdirSync(inbox)).toEqual([])
+    const dec = run('--json', 'qr', 'decode', frames, '--identity', join(dir, 'bob.json'), '--out', inbox)
+    expect(dec.status, dec.stderr).toBe(0)
+    expect(JSON.parse(dec.stdout)).toMatchObject({
+      command: 'qr decode',
+      filename: 'photo.jpg',
+      from: alice,
+      protection: 'authcrypt',
+    })
+    expect(Buffer.compare(readFileSync(join(inbox, 'photo.jpg')), Buffer.from(data))).toBe(0)
   }, 120_000)
 })
 

@@ -1,0 +1,111 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { FolderReceiver, sendFile } from '../adapters/fs/index.js'
+import { type Agent, createAgent, createPeerDid, didPeerResolver, type EndpointTransport } from '../src/index.js'
+import { seededBytes } from '../src/testing/prng.js'
+import { emit, median } from './lib.js'
+
+/**
+ * A file's goodput through the public API (`sendFile(agent, path, { to })`, received by a
+ * FolderReceiver, timed until the sender hears "complete") against one large message with the same
+ * bytes attached (`Agent.sendFile(bytes)`, one authcrypt envelope, timed until the receiver has
+ * saved the attachment), on the same link in the same run, alternated so a drifting machine skews
+ * both alike. The message goes with the wire's defaults (it deflates the envelope's base64 to about
+ * 3/4); params also give it with `compress: false`, which is what a file's parts use today. The sender is a phone with no endpoint; the receiver answers over the link
+ * (return_route). Only the public API: it stays valid whatever moves the file underneath.
+ */
+export async function fileVsMessage(o: {
+  name: string
+  link: string
+  /** The receiver's transport (it listens at `uri`), and the sender's. */
+  receiver: EndpointTransport
+  uri: string
+  sender: EndpointTransport
+  bytes: number
+  reps: number
+}): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'carrier-bench-file-'))
+  const inbox = join(dir, 'in')
+  mkdirSync(inbox)
+  const kiosk = createAgent({
+    identity: createPeerDid({ service: { uri: o.uri } }),
+    resolver: didPeerResolver,
+    transports: [o.receiver],
+  })
+  const phone: Agent = createAgent({ identity: createPeerDid(), resolver: didPeerResolver, transports: [o.sender] })
+  let arrived: (() => void) | undefined
+  const receiver = new FolderReceiver(
+    { dir: inbox },
+    (status, to) => kiosk.send(status, { to }),
+    () => {},
+  )
+  const loop = (async () => {
+    await receiver.init()
+    for await (const { message, metadata } of kiosk.messages()) {
+      if (await receiver.handle(message, metadata)) continue
+      await receiver.saveAttachments(message)
+      arrived?.()
+    }
+  })()
+  const files: number[] = []
+  const messages: number[] = []
+  const uncompressed: number[] = []
+  try {
+    // one unrecorded round first (JIT, connection set-up), then both alternated
+    for (let rep = -1; rep < o.reps; rep++) {
+      const message = async (compress: false | undefined) => {
+        const got = new Promise<void>((r) => (arrived = r))
+        const t0 = performance.now()
+        const data = seededBytes(o.bytes, 1000 + rep)
+        const sent = await phone.sendFile(data, { to: kiosk.did, filename: `message-${rep}.bin`, compress })
+        await got
+        if (sent.report.confirmed !== true) throw new Error('the message was not confirmed')
+        return performance.now() - t0
+      }
+      const msMessage = await message(undefined)
+      // the same without the wire's deflate, which a file's parts do not use: what the air carries differs
+      const msPlain = await message(false)
+
+      // a new file each round: the same one again would resume as already complete
+      const path = join(dir, `file-${rep}.bin`)
+      writeFileSync(path, seededBytes(o.bytes, 2000 + rep))
+      const t1 = performance.now()
+      await sendFile(phone, path, { to: kiosk.did }) // resolves once the receiver reported it complete
+      const msFile = performance.now() - t1
+      if (rep < 0) continue
+      messages.push(msMessage)
+      uncompressed.push(msPlain)
+      files.push(msFile)
+    }
+  } finally {
+    await phone.close()
+    await kiosk.close()
+    await loop.catch(() => {})
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const kibps = (ms: number) => o.bytes / 1024 / (ms / 1000)
+  emit({
+    name: o.name,
+    value: kibps(median(files)),
+    unit: 'KiB/s',
+    baseline: {
+      name: `one authcrypt message with the same ${o.bytes / 1024} KiB attached (Agent.sendFile), same ${o.link}, same run`,
+      value: kibps(median(messages)),
+    },
+    // per pair: the machine's load moves both alike
+    ratio: median(files.map((f, i) => (messages[i] as number) / f)),
+    params: {
+      bytes: o.bytes,
+      reps: o.reps,
+      msFile: files.map(Math.round),
+      msMessage: messages.map(Math.round),
+      // the message with compress: false (the wire deflates a message's base64 to ~3/4 by default)
+      msMessageUncompressed: uncompressed.map(Math.round),
+      uncompressedKiBps: Math.round(kibps(median(uncompressed))),
+      // fastest of each: what each costs when the machine's other work stays out of the way
+      ratioOfFastest: Math.round((Math.min(...messages) / Math.min(...files)) * 1000) / 1000,
+      ratioToUncompressed: Math.round(median(files.map((f, i) => (uncompressed[i] as number) / f)) * 1000) / 1000,
+    },
+  })
+}
