@@ -49,7 +49,7 @@ export interface UploadOptions extends BlobTransferOptions {
   size: number
   /** The blob's bytes from `offset` (any offset the server may hold) to the end. */
   source: (offset: number) => AsyncIterable<Uint8Array>
-  /** Most bytes in one PUT. Default 64 MiB. */
+  /** Most bytes in one PUT. Default 16 MiB. */
   requestBytes?: number
   onProgress?: (held: number, size: number) => void
 }
@@ -139,7 +139,7 @@ export async function blobHeld(
  */
 export async function uploadBlob(o: UploadOptions): Promise<void> {
   const f = o.fetch ?? fetch
-  const step = o.requestBytes ?? 64 * 1024 * 1024
+  const step = o.requestBytes ?? 16 * 1024 * 1024
   await withRetries(o, async (g, progressed) => {
     for (;;) {
       const { held, complete } = await blobHeld(g.url, g, f, o.signal)

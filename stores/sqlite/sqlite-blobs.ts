@@ -89,7 +89,7 @@ export class SqliteBlobStore implements BlobStore {
         .immediate(),
     )
     if (made.made) {
-      const fh = await open(this.path(blob.hash), 'w')
+      const fh = await open(this.path(blob.hash), 'w', 0o600)
       await fh.close()
     }
     return made.info

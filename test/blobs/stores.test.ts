@@ -1,9 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MemoryBlobStore } from '../../src/mediator/memory-blob-store.js'
 import { blobStoreFor, MemoryMessageStore, openStore } from '../../stores/index.js'
+import { PostgresMessageStore } from '../../stores/postgres/index.js'
 import { SqliteMessageStore } from '../../stores/sqlite/index.js'
+import { havePostgres, PostgresServer } from '../support/postgres.js'
 import { tempDir } from '../support/temp.js'
 import { blobStoreSuite, bytes, newBlob } from './blob-conformance.js'
 
@@ -43,5 +45,39 @@ describe('SqliteBlobStore on disk', () => {
     expect(blobStoreFor(s).constructor.name).toBe('SqliteBlobStore')
     await s.close()
     expect(blobStoreFor(new MemoryMessageStore())).toBeInstanceOf(MemoryBlobStore)
+  })
+})
+
+describe.runIf(havePostgres())('PostgresBlobStore on a real PostgreSQL 15', () => {
+  let server: PostgresServer
+  beforeAll(async () => {
+    server = await PostgresServer.start()
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+  let k = 0
+  blobStoreSuite('PostgresBlobStore', async () => {
+    const q = await PostgresMessageStore.open({ connectionString: server.url, schema: `blobs_${++k}` })
+    return { store: q.blobs(), close: () => q.close() }
+  })
+
+  it('resumes in one instance an upload another instance received, and serves it from a third', async () => {
+    const open = () => PostgresMessageStore.open({ connectionString: server.url, schema: 'shared_blobs' })
+    const [a, b, c] = [await open(), await open(), await open()]
+    try {
+      const data = bytes(3 * 1024 * 1024 + 17, 12)
+      const blob = newBlob(data)
+      await a.blobs().create(blob)
+      await a.blobs().append(blob.hash, 0, data.subarray(0, 1_500_000))
+      expect((await b.blobs().info(blob.hash))?.held).toBe(1_500_000)
+      await b.blobs().append(blob.hash, 1_500_000, data.subarray(1_500_000))
+      await b.blobs().complete(blob.hash)
+      const parts: Uint8Array[] = []
+      for await (const p of c.blobs().read(blob.hash, 1_000_000, data.length)) parts.push(Uint8Array.from(p))
+      expect(Buffer.concat(parts).equals(Buffer.from(data.subarray(1_000_000)))).toBe(true)
+    } finally {
+      for (const s of [a, b, c]) await s.close()
+    }
   })
 })
