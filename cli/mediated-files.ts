@@ -30,10 +30,7 @@ export async function sendFileViaMediator(
       bar ??= ctx.out.transfer('upload', total, { command: 'send-file', file: o.name ?? file })
       bar.update(held, total)
     },
-    onRetry: (e) =>
-      ctx.out.info(
-        `the mediator did not answer (${String((e.error as Error)?.message ?? e.error).split('\n')[0]}): again in ${e.delayMs} ms`,
-      ),
+    onRetry: (e) => retried(ctx, 'send-file', e),
   }).finally(() => bar?.stop())
   ctx.out.event(
     'queued',
@@ -62,10 +59,7 @@ export function mediatedFiles(agent: Agent, mediatorDid: string, o: { dir: strin
         bar ??= ctx.out.transfer(`receive ${share.filename}`, total, { file: share.filename })
         bar.update(bytes, total)
       },
-      onRetry: (e) =>
-        ctx.out.info(
-          `download of ${share.filename}: ${String((e.error as Error)?.message ?? e.error).split('\n')[0]}; again in ${e.delayMs} ms`,
-        ),
+      onRetry: (e) => retried(ctx, 'listen', e),
     }).finally(() => bar?.stop())
     // the message as kept in the folder: the file it became, never the key
     const stored = {
@@ -102,4 +96,11 @@ export function mediatedFiles(agent: Agent, mediatorDid: string, o: { dir: strin
       return n
     },
   }
+}
+
+/** A failed exchange with the mediator (down, restarting), tried again after a back-off. */
+function retried(ctx: CliContext, command: string, e: { attempt: number; error: unknown; delayMs: number }): void {
+  const reason = String((e.error as Error)?.message ?? e.error).split('\n')[0]
+  ctx.out.event('retry', { command, attempt: e.attempt, delayMs: e.delayMs, reason }, undefined)
+  ctx.out.info(`the mediator did not answer (${reason}): again in ${e.delayMs} ms`)
 }
