@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS ${s}.blob_chunks (
   data bytea NOT NULL,
   PRIMARY KEY (hash, start)
 );
+-- ciphertext does not compress: stored out of line without trying (altered once, not each start)
+DO $$ BEGIN
+  IF (SELECT attstorage FROM pg_attribute WHERE attrelid = '${s}.blob_chunks'::regclass AND attname = 'data') <> 'e' THEN
+    ALTER TABLE ${s}.blob_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+  END IF;
+END $$;
 `
 }
 

@@ -84,10 +84,12 @@ async function offlineFile(m: Mediators, dir: string): Promise<void> {
   const file = join(dir, 'big.bin')
   const sha256 = await writeSeeded(file, SIZE)
 
+  const sendStarted = Date.now()
   const sender = startCarrier('--json', 'send-file', file, '--identity', alice, '--to', bobDid)
   const during = await until(sender, (e) => e.event === 'progress' && (e.bytes ?? 0) > 0 && (e.bytes ?? 0) < (e.total ?? 0))
   await m.crash()
   expect(await sender.exited, sender.stderr()).toBe(0)
+  const sendMs = Date.now() - sendStarted
   const queued = jsonLines<Event & { cipherSha256: string; cipherBytes: number }>(sender.stdout()).find(
     (e) => e.event === 'queued',
   )
@@ -98,6 +100,7 @@ async function offlineFile(m: Mediators, dir: string): Promise<void> {
   expect(jsonLines<Event>(sender.stdout()).filter((e) => e.event === 'retry').length).toBeGreaterThan(0)
 
   const out = join(dir, 'in')
+  const listenStarted = Date.now()
   const listener = startCarrier(
     '--json',
     'listen',
@@ -116,6 +119,11 @@ async function offlineFile(m: Mediators, dir: string): Promise<void> {
   expect(existsSync(join(out, 'big.bin'))).toBe(false)
   await m.crash()
   expect(await listener.exited, listener.stderr()).toBe(0)
+  const listenMs = Date.now() - listenStarted
+  const retries = (p: RunningCarrier) => jsonLines<Event>(p.stdout()).filter((e) => e.event === 'retry').length
+  console.log(
+    JSON.stringify({ bytes: SIZE, sendMs, listenMs, senderRetries: retries(sender), listenerRetries: retries(listener) }),
+  )
   expect(jsonLines<Event>(listener.stdout()).filter((e) => e.event === 'retry').length).toBeGreaterThan(0)
   const got = jsonLines<Event>(listener.stdout()).find((e) => e.event === 'file')
   expect(got).toMatchObject({ name: 'big.bin', bytes: SIZE, sha256 })
