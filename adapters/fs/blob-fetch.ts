@@ -1,10 +1,11 @@
 import { open, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type BlobAccess, confirmBlob, downloadBlob } from '../../adapters/http/blob-client.js'
+import { type BlobAccess, BlobHttpError, confirmBlob, downloadBlob } from '../../adapters/http/blob-client.js'
 import type { BackoffOptions } from '../../src/agent/backoff.js'
 import type { Message } from '../../src/didcomm/pack.js'
 import { type EncryptedShare, parseShare } from '../../src/files/share.js'
 import { FileCipherError, StreamOpener, segmentCount, TAG_BYTES } from '../../src/files/stream-aead.js'
+import { ProblemReportError } from '../../src/protocols/report-problem.js'
 import { CarrierError } from '../../src/transport.js'
 import { placeNew, sha256File, TEMP_PREFIX } from './save.js'
 
@@ -60,6 +61,11 @@ export async function pendingShares(dir: string): Promise<{ message: Message; fr
   return out
 }
 
+function refusedForGood(err: unknown): boolean {
+  if (err instanceof BlobHttpError) return err.status === 403 || err.status === 404
+  return err instanceof ProblemReportError && /not-named|unknown-blob/.test(err.problemCode)
+}
+
 export async function fetchBlob(o: BlobFetchOptions): Promise<FetchedBlob> {
   const share = parseShare(o.message)
   if (o.maxFileBytes !== undefined && share.plainBytes > o.maxFileBytes)
@@ -100,8 +106,10 @@ export async function fetchBlob(o: BlobFetchOptions): Promise<FetchedBlob> {
       await fh.datasync()
     }
   } catch (err) {
-    // what cannot be the file (a segment that does not verify) is gone; a refusal leaves the partial
-    if (err instanceof FileCipherError) await Promise.all([unlink(partial), unlink(kept)].map((p) => p.catch(() => {})))
+    // what cannot be the file (a segment that does not verify) is gone, and so is a share the
+    // mediator refuses for good (not named, expired, deleted): a restart would only fail again
+    if (err instanceof FileCipherError || refusedForGood(err))
+      await Promise.all([unlink(partial), unlink(kept)].map((p) => p.catch(() => {})))
     throw err
   } finally {
     await fh.close()
