@@ -52,7 +52,13 @@ async function shared(plain: Uint8Array, o: { tamper?: (c: Uint8Array) => void; 
   return { message: shareMessage(share), hash }
 }
 
-const fetchInto = (dir: string, message: ReturnType<typeof shareMessage>, hash: string, signal?: AbortSignal, onProgress?: (n: number) => void) =>
+const fetchInto = (
+  dir: string,
+  message: ReturnType<typeof shareMessage>,
+  hash: string,
+  signal?: AbortSignal,
+  onProgress?: (n: number) => void,
+) =>
   fetchBlob({
     dir,
     message,

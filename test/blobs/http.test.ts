@@ -212,4 +212,30 @@ describe('blobs at a mediator over HTTP', () => {
     expect(m.refused.length).toBeGreaterThan(10)
     await stillUp()
   })
+
+  it('forgets a blob at its TTL: no token, 404 for a token issued before, its bytes purged', async () => {
+    const short = await blobMediator({ limits: { expirySeconds: 1 } })
+    const up = await plainSender()
+    const carol = await mediatedRecipient(short.did)
+    try {
+      const data = bytes(2000, 30)
+      const hash = hashOf(data)
+      await uploadBlob({
+        access: blobAccess(up, short.did, { op: 'put', hash, size: data.length, recipients: [carol.did] }),
+        size: data.length,
+        source: source(data),
+      })
+      const token = short.tokens.issue({ op: 'get', hash, did: carol.did, exp: Date.now() + 60_000 })
+      // expired 1 s after its first PUT (the store's clock; no bound on how slowly the test got here)
+      await new Promise((r) => setTimeout(r, 1100))
+      expect((await fetch(`${short.url}blobs/${hash}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404)
+      await expect(blobAccess(carol, short.did, { op: 'get', hash })()).rejects.toMatchObject({
+        problemCode: 'e.p.req.unknown-blob',
+      })
+      expect(await short.blobs.purgeExpired(Date.now())).toBe(1)
+    } finally {
+      for (const a of [up, carol]) await a.close()
+      await short.close()
+    }
+  })
 })
