@@ -25,6 +25,9 @@ export interface BlobAccessLimits {
   tokenSeconds?: number
 }
 
+/** Longest token issued: it must fit in an Authorization header (Node's default limit for all headers is 16 KiB). */
+const MAX_HEADER_TOKEN = 12 * 1024
+
 export const BLOB_DEFAULTS = {
   maxBlobBytes: 1 << 30,
   maxBytesPerRecipient: 2 ** 31,
@@ -96,5 +99,9 @@ export async function answerBlobAccess(
       )
     clients.push(client)
   }
-  return grant(b.tokens.issue({ op: 'put', hash: r.hash, did: from, exp, size, recipients: [...new Set(clients)] }))
+  const token = b.tokens.issue({ op: 'put', hash: r.hash, did: from, exp, size, recipients: [...new Set(clients)] })
+  // the token travels in a header: HTTP servers take about 16 KiB of them
+  if (token.length > MAX_HEADER_TOKEN)
+    return refusal('ERR_DIDCOMM_MALFORMED', 'e.p.msg.malformed', 'the recipients do not fit in a token: name fewer')
+  return grant(token)
 }
