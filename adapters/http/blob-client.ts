@@ -100,7 +100,7 @@ async function withRetries<T>(
         failures = 0
       })
     } catch (err) {
-      if (err instanceof BlobHttpError || (err instanceof CarrierError && !(err instanceof Retry) && !isTransient(err))) throw err
+      if (!retryable(err)) throw err
       if (err instanceof Retry && err.renewToken) grant = undefined
       if (failures >= max) throw err instanceof Retry ? err.reason : err
       const delayMs = backoffDelay(failures++, o.backoff)
@@ -110,9 +110,17 @@ async function withRetries<T>(
   }
 }
 
-/** A failure that may go away: a connection refused or cut, a timeout, the mediator's answer not arriving. */
-function isTransient(err: CarrierError): boolean {
-  return /TIMEOUT|LINK|HTTP_STATUS|UNREACHABLE|SEND/.test(err.code)
+/**
+ * A failure that may go away: a connection refused or cut (fetch's TypeError, wrapped in Retry), a
+ * 5xx or 401, a timeout, the mediator's answer to blob-access not arriving. A refusal
+ * (BlobHttpError, a problem report) and an abort (ERR_ABORTED) are final.
+ */
+function retryable(err: unknown): boolean {
+  if (err instanceof Retry) return true
+  if (err instanceof BlobHttpError) return false
+  if (err instanceof CarrierError) return /TIMEOUT|LINK|HTTP_STATUS|UNREACHABLE/.test(err.code)
+  // a failure below ours (a socket error the agent's transport did not name): tried again, boundedly
+  return true
 }
 
 const auth = (g: BlobAccessGrant) => ({ authorization: `Bearer ${g.token}` })
@@ -219,8 +227,6 @@ export async function* downloadBlob(o: DownloadOptions): AsyncGenerator<{ offset
   const f = o.fetch ?? fetch
   let offset = o.start ?? 0
   if (offset >= o.size) return
-  const queue: { offset: number; bytes: Uint8Array }[] = []
-  // the generator pulls one response at a time; retries live in withRetries
   let grant: BlobAccessGrant | undefined
   let failures = 0
   const max = o.maxRetries ?? 30
@@ -250,16 +256,14 @@ export async function* downloadBlob(o: DownloadOptions): AsyncGenerator<{ offset
           throw new Retry(e)
         })
         if (r.done) break
-        const bytes = r.value
-        queue.push({ offset, bytes })
-        offset += bytes.length
+        const at = offset
+        offset += r.value.length
         failures = 0
-        while (queue.length > 0) yield queue.shift() as { offset: number; bytes: Uint8Array }
+        yield { offset: at, bytes: r.value }
       }
       if (offset < o.size) throw new Retry(new Error(`the response ended at ${offset} of ${o.size}`))
     } catch (err) {
-      if (!(err instanceof Retry) && !(err instanceof CarrierError && isTransient(err) && !(err instanceof BlobHttpError)))
-        throw err
+      if (!retryable(err)) throw err
       if (err instanceof Retry && err.renewToken) grant = undefined
       if (failures >= max) throw err instanceof Retry ? err.reason : err
       const delayMs = backoffDelay(failures++, o.backoff)
