@@ -73,6 +73,8 @@ export async function* cipherFrom(
   params: StreamParams,
   plainBytes: number,
   offset: number,
+  /** Sees each segment's plaintext before it is sealed. */
+  onPlain?: (plain: Uint8Array) => void,
 ): AsyncGenerator<Uint8Array> {
   const S = params.segmentBytes
   const count = segmentCount(plainBytes, S)
@@ -89,6 +91,7 @@ export async function* cipherFrom(
         if (bytesRead === 0) throw new CarrierError('ERR_FILE_CHANGED', `${path} is shorter than when it was encrypted`)
         got += bytesRead
       }
+      onPlain?.(buf.subarray(0, length))
       const sealed = sealSegment(params, index, index === count - 1, buf.subarray(0, length))
       yield skip > 0 ? sealed.subarray(skip) : sealed
       skip = 0
@@ -102,20 +105,7 @@ export async function* cipherFrom(
 async function hashes(path: string, params: StreamParams, plainBytes: number) {
   const cipher = createHash('sha256')
   const plain = createHash('sha256')
-  const S = params.segmentBytes
-  for await (const sealed of cipherFrom(path, params, plainBytes, 0)) cipher.update(sealed)
-  // the plaintext hash reads the file again rather than keeping each segment: both reads are sequential
-  const fh = await open(path, 'r')
-  try {
-    const buf = new Uint8Array(Math.max(S, 1 << 20))
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null)
-      if (bytesRead === 0) break
-      plain.update(buf.subarray(0, bytesRead))
-    }
-  } finally {
-    await fh.close()
-  }
+  for await (const sealed of cipherFrom(path, params, plainBytes, 0, (p) => plain.update(p))) cipher.update(sealed)
   return { plainSha256: plain.digest('hex'), cipherSha256: cipher.digest('hex') }
 }
 

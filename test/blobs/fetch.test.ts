@@ -1,11 +1,14 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fetchBlob, pendingShares } from '../../adapters/fs/blob-fetch.js'
+import { sendViaMediator } from '../../adapters/fs/send-via-mediator.js'
 import { blobAccess, uploadBlob } from '../../adapters/http/blob-client.js'
+import { createRoutedPeerDid } from '../../src/agent/mediation.js'
 import type { Agent } from '../../src/agent.js'
 import { type EncryptedShare, shareMessage } from '../../src/files/share.js'
 import { newStreamParams, sealAll } from '../../src/files/stream-aead.js'
+import { didPeerResolver } from '../../src/index.js'
 import { tempDir } from '../support/temp.js'
 import { bytes, hashOf } from './blob-conformance.js'
 import { blobMediator, mediatedRecipient, plainSender } from './support.js'
@@ -121,5 +124,46 @@ describe('fetching a blob into a folder (adapters/fs/blob-fetch.ts)', () => {
     await expect(fetchInto(dir, message, hash)).rejects.toMatchObject({ problemCode: 'e.p.req.unknown-blob' })
     expect(readdirSync(dir)).toEqual([])
     expect(existsSync(dir)).toBe(true)
+  })
+
+  it('sendViaMediator: encrypts once, uploads, queues the share; the recipient fetches it byte-exact', async () => {
+    const dir = tempDir('carrier-send-')
+    const file = join(dir, 'photo.jpg')
+    const plain = bytes(200_000, 36)
+    writeFileSync(file, plain)
+    const q = await sendViaMediator(sender, didPeerResolver, file, { to: bob.did, mediaType: 'image/jpeg' })
+    expect(q).toMatchObject({ filename: 'photo.jpg', bytes: plain.length, sha256: hashOf(plain), mediator: m.did })
+    expect((await m.blobs.info(q.cipherSha256))?.complete).toBe(true)
+    // the share waits in bob's queue at the mediator
+    const queued = await m.mediator.store.peek(bob.did, 10)
+    expect(queued).toHaveLength(1)
+    const got: { id: string; message: Parameters<typeof fetchBlob>[0]['message'] }[] = []
+    const pickup = (async () => {
+      for await (const { message } of bob.messages()) {
+        got.push({ id: message.id, message })
+        return
+      }
+    })()
+    const { MediationClient } = await import('../../src/agent/mediation.js')
+    const client = await MediationClient.request(bob, m.did)
+    await client.drain()
+    await pickup
+    const into = tempDir('carrier-recv-')
+    const f = await fetchInto(into, got[0]?.message as Parameters<typeof fetchBlob>[0]['message'], q.cipherSha256)
+    expect(readFileSync(join(into, f.name)).equals(Buffer.from(plain))).toBe(true)
+    expect(await m.blobs.info(q.cipherSha256)).toBeNull()
+  })
+
+  it('sendViaMediator refuses a recipient the mediator does not know, and one not behind a mediator', async () => {
+    const dir = tempDir('carrier-send-')
+    const file = join(dir, 'x.bin')
+    writeFileSync(file, bytes(100, 37))
+    const stranger = createRoutedPeerDid(m.did).did
+    await expect(sendViaMediator(sender, didPeerResolver, file, { to: stranger })).rejects.toMatchObject({
+      problemCode: 'e.p.msg.unknown-recipient',
+    })
+    await expect(sendViaMediator(sender, didPeerResolver, file, { to: sender.did })).rejects.toMatchObject({
+      code: 'ERR_NOT_MEDIATED',
+    })
   })
 })
