@@ -110,7 +110,7 @@ export function blobRoutes(o: BlobRoutesOptions): (req: IncomingMessage, res: Se
   async function settled(hash: string) {
     const info = await o.store.info(hash)
     if (!info || info.complete || info.held !== info.size) return info
-    // every byte is held: the hash decides (once, in whichever request or instance gets here first)
+    // every byte is held: the hash decides (whichever request or instance gets here; two at once agree)
     const h = createHash('sha256')
     for await (const chunk of o.store.read(hash, 0, info.size)) h.update(chunk)
     if (h.digest('hex') !== hash) {
