@@ -14,7 +14,11 @@ export interface Output {
    * A script-readable event (--json: one line `{"event": name, …}` on stdout); in text mode `text`
    * goes to stdout, or nowhere when it is undefined.
    */
-  event(name: 'ready' | 'progress' | 'file' | 'message' | 'error', data: Record<string, unknown>, text?: string): void
+  event(
+    name: 'ready' | 'progress' | 'file' | 'message' | 'error' | 'queued' | 'retry',
+    data: Record<string, unknown>,
+    text?: string,
+  ): void
   /** A byte transfer's progress: bar with rate and ETA on a terminal, `progress` events (≤ 2/s) with --json. */
   transfer(label: string, total: number, data?: Record<string, unknown>): Progress
 }

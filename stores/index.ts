@@ -1,9 +1,13 @@
+import type { BlobStore } from '../src/mediator/blob-store.js'
+import { MemoryBlobStore } from '../src/mediator/memory-blob-store.js'
 import { MemoryMessageStore } from '../src/mediator/memory-store.js'
 import type { MessageStore } from '../src/mediator/store.js'
 import { StoreUriError } from './errors.js'
 import { PostgresMessageStore, type PostgresStoreOptions } from './postgres/index.js'
 import { SqliteMessageStore, type SqliteStoreOptions } from './sqlite/index.js'
 
+export * from '../src/mediator/blob-store.js'
+export { MemoryBlobStore } from '../src/mediator/memory-blob-store.js'
 export { MemoryMessageStore } from '../src/mediator/memory-store.js'
 export * from '../src/mediator/store.js'
 export { StoreFailedError, StoreUriError } from './errors.js'
@@ -44,4 +48,10 @@ export async function openStore(uri: string, options: OpenStoreOptions = {}): Pr
   throw new StoreUriError(
     `cannot open the store ${JSON.stringify(uri)}: use memory:, sqlite:FILE or postgres://USER@HOST:PORT/DATABASE`,
   )
+}
+
+/** The blobs kept beside a store's queue (SQLite: a folder next to its file; PostgreSQL: its tables); memory: in memory. */
+export function blobStoreFor(store: MessageStore): BlobStore {
+  const s = store as MessageStore & { blobs?: () => BlobStore }
+  return typeof s.blobs === 'function' ? s.blobs() : new MemoryBlobStore()
 }

@@ -1,3 +1,4 @@
+export { BlobFetchError, type BlobFetchOptions, type FetchedBlob, fetchBlob, pendingShares } from './blob-fetch.js'
 export {
   FileRefusedError,
   FolderReceiver,
@@ -16,3 +17,4 @@ export {
   type SendFileResult,
   sendFile,
 } from './send-file.js'
+export { type QueuedFile, routedThrough, type SendViaMediatorOptions, sendViaMediator } from './send-via-mediator.js'

@@ -1,4 +1,16 @@
 export {
+  type BlobAccess,
+  BlobHttpError,
+  blobAccess,
+  blobHeld,
+  confirmBlob,
+  type DownloadOptions,
+  downloadBlob,
+  type UploadOptions,
+  uploadBlob,
+} from './blob-client.js'
+export { type BlobRoutesOptions, blobRoutes } from './blob-routes.js'
+export {
   type WebClientOptions,
   type WebClientTransport,
   type WebSocketConstructor,

@@ -15,6 +15,7 @@ import { CarrierError } from '../../src/transport.js'
 import { didTag, hasEndpoint, loadIdentity, ownEndpoint, resolverWith } from '../identity.js'
 import { lockInbox } from '../listen-lock.js'
 import { mediatedAgent } from '../mediated.js'
+import { mediatedFiles, sendFileViaMediator } from '../mediated-files.js'
 import { collectEvery } from '../memory.js'
 import {
   count,
@@ -199,6 +200,8 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.out.info(`sent ${name} (${size} bytes) to ${o.to} via ${r.uri}, anonymously`)
           return
         }
+        // a recipient behind a mediator: the file waits there, encrypted, until it comes online
+        if (await sendFileViaMediator(agent, file, o, ctx)) return
         const bar = ctx.out.transfer('send', size, { command: 'send-file', file: name })
         const collect = collectEvery(GC_EVERY)
         const r = await sendFile(agent, file, {
@@ -325,15 +328,22 @@ export function register(program: Command, ctx: CliContext): void {
       (err) => reportError(ctx, err),
     )
     await receiver.init()
+    // files waiting at our mediator as encrypted blobs (send-file to an offline recipient)
+    const blobs = o.mediator ? mediatedFiles(agent, o.mediator, { dir: o.out, maxFileBytes: o.maxFileBytes }, ctx) : undefined
     const stop = () => void agent.close()
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     ctx.out.event('ready', { did: agent.did, out: o.out })
     ctx.out.info(`listening as ${agent.did}`)
     try {
-      for await (const { message, metadata } of agent.messages()) {
+      n += await (blobs?.resume() ?? Promise.resolve(0)).catch((err: unknown) => {
+        reportError(ctx, err)
+        return 0
+      })
+      for await (const { message, metadata } of o.count !== undefined && n >= o.count ? [] : agent.messages()) {
         try {
-          if (!(await receiver.handle(message, metadata))) {
+          if (await blobs?.handle(message, message.from, metadata.authenticated)) n++
+          else if (!(await receiver.handle(message, metadata))) {
             const saved = await receiver.saveAttachments(message)
             const stored = withLinks(
               withoutBytes(message),

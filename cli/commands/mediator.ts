@@ -1,14 +1,17 @@
 import { availableParallelism } from 'node:os'
 import { type Command, Option } from 'commander'
+import { blobRoutes } from '../../adapters/http/blob-routes.js'
 import { webEndpointTransport } from '../../adapters/http/index.js'
 import { mqttEndpointTransport } from '../../adapters/mqtt/index.js'
 import { modulesToTerminal, textToModules } from '../../adapters/qr/index.js'
 import { createDecryptPool } from '../../adapters/threads/index.js'
 import type { EndpointTransport } from '../../src/agent.js'
 import { createInvitation, invitationUrl } from '../../src/didcomm/oob.js'
+import { BLOB_DEFAULTS } from '../../src/mediator/blob-access.js'
+import { BlobTokens } from '../../src/mediator/blob-tokens.js'
 import { createMediator, type Mediator } from '../../src/mediator/mediator.js'
 import { storeAdmin } from '../../stores/admin.js'
-import { openStore } from '../../stores/index.js'
+import { blobStoreFor, openStore } from '../../stores/index.js'
 import { didTag, resolverWith } from '../identity.js'
 import { createLogger, LOG_LEVELS, type LogLevel } from '../log.js'
 import { endpointsOf, mediatorIdentityFor, mqttEndpointAt } from '../mediator-identity.js'
@@ -16,6 +19,8 @@ import { mediatorOps } from '../mediator-ops.js'
 import { file, httpUrl, integer, listenAddress, mqttUri, oneOf, sizeBytes, storeUri } from '../options.js'
 import type { CliContext } from '../registry.js'
 import { untilSignal } from '../signals.js'
+
+const blobBytes = integer(1, Number.MAX_SAFE_INTEGER, 'a size in bytes')
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -48,6 +53,19 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--rotate-identity', 'the kept DID serves other endpoints than this start: replace it by a new one', false)
     .option('--log-level <level>', `structured logs on stderr: ${LOG_LEVELS.join(', ')}`, oneOf(LOG_LEVELS), 'info')
     .option('--max-bytes <n>', 'largest envelope taken', sizeBytes, 1 << 20)
+    .option(
+      '--blob-max-bytes <n>',
+      'largest file (encrypted blob) taken for an offline recipient',
+      blobBytes,
+      BLOB_DEFAULTS.maxBlobBytes,
+    )
+    .option('--blob-quota <n>', 'most bytes of blobs waiting for one recipient', blobBytes, BLOB_DEFAULTS.maxBytesPerRecipient)
+    .option(
+      '--blob-ttl <seconds>',
+      'how long a blob waits for its recipients',
+      integer(1, 365 * 24 * 3600, 'seconds,'),
+      BLOB_DEFAULTS.expirySeconds,
+    )
     .addOption(
       new Option('--threads <n>', 'threads that open forwards beside the main thread (0: none)')
         .argParser(integer(0, 64, 'a thread count'))
@@ -64,6 +82,9 @@ export function register(program: Command, ctx: CliContext): void {
         rotateIdentity: boolean
         logLevel: LogLevel
         maxBytes: number
+        blobMaxBytes: number
+        blobQuota: number
+        blobTtl: number
         threads: number
       }) => {
         const { host, port } = o.http
@@ -80,6 +101,18 @@ export function register(program: Command, ctx: CliContext): void {
           draining: () => draining(),
         })
         const store = ops.instrument(opened)
+        const blobs = blobStoreFor(opened)
+        const blobLimits = { maxBlobBytes: o.blobMaxBytes, maxBytesPerRecipient: o.blobQuota, expirySeconds: o.blobTtl }
+        let tokens: BlobTokens | undefined
+        const blobRoute = blobRoutes({
+          store: blobs,
+          tokens: () => tokens,
+          limits: blobLimits,
+          onRefused: (r) => {
+            ops.refused({ transport: 'http', code: r.code })
+            log.debug('refused', r)
+          },
+        })
         let web: Awaited<ReturnType<typeof webEndpointTransport>>
         try {
           web = await webEndpointTransport({
@@ -88,7 +121,7 @@ export function register(program: Command, ctx: CliContext): void {
               port,
               ws: o.ws,
               maxBytes: o.maxBytes,
-              routes: ops.routes,
+              routes: async (req, res) => (await blobRoute(req, res)) || ops.routes(req, res),
               onRefused: (r) => {
                 ops.refused(r)
                 log.debug('refused', r)
@@ -114,6 +147,8 @@ export function register(program: Command, ctx: CliContext): void {
           await opened.close()
           throw err
         })
+        tokens = BlobTokens.fromSecrets(identity.secrets)
+        const blobBase = o.publicUrl ?? `http://127.0.0.1:${server.port}/`
         const mqttEndpoint = mqttEndpointAt(identity, o.mqtt)
         const transports: EndpointTransport[] = [web]
         if (mqttEndpoint)
@@ -127,6 +162,7 @@ export function register(program: Command, ctx: CliContext): void {
           decrypt: pool?.decrypt,
           resolver: resolverWith(identity.document),
           transports,
+          blobs: { store: blobs, tokens, urlOf: (hash) => new URL(`blobs/${hash}`, blobBase).toString(), limits: blobLimits },
           onError: (e) => log.warn('refused', { code: (e as { code?: string }).code, error: (e as Error).message }),
         })
         const invitation = createInvitation({ from: mediator.did, goalCode: 'request-mediate', goal: 'Mediation' })

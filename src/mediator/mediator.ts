@@ -11,6 +11,7 @@ import {
 import { didOf, type Resolver, staticSecrets } from '../did/document.js'
 import { createPeerDid, type PeerIdentity } from '../did/peer.js'
 import { FORWARD_TYPE, type Message, packEncrypted, packPlaintext } from '../didcomm/pack.js'
+import { BLOB_ACCESS, BLOB_ACCESS_REQUEST } from '../protocols/blob-access.js'
 import {
   mediateGrant,
   parseCmType,
@@ -25,6 +26,7 @@ import { PROBLEM_REPORT, problemReport, RefusedMessageError } from '../protocols
 import { forwardOf } from '../protocols/routing.js'
 import { randomUUID } from '../random-uuid.js'
 import { MEDIA_PLAIN } from '../wire/media.js'
+import { answerBlobAccess, type MediatorBlobs } from './blob-access.js'
 import { LiveSessions } from './live.js'
 import { type MessageStore, QuotaExceededError } from './store.js'
 
@@ -53,6 +55,8 @@ export interface MediatorOptions {
   onError?: (error: unknown) => void
   /** Opens forwards off the main thread (AgentExtras.decrypt): adapters/threads' createDecryptPool. */
   decrypt?: AgentExtras['decrypt']
+  /** Blobs for offline recipients (blob-access 1.0 grants tokens; adapters/http/blob-routes.ts serves them). */
+  blobs?: MediatorBlobs
 }
 
 export interface Mediator {
@@ -70,6 +74,7 @@ const FEATURES: Feature[] = [
   { 'feature-type': 'protocol', id: 'https://didcomm.org/messagepickup/3.0', roles: ['mediator'] },
   { 'feature-type': 'protocol', id: 'https://didcomm.org/routing/2.0', roles: ['mediator'] },
 ]
+const BLOB_FEATURE: Feature = { 'feature-type': 'protocol', id: BLOB_ACCESS, roles: ['mediator'] }
 
 /** A did:peer:2 for a mediator reachable at these endpoints (HTTP first: the Identus SDK posts to the first). */
 export function mediatorIdentity(endpoints: string[]): PeerIdentity {
@@ -249,7 +254,11 @@ export function createMediator(o: MediatorOptions): Mediator {
     const type = m.message.type
     if (type === FORWARD_TYPE) await forward(m, env)
     else if (isPickup(type)) await pickup(m, env)
-    else if (type === PROBLEM_REPORT)
+    else if (type === BLOB_ACCESS_REQUEST && o.blobs) {
+      const a = await answerBlobAccess(m, store, o.blobs)
+      if ('refusal' in a) await refuse(m, env, a.refusal.code, a.refusal.problem, a.refusal.comment)
+      else await answer(m, env, a.grant)
+    } else if (type === PROBLEM_REPORT)
       return true // never answer a problem with a problem
     else {
       const cm = parseCmType(type)
@@ -265,7 +274,7 @@ export function createMediator(o: MediatorOptions): Mediator {
     transports: o.transports,
     policy: { requireEncrypted: true, compat: { veramoAuthcrypt: true } },
     onError: report,
-    extras: { features: FEATURES, handle, decrypt: o.decrypt },
+    extras: { features: o.blobs ? [...FEATURES, BLOB_FEATURE] : FEATURES, handle, decrypt: o.decrypt },
   })
   const live = new LiveSessions({
     store,
@@ -277,7 +286,10 @@ export function createMediator(o: MediatorOptions): Mediator {
   const offEnqueued = store.onEnqueued((recipient) => void live.deliver(recipient))
   // the store's signal from other instances was interrupted: every live session looks again
   const offMissed = store.onMissed?.(() => live.deliverAll())
-  const purge = setInterval(() => void store.purgeExpired(Date.now()).catch(report), 60_000)
+  const purge = setInterval(() => {
+    void store.purgeExpired(Date.now()).catch(report)
+    void o.blobs?.store.purgeExpired(Date.now()).catch(report)
+  }, 60_000)
   ;(purge as { unref?: () => void }).unref?.()
   agent.receive()
 

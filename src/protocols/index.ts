@@ -1,3 +1,4 @@
+export * from './blob-access.js'
 export * from './coordinate-mediation.js'
 export * from './discover-features.js'
 export * from './pickup.js'

@@ -22,6 +22,7 @@ import type { StoreAdmin } from '../admin.js'
 import { failed } from '../errors.js'
 import { GroupCommit } from '../group-commit.js'
 import { postgresAdmin } from './admin.js'
+import { blobSchemaSql, PostgresBlobStore } from './postgres-blobs.js'
 import { CHANNEL, checkSchemaName, recipientLock, SCHEMA_LOCK, schemaSql } from './schema.js'
 
 export interface PostgresStoreOptions {
@@ -112,6 +113,14 @@ export class PostgresMessageStore implements MessageStore {
   admin(): StoreAdmin {
     this.open()
     return postgresAdmin(this.pool, this.s)
+  }
+
+  private blobStore: PostgresBlobStore | undefined
+  /** The blobs kept beside the queue, in chunk rows of this schema: every instance reaches them. */
+  blobs(): PostgresBlobStore {
+    this.open()
+    this.blobStore ??= new PostgresBlobStore(this.pool, this.s)
+    return this.blobStore
   }
 
   async enqueue(message: QueuedMessage, limits?: QueueLimits): Promise<void> {
@@ -305,6 +314,7 @@ export class PostgresMessageStore implements MessageStore {
     await this.transaction('schema', async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1::int8)', [SCHEMA_LOCK])
       await c.query(schemaSql(this.s))
+      await c.query(blobSchemaSql(this.s))
     })
   }
 

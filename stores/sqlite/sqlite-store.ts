@@ -22,6 +22,7 @@ import { failed } from '../errors.js'
 import { GroupCommit } from '../group-commit.js'
 import { sqliteAdmin } from './admin.js'
 import { SCHEMA } from './schema.js'
+import { SqliteBlobStore } from './sqlite-blobs.js'
 
 export interface SqliteStoreOptions {
   /**
@@ -87,6 +88,14 @@ export class SqliteMessageStore implements MessageStore {
   admin(): StoreAdmin {
     this.open()
     return sqliteAdmin(this.db)
+  }
+
+  private blobStore: SqliteBlobStore | undefined
+  /** The blobs kept beside the queue: their bytes in the folder FILE.blobs/, their rows in this database. */
+  blobs(): SqliteBlobStore {
+    this.open()
+    this.blobStore ??= new SqliteBlobStore(this.db, `${this.db.name}.blobs`)
+    return this.blobStore
   }
 
   async enqueue(message: QueuedMessage, limits?: QueueLimits): Promise<void> {
