@@ -41,6 +41,13 @@ export interface MediatorLimits {
   expirySeconds?: number
   /** A message sent on a live session and not acknowledged this long is sent again, in seconds. Default 30. */
   redeliverSeconds?: number
+  /**
+   * A live session's send window: most messages sent to it and not acknowledged. A consumer that
+   * stops reading (or acknowledging) is sent nothing more; its messages wait in the store. Default 1000.
+   */
+  liveWindowMessages?: number
+  /** The same window in envelope bytes. Default 8 MiB. */
+  liveWindowBytes?: number
 }
 
 export interface MediatorOptions {
@@ -61,6 +68,8 @@ export interface Mediator {
   readonly store: MessageStore
   /** Clients with a live pickup session in this instance. */
   liveClients(): string[]
+  /** What a live session was sent and has not acknowledged (its send window), or undefined without one. */
+  liveWindow(client: string): { messages: number; bytes: number } | undefined
   close(): Promise<void>
 }
 
@@ -271,6 +280,8 @@ export function createMediator(o: MediatorOptions): Mediator {
     store,
     maxDelivery: limits.maxDelivery,
     redeliverMs: (limits.redeliverSeconds ?? 30) * 1000,
+    maxUnacked: limits.liveWindowMessages,
+    maxUnackedBytes: limits.liveWindowBytes,
     pack: async (client, envelopes) => pack(delivery(envelopes), client),
     onError: report,
   })
@@ -286,6 +297,7 @@ export function createMediator(o: MediatorOptions): Mediator {
     agent,
     store,
     liveClients: () => live.clients(),
+    liveWindow: (client) => live.window(client),
     async close() {
       clearInterval(purge)
       offEnqueued()
