@@ -111,9 +111,11 @@ export interface AgentExtras {
   features?: Feature[]
   /**
    * Sees each message before it is queued for messages(); true = handled (not queued). The envelope's
-   * `done` is called when it resolves, with the error when it throws.
+   * `done` is called when it resolves, with the error when it throws. `{ pending }` = handled, and
+   * finished in the background: the next envelope is handled meanwhile (a mediator's enqueues then
+   * commit together), and `done` is called when `pending` settles.
    */
-  handle?: (m: AgentMessage, envelope: IncomingEnvelope) => Promise<boolean>
+  handle?: (m: AgentMessage, envelope: IncomingEnvelope) => Promise<boolean | { pending: Promise<void> }>
   /** Opens JWE layers instead of this thread (UnpackOptions.decrypt): e.g. adapters/threads' createDecryptPool. */
   decrypt?: UnpackOptions['decrypt']
   /**
@@ -351,8 +353,11 @@ export class Agent {
     if (this.returnRoutes.size > RETURN_ROUTES) this.returnRoutes.delete(this.returnRoutes.keys().next().value as string)
   }
 
-  private async handled(m: AgentMessage, r: IncomingEnvelope): Promise<boolean> {
-    for (const h of this.handlers) if (await h(m, r)) return true
+  private async handled(m: AgentMessage, r: IncomingEnvelope): Promise<boolean | { pending: Promise<void> }> {
+    for (const h of this.handlers) {
+      const out = await h(m, r)
+      if (out) return out
+    }
     return false
   }
 
@@ -484,9 +489,21 @@ export class Agent {
       this.rememberReturnRoute(message, r.reply)
       this.seen.add(key, { pending: true })
       const m = { message, metadata }
-      if (this.pending.settle(m) || (await this.answer(m)) || (await this.handled(m, r))) {
+      const handled = this.pending.settle(m) || (await this.answer(m)) || (await this.handled(m, r))
+      if (handled) {
         this.seen.settle(key)
-        r.done?.()
+        if (handled === true) r.done?.()
+        else {
+          const k = key
+          void handled.pending.then(
+            () => r.done?.(),
+            (err: unknown) => {
+              this.seen.delete(k)
+              r.done?.(err)
+              this.onError?.(err)
+            },
+          )
+        }
         return
       }
       const handledKey = key

@@ -155,7 +155,12 @@ export function createMediator(o: MediatorOptions): Mediator {
     return client
   }
 
-  async function forward(m: AgentMessage, env: IncomingEnvelope): Promise<void> {
+  /**
+   * A forward: the recipient looked up and the envelope checked in arrival order, then its enqueue
+   * submitted and left pending (the next envelope is handled meanwhile, so enqueues that arrive
+   * together commit together); the sender hears "accepted" when the store has it.
+   */
+  async function forward(m: AgentMessage, env: IncomingEnvelope): Promise<{ pending: Promise<void> }> {
     const f = forwardOf(m.message)
     const client = (await store.clientOfKey(f.next)) ?? (await store.clientOfKey(didOf(f.next)))
     if (!client) return refuse(m, env, 'ERR_UNKNOWN_RECIPIENT', 'e.p.msg.unknown-recipient', `nobody here registered ${f.next}`)
@@ -164,14 +169,15 @@ export function createMediator(o: MediatorOptions): Mediator {
       return refuse(m, env, 'ERR_MESSAGE_TOO_LARGE', 'e.p.msg.too-big', `${data.length} bytes: over ${limits.maxMessageBytes}`)
     const now = Date.now()
     const expiresAt = Math.min(now + limits.expirySeconds * 1000, f.expiresTime !== undefined ? f.expiresTime * 1000 : Infinity)
-    try {
-      await store.enqueue(
-        { id: randomUUID(), recipient: client, data, receivedAt: now, expiresAt },
-        { maxMessages: limits.maxQueueMessages, maxBytes: limits.maxQueueBytes },
-      )
-    } catch (err) {
-      if (err instanceof QuotaExceededError) return refuse(m, env, 'ERR_QUOTA_EXCEEDED', 'e.p.msg.quota-exceeded', err.message)
-      throw err
+    const enqueued = store.enqueue(
+      { id: randomUUID(), recipient: client, data, receivedAt: now, expiresAt },
+      { maxMessages: limits.maxQueueMessages, maxBytes: limits.maxQueueBytes },
+    )
+    return {
+      pending: enqueued.catch((err: unknown) => {
+        if (err instanceof QuotaExceededError) return refuse(m, env, 'ERR_QUOTA_EXCEEDED', 'e.p.msg.quota-exceeded', err.message)
+        throw err
+      }),
     }
   }
 
@@ -254,10 +260,10 @@ export function createMediator(o: MediatorOptions): Mediator {
     return refuse(m, env, 'ERR_UNSUPPORTED_MESSAGE', 'e.m.msg.unsupported', `pickup 3.0 has no ${type}`)
   }
 
-  async function handle(m: AgentMessage, env: IncomingEnvelope): Promise<boolean> {
+  async function handle(m: AgentMessage, env: IncomingEnvelope): Promise<boolean | { pending: Promise<void> }> {
     const type = m.message.type
-    if (type === FORWARD_TYPE) await forward(m, env)
-    else if (isPickup(type)) await pickup(m, env)
+    if (type === FORWARD_TYPE) return forward(m, env)
+    if (isPickup(type)) await pickup(m, env)
     else if (type === PROBLEM_REPORT)
       return true // never answer a problem with a problem
     else {
