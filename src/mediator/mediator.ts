@@ -155,30 +155,57 @@ export function createMediator(o: MediatorOptions): Mediator {
     return client
   }
 
+  /** Resolves once the enqueue of the forward handled last was submitted (enqueues go in arrival order). */
+  let submitted: Promise<void> = Promise.resolve()
+
   /**
-   * A forward: the recipient looked up and the envelope checked in arrival order, then its enqueue
-   * submitted and left pending (the next envelope is handled meanwhile, so enqueues that arrive
-   * together commit together); the sender hears "accepted" when the store has it.
+   * A forward is handled in the background ({ pending }): the next envelope is handled meanwhile, so
+   * recipient lookups overlap (a PostgreSQL round trip each) and enqueues that are pending together
+   * commit together. Enqueues are still submitted in arrival order; the sender hears "accepted" when
+   * the store has the message.
    */
-  async function forward(m: AgentMessage, env: IncomingEnvelope): Promise<{ pending: Promise<void> }> {
+  function forward(m: AgentMessage, env: IncomingEnvelope): { pending: Promise<void> } {
     const f = forwardOf(m.message)
-    const client = (await store.clientOfKey(f.next)) ?? (await store.clientOfKey(didOf(f.next)))
-    if (!client) return refuse(m, env, 'ERR_UNKNOWN_RECIPIENT', 'e.p.msg.unknown-recipient', `nobody here registered ${f.next}`)
-    const data = new TextEncoder().encode(f.envelope)
-    if (data.length > limits.maxMessageBytes)
-      return refuse(m, env, 'ERR_MESSAGE_TOO_LARGE', 'e.p.msg.too-big', `${data.length} bytes: over ${limits.maxMessageBytes}`)
-    const now = Date.now()
-    const expiresAt = Math.min(now + limits.expirySeconds * 1000, f.expiresTime !== undefined ? f.expiresTime * 1000 : Infinity)
-    const enqueued = store.enqueue(
-      { id: randomUUID(), recipient: client, data, receivedAt: now, expiresAt },
-      { maxMessages: limits.maxQueueMessages, maxBytes: limits.maxQueueBytes },
-    )
-    return {
-      pending: enqueued.catch((err: unknown) => {
+    const lookup = store.clientOfKey(f.next).then(async (c) => c ?? (await store.clientOfKey(didOf(f.next))))
+    const before = submitted
+    let release = () => {}
+    submitted = new Promise<void>((r) => (release = r))
+    const pending = (async () => {
+      let enqueued: Promise<void>
+      try {
+        const client = await lookup
+        if (!client)
+          return refuse(m, env, 'ERR_UNKNOWN_RECIPIENT', 'e.p.msg.unknown-recipient', `nobody here registered ${f.next}`)
+        const data = new TextEncoder().encode(f.envelope)
+        if (data.length > limits.maxMessageBytes)
+          return refuse(
+            m,
+            env,
+            'ERR_MESSAGE_TOO_LARGE',
+            'e.p.msg.too-big',
+            `${data.length} bytes: over ${limits.maxMessageBytes}`,
+          )
+        await before
+        const now = Date.now()
+        const expiresAt = Math.min(
+          now + limits.expirySeconds * 1000,
+          f.expiresTime !== undefined ? f.expiresTime * 1000 : Infinity,
+        )
+        enqueued = store.enqueue(
+          { id: randomUUID(), recipient: client, data, receivedAt: now, expiresAt },
+          { maxMessages: limits.maxQueueMessages, maxBytes: limits.maxQueueBytes },
+        )
+      } finally {
+        release()
+      }
+      try {
+        await enqueued
+      } catch (err) {
         if (err instanceof QuotaExceededError) return refuse(m, env, 'ERR_QUOTA_EXCEEDED', 'e.p.msg.quota-exceeded', err.message)
         throw err
-      }),
-    }
+      }
+    })()
+    return { pending }
   }
 
   async function mediation(m: AgentMessage, env: IncomingEnvelope, kind: string): Promise<void> {
