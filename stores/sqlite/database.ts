@@ -1,4 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3'
+import type { QueuedMessage, QueueLimits } from '../../src/mediator/store.js'
+import { hasLimits, QueueTally } from '../../src/mediator/store-rules.js'
 import { SCHEMA } from './schema.js'
 
 export interface SqliteStoreOptions {
@@ -65,4 +67,43 @@ export function statements(db: BetterSqlite3.Database): Record<StatementName, Be
     keysOf: db.prepare('SELECT key FROM keys WHERE client = ? ORDER BY rowid'),
     clientOf: db.prepare('SELECT client FROM keys WHERE key = ?'),
   }
+}
+
+/** Why a message of a batch was not stored; undefined: stored. */
+export type BatchOutcome = undefined | { kind: 'quota' | 'duplicate'; message: string }
+
+/** One transaction for the batch: quota per recipient as the batch grows, one commit (one fsync). */
+export function commitBatch(
+  db: BetterSqlite3.Database,
+  sql: Record<StatementName, BetterSqlite3.Statement>,
+  batch: { message: QueuedMessage; limits: QueueLimits | undefined }[],
+): BatchOutcome[] {
+  const now = Date.now()
+  const tallies = new Map<string, QueueTally>()
+  const tally = (recipient: string) => {
+    let t = tallies.get(recipient)
+    if (!t) {
+      const r = sql.count.get(recipient, now) as { n: number; b: number }
+      tallies.set(recipient, (t = new QueueTally(recipient, r.n, r.b)))
+    }
+    return t
+  }
+  const write = db.transaction(() =>
+    batch.map(({ message: m, limits }) => {
+      const t = hasLimits(limits) || tallies.has(m.recipient) ? tally(m.recipient) : undefined
+      try {
+        t?.admit(m.data.length, limits)
+      } catch (err) {
+        return { kind: 'quota' as const, message: (err as Error).message }
+      }
+      const inserted = sql.insert.run(m.id, m.recipient, m.data, m.data.length, m.receivedAt, m.expiresAt ?? null).changes
+      if (inserted === 1) return undefined
+      if (t) {
+        t.messages -= 1
+        t.bytes -= m.data.length
+      }
+      return { kind: 'duplicate' as const, message: m.id }
+    }),
+  )
+  return write.immediate()
 }

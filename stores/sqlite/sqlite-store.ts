@@ -99,13 +99,14 @@ export class SqliteMessageStore implements MessageStore {
 
   /** Sends a request to the writer thread; resolves to its answer (an error answer rejects). */
   private ask(r: WriterWork): Promise<WriterAnswer> {
+    const writer = this.writer
     if (this.writerGone) return Promise.reject(failed('SQLite message store writer', this.writerGone))
     const seq = ++this.seq
     return new Promise((resolve, reject) => {
       this.waiting.set(seq, (a) => ('error' in a ? reject(failed('SQLite message store write', new Error(a.error))) : resolve(a)))
       // while a write is under way the thread keeps the process alive: the caller waits for its answer
-      this.writer.ref()
-      this.writer.postMessage({ ...r, seq } satisfies WriterRequest)
+      writer.ref()
+      writer.postMessage({ ...r, seq } satisfies WriterRequest)
     })
   }
 

@@ -6,8 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import type BetterSqlite3 from 'better-sqlite3'
 import { loadOptional } from '../../adapters/optional.js'
 import type { QueuedMessage, QueueLimits } from '../../src/mediator/store.js'
-import { hasLimits, QueueTally } from '../../src/mediator/store-rules.js'
-import { openDatabase, type SqliteStoreOptions, statements } from './database.js'
+import { type BatchOutcome, commitBatch, openDatabase, type SqliteStoreOptions, statements } from './database.js'
 
 export interface WriterData {
   file: string
@@ -22,7 +21,7 @@ export type WriterRequest = WriterWork & { seq: number }
 
 /** Per message: undefined (stored), or why not (quota, duplicate); or the whole request failed. */
 export type WriterAnswer =
-  | { seq: number; outcomes: (undefined | { kind: 'quota' | 'duplicate'; message: string })[] }
+  | { seq: number; outcomes: BatchOutcome[] }
   | { seq: number; changes: number }
   | { seq: number; error: string }
 
@@ -32,37 +31,6 @@ const db = openDatabase(mod.default, data.file, data.options)
 const sql = statements(db)
 const port = parentPort as NonNullable<typeof parentPort>
 
-function enqueue(batch: Extract<WriterRequest, { kind: 'enqueue' }>['batch']) {
-  const now = Date.now()
-  const tallies = new Map<string, QueueTally>()
-  const tally = (recipient: string) => {
-    let t = tallies.get(recipient)
-    if (!t) {
-      const r = sql.count.get(recipient, now) as { n: number; b: number }
-      tallies.set(recipient, (t = new QueueTally(recipient, r.n, r.b)))
-    }
-    return t
-  }
-  const write = db.transaction(() =>
-    batch.map(({ message: m, limits }) => {
-      const t = hasLimits(limits) || tallies.has(m.recipient) ? tally(m.recipient) : undefined
-      try {
-        t?.admit(m.data.length, limits)
-      } catch (err) {
-        return { kind: 'quota' as const, message: (err as Error).message }
-      }
-      const inserted = sql.insert.run(m.id, m.recipient, m.data, m.data.length, m.receivedAt, m.expiresAt ?? null).changes
-      if (inserted === 1) return undefined
-      if (t) {
-        t.messages -= 1
-        t.bytes -= m.data.length
-      }
-      return { kind: 'duplicate' as const, message: m.id }
-    }),
-  )
-  return write.immediate()
-}
-
 port.on('message', (r: WriterRequest | 'close') => {
   if (r === 'close') {
     db.close()
@@ -70,7 +38,7 @@ port.on('message', (r: WriterRequest | 'close') => {
     return
   }
   try {
-    if (r.kind === 'enqueue') port.postMessage({ seq: r.seq, outcomes: enqueue(r.batch) } satisfies WriterAnswer)
+    if (r.kind === 'enqueue') port.postMessage({ seq: r.seq, outcomes: commitBatch(db, sql, r.batch) } satisfies WriterAnswer)
     else
       port.postMessage({ seq: r.seq, changes: sql.delete.run(r.recipient, JSON.stringify(r.ids)).changes } satisfies WriterAnswer)
   } catch (err) {
