@@ -30,7 +30,7 @@ import { liveSessionsRss } from './mediator-sessions.js'
  */
 const N = Number(process.env.MEDIATOR_BENCH_N ?? 3000)
 const RUNS = Number(process.env.MEDIATOR_BENCH_RUNS ?? 3)
-const CONCURRENCY = 32
+const CONCURRENCY = Number(process.env.MEDIATOR_BENCH_CONCURRENCY ?? 32)
 const RATE = Number(process.env.MEDIATOR_BENCH_RATE ?? 200)
 const SESSIONS = 20
 const LATENCY_SECONDS = Number(process.env.MEDIATOR_BENCH_LATENCY_SECONDS ?? 10)
