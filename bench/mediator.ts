@@ -7,48 +7,67 @@ import { join } from 'node:path'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { Worker } from 'node:worker_threads'
-import { WebSocket } from 'ws'
 import { webEndpointTransport } from '../adapters/http/index.js'
 import { createDecryptPool } from '../adapters/threads/index.js'
 import { createRoutedPeerDid, useMediator } from '../src/agent/mediation.js'
 import { createAgent, createMessage, didPeerResolver, MEDIA_ENCRYPTED, packEncrypted } from '../src/index.js'
 import { createMediator, mediatorIdentity } from '../src/mediator/index.js'
-import { openStore } from '../stores/index.js'
-import { emit } from './lib.js'
+import { type OpenStoreOptions, openStore } from '../stores/index.js'
+import { havePostgres, PostgresServer } from '../test/support/postgres.js'
+import { emit, median, quantile } from './lib.js'
+import { liveSessionsRss } from './mediator-sessions.js'
 
 /**
- * The mediator's throughput for 1 KB messages: forwards accepted (queued in the store) over HTTP
- * and over WebSocket, and delivered (pickup over HTTP; live over WebSocket), each compared in the
- * same run with a plain node:http server that reads the body and answers 202; and the heap after
- * 10,000 queued messages, with the memory store and with SQLite (the queue in a file).
- * MEDIATOR_BENCH_STORE picks the store of the throughput runs (default memory:).
+ * The mediator's figures for 1 KB messages (5,943-byte anoncrypt forwards), each against a baseline
+ * measured in the same run:
+ * - intake over HTTP (forwards accepted, queued in the store, answered 202) with the memory store,
+ *   SQLite (synchronous FULL) and PostgreSQL, against a plain node:http server answering 202 to the
+ *   same client: RUNS pairs, mediator and baseline alternated, the median of the pairs' ratios;
+ * - latency from the 202 to the live delivery at a fixed offered rate (RATE msg/s over SESSIONS
+ *   live WebSocket sessions, recipients in a process of their own), p50 and p99;
+ * - RSS per live WebSocket session with 10,000 sessions on one instance (bench/mediator-sessions.ts).
+ * MEDIATOR_BENCH_ONLY=intake|latency|sessions runs one part; MEDIATOR_BENCH_STORES=memory,sqlite,postgres.
  */
-const N = Number(process.env.MEDIATOR_BENCH_N ?? 2000)
-const CONCURRENCY = 32
+const N = Number(process.env.MEDIATOR_BENCH_N ?? 3000)
+const RUNS = Number(process.env.MEDIATOR_BENCH_RUNS ?? 3)
+const CONCURRENCY = Number(process.env.MEDIATOR_BENCH_CONCURRENCY ?? 32)
+const RATE = Number(process.env.MEDIATOR_BENCH_RATE ?? 200)
+const SESSIONS = 20
+const LATENCY_SECONDS = Number(process.env.MEDIATOR_BENCH_LATENCY_SECONDS ?? 10)
 
-/** The JS heap plus the array buffers it owns (a queued envelope's bytes live there, off heapUsed). */
-function heapBytes(): number {
-  const m = process.memoryUsage()
-  return m.heapUsed + m.arrayBuffers
-}
+/** Threads of the mediator's decryption pool (adapters/threads); 0 opens forwards on the main thread. */
+const THREADS = Number(process.env.MEDIATOR_BENCH_THREADS ?? Math.max(1, availableParallelism() - 1))
 
-function gc(): void {
+export function gc(): void {
   setFlagsFromString('--expose-gc')
   ;(runInNewContext('gc') as () => void)()
 }
 
 /**
  * Posts every body once from a worker thread (bench/http-load.mjs: node:http keep-alive sockets),
- * so the server under test has this thread's core to itself; answers with msg/s.
+ * so the server under test has this thread's core to itself; answers with msg/s (and with the
+ * time of each 202 when `times`).
  */
-async function postAll(url: string, bodies: string[]): Promise<number> {
+async function postAll(
+  url: string,
+  bodies: string[],
+  o: { rate?: number; times?: boolean; concurrency?: number } = {},
+): Promise<{ rate: number; times?: number[] }> {
   const worker = new Worker(new URL('./http-load.mjs', import.meta.url), {
-    workerData: { url, bodies, contentType: MEDIA_ENCRYPTED, concurrency: CONCURRENCY, expect: 202 },
+    workerData: {
+      url,
+      bodies,
+      contentType: MEDIA_ENCRYPTED,
+      concurrency: o.concurrency ?? CONCURRENCY,
+      expect: 202,
+      rate: o.rate,
+      times: o.times,
+    },
   })
   try {
-    const [answer] = (await once(worker, 'message')) as [{ rate?: number; error?: string }]
+    const [answer] = (await once(worker, 'message')) as [{ rate?: number; times?: number[]; error?: string }]
     if (answer.error !== undefined || answer.rate === undefined) throw new Error(answer.error ?? 'no rate')
-    return answer.rate
+    return { rate: answer.rate, times: answer.times }
   } finally {
     await worker.terminate()
   }
@@ -66,14 +85,10 @@ async function echoServer(): Promise<{ url: string; close: () => Promise<void> }
   }
 }
 
-async function until(cond: () => Promise<boolean>): Promise<void> {
-  while (!(await cond())) await new Promise((r) => setTimeout(r, 5))
-}
-
 /** A mediator on loopback HTTP + WS with the store at `storeUri`, and carol registered there. */
-async function benchMediator(storeUri: string, threads = 0) {
-  const store = await openStore(storeUri)
-  const web = await webEndpointTransport({ listen: {} })
+export async function benchMediator(storeUri: string, threads = THREADS, storeOptions: OpenStoreOptions = {}) {
+  const store = await openStore(storeUri, storeOptions)
+  const web = await webEndpointTransport({ listen: { pingIntervalMs: 600_000 } })
   const server = web.server as NonNullable<typeof web.server>
   const identity = mediatorIdentity([server.url, server.wsUrl])
   const pool = threads > 0 ? createDecryptPool({ secrets: identity.secrets, threads }) : undefined
@@ -85,183 +100,172 @@ async function benchMediator(storeUri: string, threads = 0) {
     limits: { maxQueueMessages: 1_000_000, maxQueueBytes: 1 << 30, maxDelivery: 100 },
     decrypt: pool?.decrypt,
   })
-  const closeMediator = async () => {
-    await mediator.close()
-    await pool?.close()
-  }
   const carolWeb = await webEndpointTransport()
   const carol = createAgent({ identity: createRoutedPeerDid(identity.did), resolver: didPeerResolver, transports: [carolWeb] })
-  const client = await useMediator(carol, identity.did)
-  const content = 'x'.repeat(1024)
-  const forwards = async (n: number) =>
-    Promise.all(
-      Array.from(
-        { length: n },
-        async () =>
-          (
-            await packEncrypted(createMessage({ type: 'https://didcomm.org/basicmessage/2.0/message', body: { content } }), {
-              to: carol.did,
-              resolver: didPeerResolver,
-              secrets: { get: async () => null },
-            })
-          ).packed,
-      ),
-    )
-  return { mediator: { close: closeMediator }, store, server, carol, carolWeb, client, forwards }
+  await useMediator(carol, identity.did)
+  const close = async () => {
+    await carol.close()
+    await mediator.close()
+    await pool?.close()
+    await store.close()
+  }
+  return { mediator, identity, store, server, carol, close }
 }
 
-/** How long the live step waits for the last live delivery before it reports a stall. */
-const LIVE_DEADLINE_MS = 120_000
+const content = 'x'.repeat(1024)
 
-/** Threads of the mediator's decryption pool (adapters/threads); 0 opens forwards on the main thread. */
-const THREADS = Number(process.env.MEDIATOR_BENCH_THREADS ?? Math.max(1, availableParallelism() - 1))
+/** `n` anoncrypt forwards to `to` through its mediator, each of 1 KB of content (`body` adds fields). */
+export async function forwardsTo(to: string, n: number, body: (i: number) => Record<string, unknown> = () => ({})) {
+  const out: string[] = []
+  for (let i = 0; i < n; i++)
+    out.push(
+      (
+        await packEncrypted(
+          createMessage({ type: 'https://didcomm.org/basicmessage/2.0/message', body: { content, ...body(i) } }),
+          { to, resolver: didPeerResolver, secrets: { get: async () => null } },
+        )
+      ).packed,
+    )
+  return out
+}
 
-export async function mediatorBench(): Promise<void> {
-  const storeUri = process.env.MEDIATOR_BENCH_STORE ?? 'memory:'
-  const { mediator, store, server, carol, carolWeb, client, forwards } = await benchMediator(storeUri, THREADS)
-  // fresh envelopes for every run: the mediator drops a forward id it has seen (duplicates)
-  const bodies = await forwards(N)
-  const wsBodies = await forwards(N)
-  const liveBodies = await forwards(N)
-  const params = {
-    messages: N,
-    messageBytes: 1024,
-    envelopeBytes: bodies[0]?.length,
-    concurrency: CONCURRENCY,
-    store: storeUri,
-    decryptThreads: THREADS,
-  }
+interface StoreCase {
+  name: string
+  open: () => Promise<{ uri: string; done: () => Promise<void>; options?: OpenStoreOptions }>
+}
+
+async function sqliteFile(options?: OpenStoreOptions) {
+  const dir = mkdtempSync(join(tmpdir(), 'carrier-bench-mediator-'))
+  return { uri: `sqlite:${join(dir, 'queue.db')}`, done: async () => rmSync(dir, { recursive: true, force: true }), options }
+}
+
+function storeCases(): StoreCase[] {
+  const wanted = (process.env.MEDIATOR_BENCH_STORES ?? 'memory,sqlite,postgres').split(',')
+  const cases: StoreCase[] = [
+    { name: 'memory', open: async () => ({ uri: 'memory:', done: async () => {} }) },
+    { name: 'sqlite', open: () => sqliteFile() },
+    {
+      name: 'postgres',
+      open: async () => {
+        const pg = await PostgresServer.start()
+        return { uri: `${pg.url}?schema=bench${Date.now()}`, done: () => pg.stop() }
+      },
+    },
+  ]
+  return cases.filter((c) => wanted.includes(c.name) && (c.name !== 'postgres' || havePostgres()))
+}
+
+const STORE_LABEL: Record<string, string> = {
+  memory: 'memory store',
+  sqlite: 'SQLite, synchronous FULL (WAL)',
+  postgres: 'PostgreSQL 15 (fsync on, synchronous_commit on)',
+}
+
+/** HTTP intake on each store: RUNS pairs of (plain node:http, mediator), ratio = median of the pairs'. */
+async function intake(): Promise<void> {
   const echo = await echoServer()
-  let base = { name: '', value: 0 }
   try {
-    await postAll(echo.url, bodies.slice(0, 200)) // warm the client up
-    const baseline = await postAll(echo.url, bodies)
-    base = { name: 'node:http server answering 202 (same client in a worker thread, same bodies)', value: baseline }
-
-    const httpAccepted = await postAll(server.url, bodies)
-    emit({ name: 'mediator accepted over HTTP (queued, 202)', value: httpAccepted, unit: 'msg/s', baseline: base, params })
-
-    let start = performance.now()
-    let picked = 0
-    while (picked < N) picked += await client.pickup({ limit: 100 })
-    emit({
-      name: 'mediator delivered by polling pickup over HTTP (delivery-request + messages-received, 100 per round)',
-      value: N / ((performance.now() - start) / 1000),
-      unit: 'msg/s',
-      baseline: base,
-      params,
-    })
-
-    const ws = new WebSocket(server.wsUrl)
-    await new Promise((r) => ws.once('open', r))
-    start = performance.now()
-    for (const b of wsBodies) ws.send(b)
-    await until(async () => (await store.count(carol.did)).messages >= N)
-    emit({
-      name: 'mediator accepted over WebSocket (queued)',
-      value: N / ((performance.now() - start) / 1000),
-      unit: 'msg/s',
-      baseline: base,
-      params,
-    })
-    ws.close()
-    await client.drain({ limit: 100 })
-
-    let got = 0
-    const counting = (async () => {
-      for await (const _ of carol.messages()) if (++got >= N) return
-    })()
-    await client.live({ via: server.wsUrl, keepOpen: carolWeb.keepOpen })
-    start = performance.now()
-    await postAll(server.url, liveBodies)
-    // seen stalling (a live session that stops delivering while messages wait in the store): a figure
-    // with what arrived, never a bench that hangs; what did not arrive live is picked up by polling
-    const settled = await Promise.race([
-      counting.then(() => true),
-      new Promise<false>((r) => setTimeout(() => r(false), LIVE_DEADLINE_MS)),
-    ])
-    const seconds = (performance.now() - start) / 1000
-    emit({
-      name: 'mediator accepted over HTTP and delivered live over WebSocket (end to end)',
-      value: settled ? N / seconds : got / seconds,
-      unit: 'msg/s',
-      baseline: base,
-      params: { ...params, ...(settled ? {} : { stalled: true, deliveredLive: got, waitedMs: LIVE_DEADLINE_MS }) },
-    })
-    await client.stop()
-    // what did not arrive live, and what arrived but whose messages-received was cut off by stop()
-    // (the agent drops those as duplicates), is picked up by polling: the store ends empty
-    await client.drain({ limit: 100 })
-    await until(async () => (await store.count(carol.did)).messages === 0)
+    for (const c of storeCases()) {
+      const { uri, done, options } = await c.open()
+      const m = await benchMediator(uri, THREADS, options)
+      try {
+        const warm = await forwardsTo(m.carol.did, 200)
+        await postAll(echo.url, warm)
+        await postAll(m.server.url, warm) // JIT, sockets, prepared statements
+        const values: number[] = []
+        const bases: number[] = []
+        for (let run = 0; run < RUNS; run++) {
+          // fresh envelopes every run: the mediator drops nothing, but each is a new message
+          const bodies = await forwardsTo(m.carol.did, N)
+          bases.push((await postAll(echo.url, bodies)).rate)
+          values.push((await postAll(m.server.url, bodies)).rate)
+        }
+        const ratios = values.map((v, i) => v / (bases[i] as number))
+        emit({
+          name: `mediator accepted over HTTP (queued, 202), ${STORE_LABEL[c.name]}`,
+          value: median(values),
+          unit: 'msg/s',
+          baseline: {
+            name: 'node:http server answering 202 (same client in a worker thread, same bodies)',
+            value: median(bases),
+          },
+          ratio: median(ratios),
+          params: {
+            messages: N,
+            runs: RUNS,
+            each: values.map(Math.round),
+            baselineEach: bases.map(Math.round),
+            ratios: ratios.map((r) => Math.round(r * 100) / 100),
+            messageBytes: 1024,
+            concurrency: CONCURRENCY,
+            decryptThreads: THREADS,
+          },
+        })
+      } finally {
+        await m.close()
+        await done()
+      }
+    }
   } finally {
     await echo.close()
-    await carol.close()
-    await mediator.close()
-    await store.close()
-  }
-  if (THREADS > 0) await oneThreadHttp(storeUri, base, params)
-  // the queue in the heap (memory:) against the queue in a file (SQLite), each on a mediator of its own
-  const dir = mkdtempSync(join(tmpdir(), 'carrier-bench-mediator-'))
-  try {
-    for (const uri of ['memory:', `sqlite:${join(dir, 'queue.db')}`]) await heapAfterQueued(uri, params)
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
   }
 }
 
-/** The same HTTP intake on a mediator without the decryption pool: what the pool adds. */
-async function oneThreadHttp(storeUri: string, base: { name: string; value: number }, params: Record<string, unknown>) {
-  const { mediator, store, server, carol, forwards } = await benchMediator(storeUri, 0)
+/**
+ * Latency from the 202 to the live delivery: RATE msg/s offered over HTTP for LATENCY_SECONDS, to
+ * SESSIONS recipients live over WebSocket in a child process (bench/mediator-recipients.ts), which
+ * notes when each message arrived (performance.timeOrigin + now: one clock for both processes).
+ */
+async function latency(): Promise<void> {
+  const { uri, done } = await (storeCases().find((c) => c.name === 'sqlite') ?? (storeCases()[0] as StoreCase)).open()
+  const m = await benchMediator(uri)
+  const { startRecipients } = await import('./mediator-recipients.js')
+  const recipients = await startRecipients(m.identity.did, SESSIONS, m.server.wsUrl)
   try {
-    const bodies = await forwards(N)
-    await postAll(server.url, await forwards(200)) // warm up, as the first mediator was by the baseline
+    const total = RATE * LATENCY_SECONDS
+    const bodies: string[] = []
+    for (let i = 0; i < total; i++)
+      bodies.push(...(await forwardsTo(recipients.dids[i % SESSIONS] as string, 1, () => ({ seq: i }))))
+    await postAll(m.server.url, await forwardsTo(m.carol.did, 200)) // warm up the intake (carol is not live)
+    const posted = await postAll(m.server.url, bodies, { rate: RATE, times: true, concurrency: 64 })
+    const arrived = await recipients.collect(total)
+    const ms = (posted.times as number[]).map((t, i) => (arrived[i] ?? Number.NaN) - t).filter(Number.isFinite)
+    const lost = total - ms.length
+    const params = {
+      offeredRate: RATE,
+      achievedRate: Math.round(posted.rate),
+      messages: total,
+      liveSessions: SESSIONS,
+      store: uri.split(':')[0],
+      delivered: ms.length,
+      notDelivered: lost,
+    }
+    const base = { name: 'none: the time between the 202 and the delivery itself', value: 0 }
     emit({
-      name: 'mediator accepted over HTTP (queued, 202), forwards opened on the main thread (no decryption pool)',
-      value: await postAll(server.url, bodies),
-      unit: 'msg/s',
+      name: 'mediator latency from 202 to live delivery over WebSocket, p50',
+      value: quantile(ms, 0.5),
+      unit: 'ms',
       baseline: base,
-      params: { ...params, decryptThreads: 0 },
+      params,
+    })
+    emit({
+      name: 'mediator latency from 202 to live delivery over WebSocket, p99',
+      value: quantile(ms, 0.99),
+      unit: 'ms',
+      baseline: base,
+      params,
     })
   } finally {
-    await carol.close()
-    await mediator.close()
-    await store.close()
+    await recipients.close()
+    await m.close()
+    await done()
   }
 }
 
-/** Heap growth while 10,000 1 KB forwards are queued (and left queued) in the store at `storeUri`. */
-export async function heapAfterQueued(storeUri: string, params: Record<string, unknown>): Promise<void> {
-  const { mediator, store, server, carol, forwards } = await benchMediator(storeUri)
-  try {
-    gc()
-    const before = heapBytes()
-    const tenK = 10_000
-    const more = await forwards(tenK)
-    const packedBytes = more.reduce((n, b) => n + b.length, 0)
-    // warm up (JIT, sockets, prepared statements) right before: a socket idle while packing is closed by the server
-    await postAll(server.url, await forwards(200))
-    gc()
-    const withBodies = heapBytes()
-    await postAll(server.url, more)
-    if ((await store.count(carol.did)).messages !== tenK + 200) throw new Error('not all queued')
-    gc()
-    const after = heapBytes()
-    emit({
-      name: `heap growth (JS heap + array buffers) after 10,000 queued 1 KB messages (${storeUri.split(':')[0]} store)`,
-      value: (after - withBodies) / 2 ** 20,
-      unit: 'MiB',
-      baseline: { name: 'bytes of the queued envelopes', value: packedBytes / 2 ** 20 },
-      params: {
-        ...params,
-        store: storeUri.split(':')[0],
-        messages: tenK,
-        heapBeforeMiB: Math.round(before / 2 ** 20),
-        heapAfterMiB: Math.round(after / 2 ** 20),
-      },
-    })
-  } finally {
-    await carol.close()
-    await mediator.close()
-    await store.close()
-  }
+export async function mediatorBench(): Promise<void> {
+  const only = process.env.MEDIATOR_BENCH_ONLY
+  // sessions first: RSS grown by the other parts would be reused by the sessions and hide them
+  if (!only || only === 'sessions') await liveSessionsRss()
+  if (!only || only === 'intake') await intake()
+  if (!only || only === 'latency') await latency()
 }

@@ -34,7 +34,9 @@ export async function mediatedAgent(
     onError: o.onError,
     extras: { seen: o.seen },
   })
-  const client = await useMediator(agent, mediatorDid)
+  // a message is acknowledged (deleted at the mediator) once listen handled it (wrote it), not when
+  // it was queued: a listener killed in between gets it again
+  const client = await useMediator(agent, mediatorDid, { acknowledge: 'handled' })
   const doc = await resolver.resolve(mediatorDid)
   const ws = (doc?.service ?? [])
     .flatMap((s) => (Array.isArray(s.serviceEndpoint) ? s.serviceEndpoint : [s.serviceEndpoint]))
@@ -51,13 +53,26 @@ export async function mediatedAgent(
       o.info(`live pickup over ${ws} failed (${(err as Error).message.split('\n')[0]}): polling instead`)
     }
   }
-  const timer = setInterval(() => void client.drain().catch((e: Error) => o.info(`pickup failed: ${e.message}`)), o.pollMs)
+  // one pickup round at a time; each waits for the reader (acknowledged once handled), so none may
+  // be awaited here, before the caller reads messages()
+  let polling = false
+  const poll = () => {
+    if (polling) return
+    polling = true
+    void client
+      .drain()
+      .catch((e: Error) => o.info(`pickup failed: ${e.message}`))
+      .finally(() => {
+        polling = false
+      })
+  }
+  const timer = setInterval(poll, o.pollMs)
   const close = agent.close.bind(agent)
   agent.close = async () => {
     clearInterval(timer)
     await close()
   }
-  await client.drain()
+  poll()
   o.info(`mediated by ${mediatorDid}: polling ${await endpointOf(mediatorDid, resolver)} every ${o.pollMs} ms`)
   return agent
 }

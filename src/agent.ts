@@ -111,9 +111,11 @@ export interface AgentExtras {
   features?: Feature[]
   /**
    * Sees each message before it is queued for messages(); true = handled (not queued). The envelope's
-   * `done` is called when it resolves, with the error when it throws.
+   * `done` is called when it resolves, with the error when it throws. `{ pending }` = handled, and
+   * finished in the background: the next envelope is handled meanwhile (a mediator's enqueues then
+   * commit together), and `done` is called when `pending` settles.
    */
-  handle?: (m: AgentMessage, envelope: IncomingEnvelope) => Promise<boolean>
+  handle?: (m: AgentMessage, envelope: IncomingEnvelope) => Promise<boolean | { pending: Promise<void> }>
   /** Opens JWE layers instead of this thread (UnpackOptions.decrypt): e.g. adapters/threads' createDecryptPool. */
   decrypt?: UnpackOptions['decrypt']
   /**
@@ -179,8 +181,10 @@ interface ReturnRoute {
  */
 export class Agent {
   private readonly secrets
-  private readonly queue = new AsyncQueue<AgentMessage>()
+  private readonly queue = new AsyncQueue<Queued>()
   private readonly seen: SeenIds
+  /** Queued messages the reader has not handled yet, by sender and id: a copy delivered meanwhile is handled with them. */
+  private readonly unhandled = new Map<string, Promise<void>>()
   private readonly returnRoutes = new Map<string, ReturnRoute>()
   private readonly pending = new PendingRequests()
   private readonly handlers: NonNullable<AgentExtras['handle']>[] = []
@@ -282,10 +286,24 @@ export class Agent {
     return this.send(message, o)
   }
 
-  /** Every message that arrives on any transport, unpacked and checked, each id once. */
+  /**
+   * Every message that arrives on any transport, unpacked and checked, each id once. A message
+   * counts as handled once the reader asks for the next one (or leaves the loop): what was accepted
+   * with `onHandled` (a mediator's delivery) is acknowledged only then.
+   */
   messages(options: { signal?: AbortSignal } = {}): AsyncIterable<AgentMessage> {
     this.receive()
-    return this.queue.iterate(options.signal)
+    return this.handOut(options.signal)
+  }
+
+  private async *handOut(signal?: AbortSignal): AsyncGenerator<AgentMessage> {
+    for await (const q of this.queue.iterate(signal)) {
+      try {
+        yield q.m
+      } finally {
+        q.handled()
+      }
+    }
   }
 
   /** Starts taking what arrives on every transport (messages() and request() do it). */
@@ -335,8 +353,11 @@ export class Agent {
     if (this.returnRoutes.size > RETURN_ROUTES) this.returnRoutes.delete(this.returnRoutes.keys().next().value as string)
   }
 
-  private async handled(m: AgentMessage, r: IncomingEnvelope): Promise<boolean> {
-    for (const h of this.handlers) if (await h(m, r)) return true
+  private async handled(m: AgentMessage, r: IncomingEnvelope): Promise<boolean | { pending: Promise<void> }> {
+    for (const h of this.handlers) {
+      const out = await h(m, r)
+      if (out) return out
+    }
     return false
   }
 
@@ -411,14 +432,19 @@ export class Agent {
 
   /**
    * Takes one envelope as if a transport had brought it: unpack, policy, duplicates, automatic
-   * answers, then messages(). What a mediator delivers (pickup) comes in this way.
+   * answers, then messages(). What a mediator delivers (pickup) comes in this way. Resolves once
+   * the message is queued for messages() (or dropped, answered, refused); `onHandled` is called
+   * once the application is done with it (messages() moved past it), or at once when it never
+   * reaches messages(): a pickup acknowledges then, so a reader killed before it wrote the message
+   * gets it again.
    */
-  accept(r: IncomingEnvelope): Promise<void> {
-    return this.handleOpened(r, this.open(r))
+  accept(r: IncomingEnvelope, o: { onHandled?: () => void } = {}): Promise<void> {
+    return this.handleOpened(r, this.open(r), o.onHandled)
   }
 
-  private async handleOpened(r: IncomingEnvelope, opening: Promise<Opened>): Promise<void> {
+  private async handleOpened(r: IncomingEnvelope, opening: Promise<Opened>, onHandled?: () => void): Promise<void> {
     let key: string | undefined
+    let queued = false
     try {
       const opened = await opening
       if ('error' in opened) throw opened.error
@@ -437,6 +463,12 @@ export class Agent {
       // a copy delivered again (a mediator redelivering, a retried post) is dropped before the quota counts it
       const id = `${message.from ?? ''}|${message.id}`
       if (this.seen.isDuplicate(id)) {
+        // a copy of a message the reader still holds is acknowledged with it, not before
+        const original = this.unhandled.get(id)
+        if (original && onHandled) {
+          queued = true
+          void original.then(onHandled)
+        }
         r.done?.()
         return
       }
@@ -455,13 +487,38 @@ export class Agent {
       }
       key = id
       this.rememberReturnRoute(message, r.reply)
-      this.seen.add(key)
+      this.seen.add(key, { pending: true })
       const m = { message, metadata }
-      if (this.pending.settle(m) || (await this.answer(m)) || (await this.handled(m, r))) {
-        r.done?.()
+      const handled = this.pending.settle(m) || (await this.answer(m)) || (await this.handled(m, r))
+      if (handled) {
+        this.seen.settle(key)
+        if (handled === true) r.done?.()
+        else {
+          const k = key
+          void handled.pending.then(
+            () => r.done?.(),
+            (err: unknown) => {
+              this.seen.delete(k)
+              r.done?.(err)
+              this.onError?.(err)
+            },
+          )
+        }
         return
       }
-      this.queue.push(m)
+      const handledKey = key
+      queued = true
+      let settle = () => {}
+      this.unhandled.set(handledKey, new Promise<void>((resolve) => (settle = resolve)))
+      this.queue.push({
+        m,
+        handled: () => {
+          this.seen.settle(handledKey)
+          this.unhandled.delete(handledKey)
+          settle()
+          onHandled?.()
+        },
+      })
       // an exchange that carries one answer (HTTP) waits a little for it when the sender asked for it
       const awaitsAnswer = r.reply && !r.duplex && (message.return_route === 'all' || message.return_route === 'thread')
       if (awaitsAnswer) setTimeout(() => r.done?.(), this.policy.returnRouteHoldMs ?? 5000)
@@ -471,8 +528,16 @@ export class Agent {
       if (key !== undefined) this.seen.delete(key)
       r.done?.(err)
       this.onError?.(err)
+    } finally {
+      if (!queued) onHandled?.()
     }
   }
+}
+
+/** A message waiting for messages(), and what to do once the reader is done with it. */
+interface Queued {
+  m: AgentMessage
+  handled: () => void
 }
 
 export function createAgent(o: {

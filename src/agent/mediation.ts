@@ -41,6 +41,13 @@ export interface MediationOptions {
   /** Which of the mediator's endpoints to use (default: the first this agent reaches). */
   via?: string
   timeoutMs?: number
+  /**
+   * When picked-up messages are acknowledged (messages-received: the mediator deletes them).
+   * 'queued' (default): once the agent queued them for messages(). 'handled': once the reader of
+   * messages() is done with each (asked for the next one), so a reader killed before it stored a
+   * message gets it again from the mediator; `pickup()` then waits for the reader.
+   */
+  acknowledge?: 'queued' | 'handled'
 }
 
 /**
@@ -107,7 +114,8 @@ export class MediationClient {
   async pickup(o: { limit?: number } = {}): Promise<number> {
     const a = await this.ask(deliveryRequest({ limit: o.limit ?? 10 }))
     if (a.message.type !== PICKUP.delivery) return 0
-    const ids = await this.take(a.message)
+    const { ids, handled } = await this.take(a.message)
+    await handled
     await this.ask(messagesReceived(ids))
     return ids.length
   }
@@ -134,9 +142,10 @@ export class MediationClient {
     const removeHandler = this.agent.addHandler(async (m) => {
       if (m.message.type !== PICKUP.delivery || m.message.thid !== undefined) return false
       if (!m.message.from || didOf(m.message.from) !== this.mediatorDid || !m.metadata.authenticated) return false
-      const ids = await this.take(m.message)
-      // acknowledged by request (not awaited: its status answer comes by this same link), not queued for the app
-      void this.ask(messagesReceived(ids), o.via).catch(() => undefined)
+      const { ids, handled } = await this.take(m.message)
+      // acknowledged by request (not awaited: its status answer comes by this same link, and the
+      // reader may take its time), not queued for the app
+      void handled.then(() => this.ask(messagesReceived(ids), o.via)).catch(() => undefined)
       return true
     })
     const ask = () => this.ask(liveDeliveryChange(true), o.via)
@@ -176,13 +185,21 @@ export class MediationClient {
     this.stopLive = undefined
   }
 
-  private async take(delivery: Message): Promise<string[]> {
+  /** Hands a delivery's envelopes to the agent; `handled` resolves when they may be acknowledged. */
+  private async take(delivery: Message): Promise<{ ids: string[]; handled: Promise<unknown> }> {
     const ids: string[] = []
+    const handled: Promise<void>[] = []
+    const untilHandled = this.o.acknowledge === 'handled'
     for (const { id, envelope } of envelopesOf(delivery)) {
-      await this.agent.accept({ data: new TextEncoder().encode(envelope), mediaType: MEDIA_ENCRYPTED, transferId: id })
+      const r = { data: new TextEncoder().encode(envelope), mediaType: MEDIA_ENCRYPTED, transferId: id }
+      if (untilHandled) {
+        let onHandled = () => {}
+        handled.push(new Promise<void>((resolve) => (onHandled = resolve)))
+        await this.agent.accept(r, { onHandled })
+      } else await this.agent.accept(r)
       ids.push(id)
     }
-    return ids
+    return { ids, handled: Promise.all(handled) }
   }
 }
 

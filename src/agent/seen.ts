@@ -15,6 +15,8 @@ export interface SeenIdsOptions {
  */
 export class SeenIds {
   private readonly ids = new Map<string, number>()
+  /** Handed out and not yet handled by the application: remembered here, not kept by entries(). */
+  private readonly pending = new Set<string>()
   private readonly max: number
   private readonly ttlMs: number
   private readonly now: () => number
@@ -56,26 +58,41 @@ export class SeenIds {
     return true
   }
 
-  /** Records `id` as handed out (now). */
-  add(id: string): void {
+  /**
+   * Records `id` as handed out (now). `pending`: the application has not handled it yet, so
+   * `entries()` leaves it out until `settle(id)`: a process killed before it handled the message
+   * must take the copy delivered again after its restart.
+   */
+  add(id: string, o: { pending?: boolean } = {}): void {
     this.record(id, this.now())
+    if (o.pending) this.pending.add(id)
+  }
+
+  /** The application handled `id` (added pending): from now on `entries()` keeps it. */
+  settle(id: string): void {
+    this.pending.delete(id)
   }
 
   /** Forgets `id` (a message refused after all may come again and must be handled then). */
   delete(id: string): void {
     this.ids.delete(id)
+    this.pending.delete(id)
   }
 
-  /** [id, time seen] pairs, oldest first: what `from` takes back. */
+  /** [id, time seen] pairs of handled ids, oldest first: what `from` takes back. */
   entries(): [string, number][] {
     const cutoff = this.now() - this.ttlMs
-    return [...this.ids].filter(([, t]) => t > cutoff)
+    return [...this.ids].filter(([id, t]) => t > cutoff && !this.pending.has(id))
   }
 
   private record(id: string, at: number): void {
     if (this.now() - at >= this.ttlMs) return
     this.ids.delete(id)
     this.ids.set(id, at)
-    while (this.ids.size > this.max) this.ids.delete(this.ids.keys().next().value as string)
+    while (this.ids.size > this.max) {
+      const oldest = this.ids.keys().next().value as string
+      this.ids.delete(oldest)
+      this.pending.delete(oldest)
+    }
   }
 }

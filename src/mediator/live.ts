@@ -5,6 +5,10 @@ interface Session {
   reply: ReplyOnLink
   /** Sent on this session and not yet acknowledged by messages-received, with when: sent again after `redeliverMs`. */
   sent: Map<string, number>
+  /** Bytes of the envelopes in `sent`, by id. */
+  sentBytes: Map<string, number>
+  /** Sum of sentBytes. */
+  bytes: number
   /** The last look filled its limit: more may wait behind what was sent (an acknowledgement sends it). */
   more: boolean
 }
@@ -12,6 +16,14 @@ interface Session {
 export interface LiveOptions {
   store: MessageStore
   maxDelivery: number
+  /**
+   * The session's send window: at most this many messages sent and not acknowledged (whatever the
+   * socket still buffers is among them). A consumer that stops reading its socket stops being sent
+   * to; what waits stays in the store. Default 1000.
+   */
+  maxUnacked?: number
+  /** The same window in envelope bytes (at least one message always goes). Default 8 MiB. */
+  maxUnackedBytes?: number
   /** How long a trigger waits for more messages before the delivery goes. Default 5 ms. */
   lingerMs?: number
   /** A message sent and not acknowledged this long is sent again on the session. Default 30 s. */
@@ -38,9 +50,13 @@ export class LiveSessions {
   private readonly retries = new Map<string, ReturnType<typeof setTimeout>>()
   private readonly sweep: ReturnType<typeof setInterval>
   private readonly redeliverMs: number
+  private readonly maxUnacked: number
+  private readonly maxUnackedBytes: number
 
   constructor(private readonly o: LiveOptions) {
     this.redeliverMs = o.redeliverMs ?? 30_000
+    this.maxUnacked = Math.max(1, o.maxUnacked ?? 1000)
+    this.maxUnackedBytes = Math.max(1, o.maxUnackedBytes ?? 8 << 20)
     // what waits unacknowledged past its time is sent again, even when nothing new arrives
     this.sweep = setInterval(() => this.redeliverOverdue(), Math.max(50, Math.min(5000, this.redeliverMs / 4)))
     ;(this.sweep as { unref?: () => void }).unref?.()
@@ -56,7 +72,7 @@ export class LiveSessions {
 
   /** A (new) session for `client` on this link; what is queued for it goes out at once. */
   start(client: string, reply: ReplyOnLink): void {
-    this.sessions.set(client, { reply, sent: new Map(), more: false })
+    this.sessions.set(client, { reply, sent: new Map(), sentBytes: new Map(), bytes: 0, more: false })
   }
 
   stop(client: string): void {
@@ -66,7 +82,7 @@ export class LiveSessions {
   acknowledged(client: string, ids: readonly string[]): void {
     const s = this.sessions.get(client)
     if (!s) return
-    for (const id of ids) s.sent.delete(id)
+    for (const id of ids) forget(s, id)
     // a backlog larger than one delivery (queued while the client was away) goes on without waiting
     // for the next enqueue, which may never come
     if (s.more) void this.deliver(client)
@@ -114,20 +130,40 @@ export class LiveSessions {
     let fresh: QueuedMessage[]
     try {
       const now = Date.now()
+      // a full window with nothing overdue: no need to look into the store (a slow consumer's
+      // every new message would read its whole window again)
+      if (s.sent.size >= this.maxUnacked && !this.overdue(s, now)) {
+        s.more = true
+        return
+      }
       const limit = this.o.maxDelivery + s.sent.size
       const queued = await this.o.store.peek(client, limit)
       s.more = queued.length >= limit
       // the whole queue was read: what was sent and is gone was acknowledged elsewhere (another instance)
       if (queued.length < limit) {
         const left = new Set(queued.map((q) => q.id))
-        for (const id of s.sent.keys()) if (!left.has(id)) s.sent.delete(id)
+        for (const id of [...s.sent.keys()]) if (!left.has(id)) forget(s, id)
       }
-      fresh = queued
-        .filter((q) => {
-          const at = s.sent.get(q.id)
-          return at === undefined || now - at >= this.redeliverMs
-        })
-        .slice(0, this.o.maxDelivery)
+      // the send window: what is new goes out only while the unacknowledged stay under both bounds
+      let room = this.maxUnacked - s.sent.size
+      let roomBytes = this.maxUnackedBytes - s.bytes
+      fresh = []
+      for (const q of queued) {
+        if (fresh.length >= this.o.maxDelivery) break
+        const at = s.sent.get(q.id)
+        if (at !== undefined) {
+          if (now - at >= this.redeliverMs) fresh.push(q)
+          continue
+        }
+        if (room <= 0 || (roomBytes < q.data.length && s.sent.size + fresh.length > 0)) {
+          // held back until acknowledgements make room (they trigger the next delivery)
+          s.more = true
+          break
+        }
+        room--
+        roomBytes -= q.data.length
+        fresh.push(q)
+      }
       if (fresh.length === 0) return
       const envelopes = fresh.map((q) => ({ id: q.id, envelope: new TextDecoder().decode(q.data) }))
       packed = await this.o.pack(client, envelopes)
@@ -139,7 +175,13 @@ export class LiveSessions {
     }
     // marked before the send: an acknowledgement can overtake the send's completion
     const at = Date.now()
-    for (const q of fresh) s.sent.set(q.id, at)
+    for (const q of fresh) {
+      if (!s.sent.has(q.id)) {
+        s.sentBytes.set(q.id, q.data.length)
+        s.bytes += q.data.length
+      }
+      s.sent.set(q.id, at)
+    }
     try {
       await s.reply(packed)
     } catch (err) {
@@ -159,14 +201,20 @@ export class LiveSessions {
     this.retries.set(client, t)
   }
 
+  private overdue(s: Session, now: number): boolean {
+    for (const at of s.sent.values()) if (now - at >= this.redeliverMs) return true
+    return false
+  }
+
   private redeliverOverdue(): void {
     const now = Date.now()
-    for (const [client, s] of this.sessions)
-      for (const at of s.sent.values())
-        if (now - at >= this.redeliverMs) {
-          void this.deliver(client)
-          break
-        }
+    for (const [client, s] of this.sessions) if (this.overdue(s, now)) void this.deliver(client)
+  }
+
+  /** What a session holds: sent and not acknowledged (messages, envelope bytes). */
+  window(client: string): { messages: number; bytes: number } | undefined {
+    const s = this.sessions.get(client)
+    return s && { messages: s.sent.size, bytes: s.bytes }
   }
 
   close(): void {
@@ -175,4 +223,10 @@ export class LiveSessions {
     this.retries.clear()
     this.sessions.clear()
   }
+}
+
+function forget(s: Session, id: string): void {
+  if (!s.sent.delete(id)) return
+  s.bytes -= s.sentBytes.get(id) ?? 0
+  s.sentBytes.delete(id)
 }

@@ -43,6 +43,13 @@ export interface MediatorLimits {
   expirySeconds?: number
   /** A message sent on a live session and not acknowledged this long is sent again, in seconds. Default 30. */
   redeliverSeconds?: number
+  /**
+   * A live session's send window: most messages sent to it and not acknowledged. A consumer that
+   * stops reading (or acknowledging) is sent nothing more; its messages wait in the store. Default 1000.
+   */
+  liveWindowMessages?: number
+  /** The same window in envelope bytes. Default 8 MiB. */
+  liveWindowBytes?: number
 }
 
 export interface MediatorOptions {
@@ -65,6 +72,8 @@ export interface Mediator {
   readonly store: MessageStore
   /** Clients with a live pickup session in this instance. */
   liveClients(): string[]
+  /** What a live session was sent and has not acknowledged (its send window), or undefined without one. */
+  liveWindow(client: string): { messages: number; bytes: number } | undefined
   close(): Promise<void>
 }
 
@@ -151,24 +160,57 @@ export function createMediator(o: MediatorOptions): Mediator {
     return client
   }
 
-  async function forward(m: AgentMessage, env: IncomingEnvelope): Promise<void> {
+  /** Resolves once the enqueue of the forward handled last was submitted (enqueues go in arrival order). */
+  let submitted: Promise<void> = Promise.resolve()
+
+  /**
+   * A forward is handled in the background ({ pending }): the next envelope is handled meanwhile, so
+   * recipient lookups overlap (a PostgreSQL round trip each) and enqueues that are pending together
+   * commit together. Enqueues are still submitted in arrival order; the sender hears "accepted" when
+   * the store has the message.
+   */
+  function forward(m: AgentMessage, env: IncomingEnvelope): { pending: Promise<void> } {
     const f = forwardOf(m.message)
-    const client = (await store.clientOfKey(f.next)) ?? (await store.clientOfKey(didOf(f.next)))
-    if (!client) return refuse(m, env, 'ERR_UNKNOWN_RECIPIENT', 'e.p.msg.unknown-recipient', `nobody here registered ${f.next}`)
-    const data = new TextEncoder().encode(f.envelope)
-    if (data.length > limits.maxMessageBytes)
-      return refuse(m, env, 'ERR_MESSAGE_TOO_LARGE', 'e.p.msg.too-big', `${data.length} bytes: over ${limits.maxMessageBytes}`)
-    const now = Date.now()
-    const expiresAt = Math.min(now + limits.expirySeconds * 1000, f.expiresTime !== undefined ? f.expiresTime * 1000 : Infinity)
-    try {
-      await store.enqueue(
-        { id: randomUUID(), recipient: client, data, receivedAt: now, expiresAt },
-        { maxMessages: limits.maxQueueMessages, maxBytes: limits.maxQueueBytes },
-      )
-    } catch (err) {
-      if (err instanceof QuotaExceededError) return refuse(m, env, 'ERR_QUOTA_EXCEEDED', 'e.p.msg.quota-exceeded', err.message)
-      throw err
-    }
+    const lookup = store.clientOfKey(f.next).then(async (c) => c ?? (await store.clientOfKey(didOf(f.next))))
+    const before = submitted
+    let release = () => {}
+    submitted = new Promise<void>((r) => (release = r))
+    const pending = (async () => {
+      let enqueued: Promise<void>
+      try {
+        const client = await lookup
+        if (!client)
+          return refuse(m, env, 'ERR_UNKNOWN_RECIPIENT', 'e.p.msg.unknown-recipient', `nobody here registered ${f.next}`)
+        const data = new TextEncoder().encode(f.envelope)
+        if (data.length > limits.maxMessageBytes)
+          return refuse(
+            m,
+            env,
+            'ERR_MESSAGE_TOO_LARGE',
+            'e.p.msg.too-big',
+            `${data.length} bytes: over ${limits.maxMessageBytes}`,
+          )
+        await before
+        const now = Date.now()
+        const expiresAt = Math.min(
+          now + limits.expirySeconds * 1000,
+          f.expiresTime !== undefined ? f.expiresTime * 1000 : Infinity,
+        )
+        enqueued = store.enqueue(
+          { id: randomUUID(), recipient: client, data, receivedAt: now, expiresAt },
+          { maxMessages: limits.maxQueueMessages, maxBytes: limits.maxQueueBytes },
+        )
+      } finally {
+        release()
+      }
+      try {
+        await enqueued
+      } catch (err) {
+        if (err instanceof QuotaExceededError) return refuse(m, env, 'ERR_QUOTA_EXCEEDED', 'e.p.msg.quota-exceeded', err.message)
+        throw err
+      }
+    })()
+    return { pending }
   }
 
   async function mediation(m: AgentMessage, env: IncomingEnvelope, kind: string): Promise<void> {
@@ -250,10 +292,10 @@ export function createMediator(o: MediatorOptions): Mediator {
     return refuse(m, env, 'ERR_UNSUPPORTED_MESSAGE', 'e.m.msg.unsupported', `pickup 3.0 has no ${type}`)
   }
 
-  async function handle(m: AgentMessage, env: IncomingEnvelope): Promise<boolean> {
+  async function handle(m: AgentMessage, env: IncomingEnvelope): Promise<boolean | { pending: Promise<void> }> {
     const type = m.message.type
-    if (type === FORWARD_TYPE) await forward(m, env)
-    else if (isPickup(type)) await pickup(m, env)
+    if (type === FORWARD_TYPE) return forward(m, env)
+    if (isPickup(type)) await pickup(m, env)
     else if (type === BLOB_ACCESS_REQUEST && o.blobs) {
       const a = await answerBlobAccess(m, store, o.blobs)
       if ('refusal' in a) await refuse(m, env, a.refusal.code, a.refusal.problem, a.refusal.comment)
@@ -280,6 +322,8 @@ export function createMediator(o: MediatorOptions): Mediator {
     store,
     maxDelivery: limits.maxDelivery,
     redeliverMs: (limits.redeliverSeconds ?? 30) * 1000,
+    maxUnacked: limits.liveWindowMessages,
+    maxUnackedBytes: limits.liveWindowBytes,
     pack: async (client, envelopes) => pack(delivery(envelopes), client),
     onError: report,
   })
@@ -298,6 +342,7 @@ export function createMediator(o: MediatorOptions): Mediator {
     agent,
     store,
     liveClients: () => live.clients(),
+    liveWindow: (client) => live.window(client),
     async close() {
       clearInterval(purge)
       offEnqueued()

@@ -72,6 +72,7 @@ export class PostgresMessageStore implements MessageStore {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined
   private backoffMs = 100
   private closed = false
+  private lookups: Map<string, { resolve: (client: string | null) => void; reject: (err: unknown) => void }[]> | undefined
 
   private constructor(
     private readonly pg: typeof Pg,
@@ -241,10 +242,37 @@ export class PostgresMessageStore implements MessageStore {
     return r.rows.map((row) => row.key)
   }
 
+  /**
+   * Lookups asked within one tick go in one query (a mediator looks up every forward's recipient:
+   * one round trip for many, as enqueues share one commit); exact, nothing is cached.
+   */
   async clientOfKey(key: string): Promise<string | null> {
     this.open()
-    const r = await this.query<{ client: string }>('clientOfKey', `SELECT client FROM ${this.s}.keys WHERE key = $1`, [key])
-    return r.rows[0]?.client ?? null
+    return new Promise((resolve, reject) => {
+      if (!this.lookups) {
+        this.lookups = new Map()
+        setImmediate(() => void this.lookUp())
+      }
+      const waiting = this.lookups.get(key)
+      if (waiting) waiting.push({ resolve, reject })
+      else this.lookups.set(key, [{ resolve, reject }])
+    })
+  }
+
+  private async lookUp(): Promise<void> {
+    const batch = this.lookups as NonNullable<typeof this.lookups>
+    this.lookups = undefined
+    try {
+      const r = await this.query<{ key: string; client: string }>(
+        'clientOfKey',
+        `SELECT key, client FROM ${this.s}.keys WHERE key = ANY($1::text[])`,
+        [[...batch.keys()]],
+      )
+      const found = new Map(r.rows.map((row) => [row.key, row.client]))
+      for (const [k, waiting] of batch) for (const w of waiting) w.resolve(found.get(k) ?? null)
+    } catch (err) {
+      for (const waiting of batch.values()) for (const w of waiting) w.reject(err)
+    }
   }
 
   onEnqueued(listener: (recipient: string) => void): () => void {

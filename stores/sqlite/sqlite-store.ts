@@ -1,39 +1,27 @@
+import { once } from 'node:events'
+import type { Worker } from 'node:worker_threads'
 import type BetterSqlite3 from 'better-sqlite3'
 import { loadOptional } from '../../adapters/optional.js'
+import { startWorker } from '../../adapters/threads/start-worker.js'
 import {
   DuplicateMessageError,
   type MediationGrant,
   type MessageStore,
   type QueuedMessage,
   type QueueLimits,
+  QuotaExceededError,
   StoreClosedError,
 } from '../../src/mediator/store.js'
-import {
-  checkMessage,
-  checkName,
-  checkNames,
-  hasLimits,
-  notifyAll,
-  QueueTally,
-  rowLimit,
-} from '../../src/mediator/store-rules.js'
+import { checkMessage, checkName, checkNames, notifyAll, rowLimit } from '../../src/mediator/store-rules.js'
 import type { StoreAdmin } from '../admin.js'
 import { failed } from '../errors.js'
 import { GroupCommit } from '../group-commit.js'
 import { sqliteAdmin } from './admin.js'
-import { SCHEMA } from './schema.js'
 import { SqliteBlobStore } from './sqlite-blobs.js'
+import { openDatabase, type SqliteStoreOptions, statements } from './database.js'
+import type { WriterAnswer, WriterData, WriterRequest, WriterWork } from './writer.js'
 
-export interface SqliteStoreOptions {
-  /**
-   * `FULL` (default): a committed message survives a power cut as well as `kill -9`. `NORMAL`
-   * (WAL's usual setting) survives `kill -9` of the process but may lose the last commits if the
-   * machine loses power; it saves one fsync per commit.
-   */
-  synchronous?: 'FULL' | 'NORMAL'
-  /** How long a write waits for another process holding the file's write lock. Default 5 s. */
-  busyTimeoutMs?: number
-}
+export type { SqliteStoreOptions } from './database.js'
 
 interface Row {
   id: string
@@ -52,8 +40,11 @@ interface Write {
 }
 
 /**
- * The embedded MessageStore: one SQLite file in WAL mode (better-sqlite3). Enqueues that arrive
- * together are written in one transaction (group commit), each resolving after it committed.
+ * The embedded MessageStore: one SQLite file in WAL mode (better-sqlite3). Enqueues and deletes are
+ * committed by a writer on a worker thread (stores/sqlite/writer.ts), so a commit's fsync never
+ * holds the event loop; the enqueues that arrive while one commits go together in the next
+ * transaction (group commit, one fsync for many), each resolving after it committed. Reads, and
+ * the rare writes (grants, keys, purge), use this thread's connection.
  * Several processes may open the same file safely, but `onEnqueued` fires only in the process
  * that enqueued; use PostgreSQL for several mediator instances.
  */
@@ -62,26 +53,62 @@ export class SqliteMessageStore implements MessageStore {
   private readonly writes = new GroupCommit<Write>((batch) => this.commit(batch), BATCH)
   private closed = false
   private readonly sql: ReturnType<typeof statements>
+  private readonly waiting = new Map<number, (a: WriterAnswer) => void>()
+  private seq = 0
+  private writerGone: Error | undefined
 
-  private constructor(private readonly db: BetterSqlite3.Database) {
+  private constructor(
+    private readonly db: BetterSqlite3.Database,
+    private readonly writer: Worker,
+  ) {
     this.sql = statements(db)
+    writer.on('message', (a: WriterAnswer) => {
+      const settle = this.waiting.get(a.seq)
+      this.waiting.delete(a.seq)
+      if (this.waiting.size === 0) writer.unref()
+      settle?.(a)
+    })
+    const gone = (err: Error) => {
+      this.writerGone ??= err
+      for (const [seq, settle] of this.waiting) settle({ seq, error: err.message })
+      this.waiting.clear()
+    }
+    writer.on('error', gone)
+    writer.on('exit', (code) => gone(new Error(`the writer thread exited (${code})`)))
+    writer.unref()
   }
 
   /** Opens (creating if needed) the store in this file. */
   static async open(file: string, options: SqliteStoreOptions = {}): Promise<SqliteMessageStore> {
     const mod = await loadOptional<{ default: typeof BetterSqlite3 }>('better-sqlite3', 'The SQLite message store')
     let db: BetterSqlite3.Database | undefined
+    let writer: Worker | undefined
     try {
-      db = new mod.default(file)
-      db.pragma('journal_mode = WAL')
-      db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`)
-      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`)
-      db.exec(SCHEMA)
-      return new SqliteMessageStore(db)
+      db = openDatabase(mod.default, file, options)
+      writer = startWorker('./writer', import.meta.url, { file, options } satisfies WriterData)
+      const [ready] = (await Promise.race([once(writer, 'message'), once(writer, 'error').then(([e]) => Promise.reject(e))])) as [
+        unknown,
+      ]
+      if (ready !== 'ready') throw new Error('the writer thread did not start')
+      return new SqliteMessageStore(db, writer)
     } catch (err) {
+      await writer?.terminate()
       db?.close()
       throw failed(`cannot open the SQLite message store ${file}`, err)
     }
+  }
+
+  /** Sends a request to the writer thread; resolves to its answer (an error answer rejects). */
+  private ask(r: WriterWork): Promise<WriterAnswer> {
+    const writer = this.writer
+    if (this.writerGone) return Promise.reject(failed('SQLite message store writer', this.writerGone))
+    const seq = ++this.seq
+    return new Promise((resolve, reject) => {
+      this.waiting.set(seq, (a) => ('error' in a ? reject(failed('SQLite message store write', new Error(a.error))) : resolve(a)))
+      // while a write is under way the thread keeps the process alive: the caller waits for its answer
+      writer.ref()
+      writer.postMessage({ ...r, seq } satisfies WriterRequest)
+    })
   }
 
   /** The mediator identity kept in this database, and a real query for readiness (stores/admin.ts). */
@@ -120,7 +147,8 @@ export class SqliteMessageStore implements MessageStore {
   async delete(recipient: string, ids: readonly string[]): Promise<number> {
     this.open()
     if (ids.length === 0) return 0
-    return this.run('delete', () => this.sql.delete.run(recipient, JSON.stringify(ids)).changes)
+    const a = await this.ask({ kind: 'delete', recipient, ids: ids.map(String) })
+    return 'changes' in a ? a.changes : 0
   }
 
   async purgeExpired(now: number): Promise<number> {
@@ -191,6 +219,12 @@ export class SqliteMessageStore implements MessageStore {
     this.closed = true
     await this.writes.flush()
     this.listeners.clear()
+    if (!this.writerGone) {
+      const exited = once(this.writer, 'exit')
+      this.writer.ref() // the process waits for the writer to close its connection
+      this.writer.postMessage('close')
+      await exited
+    }
     this.db.close()
   }
 
@@ -206,60 +240,13 @@ export class SqliteMessageStore implements MessageStore {
     }
   }
 
-  /** One transaction for the batch: quota per recipient as the batch grows, one commit (one fsync). */
+  /** One transaction for the batch on the writer thread: quota per recipient as the batch grows, one commit (one fsync). */
   private async commit(batch: Write[]): Promise<(Error | undefined)[]> {
-    const now = Date.now()
-    const tallies = new Map<string, QueueTally>()
-    const tally = (recipient: string) => {
-      let t = tallies.get(recipient)
-      if (!t) {
-        const r = this.sql.count.get(recipient, now) as { n: number; b: number }
-        tallies.set(recipient, (t = new QueueTally(recipient, r.n, r.b)))
-      }
-      return t
-    }
-    const write = this.db.transaction(() =>
-      batch.map(({ message: m, limits }): Error | undefined => {
-        const t = hasLimits(limits) || tallies.has(m.recipient) ? tally(m.recipient) : undefined
-        try {
-          t?.admit(m.data.length, limits)
-        } catch (err) {
-          return err as Error
-        }
-        const inserted = this.sql.insert.run(m.id, m.recipient, m.data, m.data.length, m.receivedAt, m.expiresAt ?? null).changes
-        if (inserted === 1) return undefined
-        if (t) {
-          t.messages -= 1
-          t.bytes -= m.data.length
-        }
-        return new DuplicateMessageError(m.id)
-      }),
+    const a = await this.ask({ kind: 'enqueue', batch })
+    if (!('outcomes' in a)) throw failed('SQLite message store enqueue', new Error('no outcomes'))
+    return a.outcomes.map((o) =>
+      o === undefined ? undefined : o.kind === 'quota' ? new QuotaExceededError(o.message) : new DuplicateMessageError(o.message),
     )
-    return this.run('enqueue', () => write.immediate())
-  }
-}
-
-function statements(db: BetterSqlite3.Database) {
-  const live = 'recipient = ? AND (expires_at IS NULL OR expires_at > ?)'
-  return {
-    insert: db.prepare(
-      'INSERT INTO messages (id, recipient, data, size, received_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
-    ),
-    count: db.prepare(`SELECT count(*) AS n, coalesce(sum(size), 0) AS b FROM messages WHERE ${live}`),
-    peek: db.prepare(`SELECT id, recipient, data, received_at, expires_at FROM messages WHERE ${live} ORDER BY seq LIMIT ?`),
-    delete: db.prepare('DELETE FROM messages WHERE recipient = ? AND id IN (SELECT value FROM json_each(?))'),
-    purge: db.prepare('DELETE FROM messages WHERE expires_at <= ?'),
-    dropQueue: db.prepare('DELETE FROM messages WHERE recipient = ?'),
-    putGrant: db.prepare(
-      'INSERT INTO grants (client, routing_did, granted_at) VALUES (?, ?, ?) ON CONFLICT (client) DO UPDATE SET routing_did = excluded.routing_did, granted_at = excluded.granted_at',
-    ),
-    grant: db.prepare('SELECT routing_did, granted_at FROM grants WHERE client = ?'),
-    dropGrant: db.prepare('DELETE FROM grants WHERE client = ?'),
-    addKey: db.prepare('INSERT INTO keys (key, client) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
-    removeKey: db.prepare('DELETE FROM keys WHERE key = ? AND client = ?'),
-    dropKeysOf: db.prepare('DELETE FROM keys WHERE client = ?'),
-    keysOf: db.prepare('SELECT key FROM keys WHERE client = ? ORDER BY rowid'),
-    clientOf: db.prepare('SELECT client FROM keys WHERE key = ?'),
   }
 }
 

@@ -129,6 +129,35 @@ describe('live delivery (pickup 3.0 live mode): no trigger is lost', () => {
     await store.close()
   })
 
+  it('the send window in bytes: deliveries stop at the bound and go on as acknowledgements make room', async () => {
+    // each queued envelope is 11 bytes ({"id":"mN"}); a 25-byte window holds two
+    const store = new MemoryMessageStore()
+    const live = new LiveSessions({
+      store,
+      maxDelivery: 100,
+      maxUnackedBytes: 25,
+      lingerMs: 0,
+      pack: async (_c, e) => JSON.stringify(e.map((x) => x.id)),
+    })
+    for (let i = 0; i < 5; i++) await store.enqueue(queued(`m${i}`))
+    const deliveries: string[][] = []
+    live.start('did:example:carol', async (packed) => {
+      deliveries.push(JSON.parse(packed) as string[])
+      return sent(packed)
+    })
+    await live.deliver('did:example:carol')
+    expect(deliveries).toEqual([['m0', 'm1']])
+    expect(live.window('did:example:carol')).toEqual({ messages: 2, bytes: 22 })
+    await live.deliver('did:example:carol') // an enqueue elsewhere: nothing more while the window is full
+    expect(deliveries).toHaveLength(1)
+    await store.delete('did:example:carol', ['m0'])
+    live.acknowledged('did:example:carol', ['m0'])
+    await live.deliver('did:example:carol')
+    expect(deliveries).toEqual([['m0', 'm1'], ['m2']])
+    live.close()
+    await store.close()
+  })
+
   it('what a session was sent and never acknowledged is sent again after the redelivery time, and deleted only when acknowledged', async () => {
     const store = new MemoryMessageStore()
     const live = new LiveSessions({
