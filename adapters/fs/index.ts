@@ -1,4 +1,7 @@
+export { BlobSink, type BlobSinkFinished, type BlobSinkState } from './blob-sink.js'
 export {
+  BLOB_LINK_SCHEME,
+  BlobChunkRefusedError,
   FileRefusedError,
   FolderReceiver,
   type FolderReceiverOptions,
