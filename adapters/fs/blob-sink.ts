@@ -4,6 +4,7 @@ import type { EncryptedShare } from '../../src/files/share.js'
 import { FileCipherError, openSegment, segmentCount, segmentSpan, TAG_BYTES } from '../../src/files/stream-aead.js'
 import { fromRanges, toRanges } from '../../src/protocols/file-transfer.js'
 import { placeNew, sha256File, TEMP_PREFIX } from './save.js'
+import { openSealed } from './seal.js'
 
 /** What a sink keeps on disk beside its partial file (0600: it holds the content key). */
 export interface BlobSinkState {
@@ -171,7 +172,7 @@ export class BlobSink {
           break
         }
         if (!this.heldSet.has(index)) {
-          const plain = openSegment(this.share.params, index, span.last, bytes.subarray(at, at + span.length))
+          const plain = openSealed(this.share.params, index, span.last, bytes.subarray(at, at + span.length))
           await this.fh.write(plain, 0, plain.length, index * S)
           this.heldSet.add(index)
           added++

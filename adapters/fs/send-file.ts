@@ -11,8 +11,6 @@ import {
   DEFAULT_SEGMENT_BYTES,
   newStreamParams,
   type StreamParams,
-  StreamSealer,
-  sealSegment,
   segmentCount,
   segmentSpan,
   TAG_BYTES,
@@ -20,6 +18,7 @@ import {
 import { FILE_STATUS, type FileStatus, fromRanges, parseStatus } from '../../src/protocols/file-transfer.js'
 import { AbortError, CarrierError, RejectedError, TransferTimeoutError } from '../../src/transport.js'
 import { BLOB_LINK_SCHEME } from './folder-receiver.js'
+import { sealInto } from './seal.js'
 
 /** A path, or a stream of known size (spooled to a temp file first: its hashes go in the share). */
 export type FileSource = string | { stream: AsyncIterable<Uint8Array>; size: number; filename: string }
@@ -30,6 +29,8 @@ export interface FileProgress {
   totalBytes: number
   /** Ciphertext bytes put on the wire so far, resends included. */
   sentBytes: number
+  /** File bytes read and sealed so far: the hashing pass, then every chunk (a budget for garbage collection). */
+  readBytes: number
 }
 
 export interface SendFileOptions extends Omit<AgentSendOptions, 'returnRoute' | 'onProgress' | 'compress'> {
@@ -110,7 +111,11 @@ async function sendBlob(
   const perChunk = Math.max(1, Math.floor((o.partBytes ?? 1024 * 1024) / S))
 
   const size = (await stat(path)).size
-  const hashes = await hashSealed(path, size, params)
+  let readBytes = 0
+  const hashes = await hashSealed(path, size, params, (n) => {
+    readBytes = n
+    o.onProgress?.({ ackedBytes: 0, totalBytes: size, sentBytes: 0, readBytes })
+  })
   const segments = segmentCount(size, S)
   const count = Math.ceil(segments / perChunk)
   const transferId = randomBytes(16).toString('base64url')
@@ -158,7 +163,7 @@ async function sendBlob(
   const progress = () => {
     let acked = 0
     for (const c of held) acked += chunkPlain(c)
-    o.onProgress?.({ ackedBytes: acked, totalBytes: size, sentBytes })
+    o.onProgress?.({ ackedBytes: acked, totalBytes: size, sentBytes, readBytes: readBytes + sentBytes })
   }
 
   const ask = async () => {
@@ -316,35 +321,38 @@ function chunksHeld(segs: Set<number>, perChunk: number, segments: number): Set<
   return out
 }
 
-/** Plaintext SHA-256, ciphertext SHA-256 and size, in one pass that seals the file (the share needs both hashes first). */
+/**
+ * Plaintext SHA-256, ciphertext SHA-256 and size, in one pass that seals the file (the share needs
+ * both hashes before any byte goes); `onRead` after each MiB.
+ */
 async function hashSealed(
   path: string,
   size: number,
   params: StreamParams,
+  onRead: (bytes: number) => void,
 ): Promise<{ plain: string; cipher: string; cipherBytes: number }> {
   const plain = createHash('sha256')
   const cipher = createHash('sha256')
-  const sealer = new StreamSealer(params)
+  const S = params.segmentBytes
+  const segments = segmentCount(size, S)
+  const perRead = Math.max(1, Math.floor((1024 * 1024) / S))
+  const buf = new Uint8Array(Math.min(size, perRead * S) || 1)
+  const sealed = new Uint8Array(S + TAG_BYTES)
   let cipherBytes = 0
   const fh = await open(path, 'r')
   try {
-    const buf = new Uint8Array(1024 * 1024)
-    let total = 0
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null)
-      if (bytesRead === 0) break
-      total += bytesRead
-      const chunk = buf.subarray(0, bytesRead)
-      plain.update(chunk)
-      for (const s of sealer.push(chunk)) {
-        cipher.update(s)
-        cipherBytes += s.length
+    for (let first = 0; first < segments; first += perRead) {
+      const len = Math.min(size - first * S, perRead * S)
+      const { bytesRead } = await fh.read(buf, 0, len, first * S)
+      if (bytesRead !== len) throw new CarrierError('ERR_FILE_CHANGED', `${path} changed size while being read`)
+      plain.update(buf.subarray(0, len))
+      for (let i = first, at = 0; i < Math.min(segments, first + perRead); i++, at += S) {
+        const n = sealInto(params, i, i === segments - 1, buf.subarray(at, Math.min(len, at + S)), sealed, 0)
+        cipher.update(sealed.subarray(0, n))
+        cipherBytes += n
       }
+      onRead(first * S + len)
     }
-    if (total !== size) throw new CarrierError('ERR_FILE_CHANGED', `${path} changed size while being read`)
-    const last = sealer.end()
-    cipher.update(last)
-    cipherBytes += last.length
   } finally {
     await fh.close()
   }
@@ -370,9 +378,7 @@ async function chunkReader(path: string, size: number, params: StreamParams, blo
       let at = out.length - sealedBytes
       for (let i = first; i < end; i++) {
         const from = (i - first) * S
-        const sealed = sealSegment(params, i, i === segments - 1, plain.subarray(from, Math.min(len, from + S)))
-        out.set(sealed, at)
-        at += sealed.length
+        at += sealInto(params, i, i === segments - 1, plain.subarray(from, Math.min(len, from + S)), out, at)
       }
       return out
     },

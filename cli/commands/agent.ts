@@ -209,7 +209,7 @@ export function register(program: Command, ctx: CliContext): void {
           sign: o.sign,
           onProgress: (p) => {
             bar.update(p.ackedBytes, p.totalBytes)
-            collect(p.sentBytes)
+            collect(p.readBytes)
           },
         })
         bar.update(size)
