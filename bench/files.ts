@@ -30,7 +30,15 @@ function vmHwm(pid: number): number {
 }
 
 export async function filesBench(): Promise<void> {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', DIST, '--incremental', 'false'])
+  execFileSync(process.execPath, [
+    'node_modules/typescript/bin/tsc',
+    '-p',
+    'tsconfig.build.json',
+    '--outDir',
+    DIST,
+    '--incremental',
+    'false',
+  ])
   const dir = mkdtempSync(join(tmpdir(), 'carrier-bench-files-'))
   try {
     const file = join(dir, 'file.bin')
@@ -137,7 +145,8 @@ async function pairs(brokerName: string, url: string, dir: string, file: string)
       raw: raws.map((ms) => Math.round(mbps(ms) * 10) / 10),
       chunkBytes: 1024 * 1024,
       window: 4,
-      processes: 'carrier send-file → carrier listen (compiled CLI); ours timed by send-file from its start (hashing pass included) to the complete status',
+      processes:
+        'carrier send-file → carrier listen (compiled CLI); ours timed by send-file from its start (hashing pass included) to the complete status',
       ratio: 'median of per-pair ratios',
     },
   })

@@ -21,7 +21,11 @@ export function sealInto(p: StreamParams, index: number, last: boolean, plain: U
 
 /** Opens sealed segment `index`; ERR_FILE_INTEGRITY when its tag does not verify (nothing is returned then). */
 export function openSealed(p: StreamParams, index: number, last: boolean, sealed: Uint8Array): Uint8Array {
-  if (sealed.length < TAG_BYTES || sealed.length > p.segmentBytes + TAG_BYTES || (!last && sealed.length !== p.segmentBytes + TAG_BYTES))
+  if (
+    sealed.length < TAG_BYTES ||
+    sealed.length > p.segmentBytes + TAG_BYTES ||
+    (!last && sealed.length !== p.segmentBytes + TAG_BYTES)
+  )
     throw new FileCipherError('ERR_FILE_INTEGRITY', `segment ${index}: ${sealed.length} bytes`)
   const split = sealed.length - TAG_BYTES
   try {

@@ -36,12 +36,14 @@ export interface FileProgress {
 export interface SendFileOptions extends Omit<AgentSendOptions, 'returnRoute' | 'onProgress' | 'compress'> {
   filename?: string
   mediaType?: string
-  /** File bytes per chunk (one wire transfer of their sealed segments), rounded down to whole segments. Default 1 MiB. */
+  /** File bytes per chunk (one wire transfer of their sealed segments), rounded down to whole segments. Default 512 KiB. */
   partBytes?: number
   /** Plaintext bytes per sealed segment (docs/FILES.md format 1). Default 64 KiB. */
   segmentBytes?: number
-  /** Chunks sent and not yet confirmed by the receiver. Default 4. */
+  /** Chunks sent and not yet confirmed on the receiver's disk by its status. Default 8. */
   window?: number
+  /** Chunks on the wire at once (each holds its bytes until delivered). Default 4. */
+  wireWindow?: number
   /** Time-out of each chunk's wire send. Default 20 s. */
   partTimeoutMs?: number
   /** Ask the receiver again (a new share) after this long without a status while chunks are out. Default 5 s. */
@@ -103,12 +105,13 @@ async function sendBlob(
   started: number,
 ): Promise<SendFileResult> {
   const window = o.window ?? 4
+  const wireWindow = Math.min(window, o.wireWindow ?? 4)
   const statusTimeoutMs = o.statusTimeoutMs ?? 5000
   const idleTimeoutMs = o.idleTimeoutMs ?? 120_000
   const partTimeoutMs = o.partTimeoutMs ?? 20_000
   const params = newStreamParams(o.segmentBytes ?? DEFAULT_SEGMENT_BYTES)
   const S = params.segmentBytes
-  const perChunk = Math.max(1, Math.floor((o.partBytes ?? 1024 * 1024) / S))
+  const perChunk = Math.max(1, Math.floor((o.partBytes ?? 512 * 1024) / S))
 
   const size = (await stat(path)).size
   let readBytes = 0
@@ -278,7 +281,7 @@ async function sendBlob(
       }
       if (!awaitingOffer) {
         let next = 0
-        while (inFlight.size < window && wireSends.size < window) {
+        while (inFlight.size < window && wireSends.size < wireWindow) {
           while (next < count && (held.has(next) || inFlight.has(next))) next++
           if (next >= count) break
           await sendChunk(next)

@@ -161,7 +161,7 @@ export function register(program: Command, ctx: CliContext): void {
       .requiredOption('--to <did>', 'recipient DID', did)
       .option('--media-type <type>', 'media type of the file', mediaType, 'application/octet-stream')
       .option('--name <name>', "the file name the receiver is told (default: the file's own)", text('a file name'))
-      .option('--part-size <bytes>', 'ciphertext bytes per chunk (one wire transfer)', sizeBytes, 1024 * 1024)
+      .option('--part-size <bytes>', 'file bytes per chunk (one wire transfer of their sealed segments)', sizeBytes, 512 * 1024)
       .option('--window <chunks>', 'chunks out and not yet confirmed', integer(1, 64, 'a number of chunks'), 4)
       .option('--idle-timeout <ms>', 'give up after hearing nothing from the receiver this long', ms, 120_000)
       .option(

@@ -22,7 +22,7 @@ const RSS_LIMIT = 120 * 1e6
  */
 const PARTS_IN_FLIGHT = 4
 const WIRE_RESTARTS = 3
-const PART_BYTES = MIB
+const PART_BYTES = MIB / 2 // send-file's chunk (512 KiB of the file)
 const TWICE_BOUND = (PARTS_IN_FLIGHT * (1 + WIRE_RESTARTS) * PART_BYTES) / SIZE + 0.001
 /** …and whole chunks sent again by send-file: only the ones out at the kill, once each. */
 const PARTS_TWICE_BOUND = PARTS_IN_FLIGHT / Math.ceil(SIZE / PART_BYTES)
