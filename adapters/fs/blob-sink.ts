@@ -1,7 +1,7 @@
 import { type FileHandle, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { EncryptedShare } from '../../src/files/share.js'
-import { FileCipherError, openSegment, segmentCount, segmentSpan, TAG_BYTES } from '../../src/files/stream-aead.js'
+import { FileCipherError, segmentCount, segmentSpan, TAG_BYTES } from '../../src/files/stream-aead.js'
 import { fromRanges, toRanges } from '../../src/protocols/file-transfer.js'
 import { placeNew, sha256File, TEMP_PREFIX } from './save.js'
 import { openSealed } from './seal.js'
