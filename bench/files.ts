@@ -143,7 +143,7 @@ async function pairs(brokerName: string, url: string, dir: string, file: string)
       pairs: PAIRS,
       ours: ours.map((ms) => Math.round(mbps(ms) * 10) / 10),
       raw: raws.map((ms) => Math.round(mbps(ms) * 10) / 10),
-      chunkBytes: 1024 * 1024,
+      chunkBytes: 512 * 1024,
       window: 4,
       processes:
         'carrier send-file → carrier listen (compiled CLI); ours timed by send-file from its start (hashing pass included) to the complete status',
