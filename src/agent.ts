@@ -1,6 +1,6 @@
 import { AGENT_FEATURES, answerCompat, automaticAnswer, PendingRequests } from './agent/answers.js'
 import { SeenIds } from './agent/seen.js'
-import { didOf, type Resolver, staticSecrets } from './did/document.js'
+import { didOf, type Resolver, resolveOrThrow, staticSecrets } from './did/document.js'
 import type { DecryptCompat } from './didcomm/jwe.js'
 import type { Jwk } from './didcomm/keys.js'
 import { attachmentBytes, base64Attachment, createMessage } from './didcomm/message.js'
@@ -43,6 +43,8 @@ export interface EndpointTransport {
   accepts?(uri: string): boolean
   /** `options.to` is the recipient DID (a bridge needs it for the forward's `next`). */
   send(uri: string, envelope: string, options?: SendOptions & { to?: string }): Promise<SendReport>
+  /** This transport's send() also takes bytes (a Uint8Array) for the envelope: a link (MQTT, BLE, NFC), not HTTP. */
+  readonly bytes?: boolean
   incoming(): AsyncIterable<IncomingEnvelope>
   close(): Promise<void>
 }
@@ -188,6 +190,7 @@ export class Agent {
   private readonly returnRoutes = new Map<string, ReturnRoute>()
   private readonly pending = new PendingRequests()
   private readonly handlers: NonNullable<AgentExtras['handle']>[] = []
+  private readonly mediaHandlers = new Map<string, (r: IncomingEnvelope) => Promise<void>>()
   private started = false
   private readonly quota?: ReceiveQuota
 
@@ -216,6 +219,59 @@ export class Agent {
 
   get did(): string {
     return this.identity.did
+  }
+
+  /**
+   * What arrives with this media type (bytes that are not a DIDComm envelope: a file's ciphertext)
+   * goes to `handle`, in arrival order with the messages, instead of being unpacked. Nothing about
+   * such bytes is authenticated: the handler decides what to trust. Returns the removal.
+   */
+  onMedia(mediaType: string, handle: (r: IncomingEnvelope) => Promise<void>): () => void {
+    this.mediaHandlers.set(mediaType, handle)
+    return () => {
+      if (this.mediaHandlers.get(mediaType) === handle) this.mediaHandlers.delete(mediaType)
+    }
+  }
+
+  /**
+   * Sends bytes that are not a DIDComm envelope (a binary media type) to a DID's own endpoint over
+   * a link transport (MQTT, BLE, NFC: `EndpointTransport.bytes`). ERR_NO_DIRECT_LINK when it has
+   * none (an endpoint behind a mediator, or HTTP): a mediator would not know what to do with them.
+   */
+  async sendBytes(
+    bytes: Uint8Array,
+    o: { to: string; mediaType: string; signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<SendReport> {
+    const sendOptions = {
+      mediaType: o.mediaType,
+      signal: o.signal,
+      compress: false as const,
+      ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+    }
+    const uri = await this.directEndpoint(o.to)
+    const transport = uri ? this.transportFor(uri) : undefined
+    if (!uri || !transport?.bytes)
+      throw new NoTransportError(`${o.to} has no endpoint of its own that this agent reaches over a link`, 'ERR_NO_DIRECT_LINK')
+    // a transport that declares `bytes` takes a Uint8Array where the interface says string
+    return transport.send(uri, bytes as unknown as string, { ...sendOptions, to: o.to })
+  }
+
+  /** The recipient's first DIDCommMessaging endpoint we reach that is its own (no routing keys, not a mediator's DID). */
+  private async directEndpoint(to: string): Promise<string | undefined> {
+    const doc = await resolveOrThrow(this.resolver, didOf(to))
+    for (const s of doc.service ?? []) {
+      const types = Array.isArray(s.type) ? s.type : [s.type]
+      if (!types.includes('DIDCommMessaging')) continue
+      for (const ep of Array.isArray(s.serviceEndpoint) ? s.serviceEndpoint : [s.serviceEndpoint]) {
+        const e =
+          typeof ep === 'string'
+            ? { uri: ep, routingKeys: (s as { routingKeys?: unknown[] }).routingKeys }
+            : (ep as { uri?: unknown; routingKeys?: unknown[] })
+        if (typeof e?.uri !== 'string' || e.uri.startsWith('did:') || (e.routingKeys?.length ?? 0) > 0) continue
+        if (this.transportFor(e.uri)) return e.uri
+      }
+    }
+    return undefined
   }
 
   async send(message: Message, o: AgentSendOptions): Promise<AgentSendResult> {
@@ -403,8 +459,22 @@ export class Agent {
     let bytes = 0
     let last = Promise.resolve()
     for await (const r of t.incoming()) {
-      const opened = this.open(r)
-      last = last.then(() => this.handleOpened(r, opened)).catch((err: unknown) => this.onError?.(err))
+      const media = this.mediaHandlers.get(r.mediaType)
+      if (media) {
+        // bytes that are not an envelope: not unpacked, handled in their turn
+        last = last
+          .then(() => media(r))
+          .then(
+            () => r.done?.(),
+            (err: unknown) => {
+              r.done?.(err)
+              this.onError?.(err)
+            },
+          )
+      } else {
+        const opened = this.open(r)
+        last = last.then(() => this.handleOpened(r, opened)).catch((err: unknown) => this.onError?.(err))
+      }
       window.push({ handled: last, bytes: r.data.length })
       bytes += r.data.length
       // big envelopes (file parts) are not held many at a time: the window is bounded in bytes too

@@ -41,7 +41,8 @@ export function oneLinkEndpointTransport(t: Transport, schemes: readonly string[
   inbox.serve(t)
   return {
     schemes,
-    send: (_uri, envelope, options) => t.send(envelope, options),
+    bytes: true,
+    send: (_uri, envelope: string | Uint8Array, options) => t.send(envelope, options),
     incoming: () => inbox.incoming(),
     close: () => inbox.close(),
   }

@@ -1,7 +1,11 @@
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { Agent, IncomingEnvelope } from '../../src/agent.js'
 import { attachmentBytes } from '../../src/didcomm/message.js'
 import type { Attachment, Message, UnpackMetadata } from '../../src/didcomm/pack.js'
+import { chunkSegments, MEDIA_BLOB, parseChunk } from '../../src/files/blob-chunk.js'
+import { type EncryptedShare, isEncryptedShare, parseShare } from '../../src/files/share.js'
+import { FileCipherError, TAG_BYTES } from '../../src/files/stream-aead.js'
 import {
   FILE_PART,
   type FileOffer,
@@ -17,7 +21,24 @@ import {
   toRanges,
 } from '../../src/protocols/file-transfer.js'
 import { CarrierError } from '../../src/transport.js'
+import { BlobSink } from './blob-sink.js'
 import { placeNew, sha256, sha256File, TEMP_PREFIX, writeNew } from './save.js'
+
+/** The link that says "the ciphertext comes over this connection, as blob chunks" (docs/FILES.md). */
+export const BLOB_LINK_SCHEME = 'didcomm-blob:'
+
+/** Largest blob chunk taken (a sender makes 1–4 MiB). */
+export const MAX_CHUNK_BYTES = 16 * 1024 * 1024
+
+/** Chunks of one blob that may fail to verify before the receiver refuses the blob. */
+const MAX_BAD_CHUNKS = 8
+
+/**
+ * A blob chunk the receiver does not take: for a blob no authenticated share announced
+ * (ERR_BLOB_UNKNOWN), from another link than the share's (ERR_BLOB_UNKNOWN), too large
+ * (ERR_BLOB_CHUNK_TOO_LARGE). Dropped; the listener goes on.
+ */
+export class BlobChunkRefusedError extends CarrierError {}
 
 export interface FolderReceiverOptions {
   dir: string
@@ -96,6 +117,8 @@ const GIB = 1024 * 1024 * 1024
  */
 export class FolderReceiver {
   private readonly partials = new Map<string, Partial>()
+  /** Blobs coming over a link, by their ciphertext's SHA-256. */
+  private readonly blobs = new Map<string, { sink: BlobSink; bad: number }>()
   private readonly replies = new Map<string, { running: boolean; next?: { status: Message; to: string } }>()
   /** Status sends in progress, one per sender at most: close() waits for them. */
   private readonly sending = new Set<Promise<void>>()
@@ -128,7 +151,11 @@ export class FolderReceiver {
    * attachments of any other message (returns the names used in `saved`; the caller keeps the
    * message's metadata — `withoutBytes`).
    */
-  async handle(message: Message, metadata: UnpackMetadata): Promise<boolean> {
+  async handle(message: Message, metadata: UnpackMetadata, envelope?: IncomingEnvelope): Promise<boolean> {
+    if (isEncryptedShare(message) && hasBlobLink(message)) {
+      await this.onShare(message, metadata, envelope ? linkOf(envelope) : undefined)
+      return true
+    }
     if (message.type === SHARE_MEDIA && isTransferOffer(message)) {
       await this.onOffer(message, metadata)
       return true
@@ -138,6 +165,20 @@ export class FolderReceiver {
       return true
     }
     return false
+  }
+
+  /**
+   * Takes the file messages (shares, parts) and blob chunks that reach `agent`, before its
+   * messages() sees them: a share's link identity (the transport's sender) is known only here.
+   * Returns the removal.
+   */
+  attach(agent: Agent): () => void {
+    const offHandler = agent.addHandler(({ message, metadata }, envelope) => this.handle(message, metadata, envelope))
+    const offMedia = agent.onMedia(MEDIA_BLOB, (r) => this.handleChunk(r.data, linkOf(r)))
+    return () => {
+      offHandler()
+      offMedia()
+    }
   }
 
   /** Saves each base64 attachment (hash checked) as its own file; returns the names it got. */
@@ -161,6 +202,8 @@ export class FolderReceiver {
    * completed thus still tells the sender so (`listen --count`), instead of stranding it.
    */
   async close(): Promise<void> {
+    for (const b of this.blobs.values()) await b.sink.close()
+    this.blobs.clear()
     await Promise.all(this.sending)
     for (const p of this.partials.values()) await p.fh.close().catch(() => {})
     this.partials.clear()
@@ -183,6 +226,131 @@ export class FolderReceiver {
     if (message.type !== FILE_PART || typeof message.thid !== 'string') return false
     const p = this.partials.get(message.thid)
     return p !== undefined && p.state.from === senderOf(message, metadata)
+  }
+
+  /** An authcrypt share-media whose ciphertext comes over this link: answered with the segments held. */
+  private async onShare(message: Message, metadata: UnpackMetadata, link: string | undefined): Promise<void> {
+    const from = senderOf(message, metadata)
+    let share: EncryptedShare
+    try {
+      share = parseShare(message)
+    } catch (err) {
+      const id = transferIdOf(message)
+      if (id && from) this.send({ transferId: id, held: [], complete: false, refused: (err as Error).message }, from)
+      throw err
+    }
+    if (!from) throw new FileRefusedError('a shared blob needs an authenticated sender: its key is in the share')
+    const answer = (s: Omit<FileStatus, 'transferId' | 'answers'>) =>
+      this.send({ transferId: share.id, answers: message.id, ...s }, from)
+    const refuse = (why: string) => answer({ held: [], complete: false, refused: why })
+    const done = await this.doneRecord(share.cipherSha256)
+    if (done && done.sha256 === share.plainSha256) return void answer({ held: [[0, segmentsOf(share)]], complete: true })
+    if (share.plainBytes > this.o.maxFileBytes) return void refuse('file too large')
+    let entry = this.blobs.get(share.cipherSha256)
+    if (entry && (entry.sink.state.from !== from || entry.sink.share.plainSha256 !== share.plainSha256))
+      return void refuse('blob in use by another sender')
+    if (!entry) {
+      if (!(await BlobSink.load(this.o.dir, share.cipherSha256))) {
+        await this.sweep()
+        if (share.plainBytes > this.o.maxPartialBytes - (await this.partialBytes()))
+          return void refuse('no room for more partial files')
+      }
+      const sink = await BlobSink.open(this.o.dir, share, { from, link, extra: { message: withoutKey(message) } })
+      entry = { sink, bad: 0 }
+      this.blobs.set(share.cipherSha256, entry)
+    } else if (link) entry.sink.state.link = link
+    if (entry.sink.complete) return this.finishBlob(share.cipherSha256, answer)
+    answer({ held: entry.sink.held(), complete: false })
+  }
+
+  /**
+   * A blob chunk (unauthenticated bytes): taken only for a blob an authenticated share announced
+   * (in memory, or in the folder's state after a restart), from the link that share came by; each
+   * segment verified with the share's key before it is written.
+   */
+  async handleChunk(data: Uint8Array, link?: string): Promise<void> {
+    if (data.length > MAX_CHUNK_BYTES + 64)
+      throw new BlobChunkRefusedError(
+        'ERR_BLOB_CHUNK_TOO_LARGE',
+        `blob chunk of ${data.length} bytes (at most ${MAX_CHUNK_BYTES})`,
+      )
+    const c = parseChunk(data)
+    let entry = this.blobs.get(c.blob)
+    if (!entry) {
+      const state = await BlobSink.load(this.o.dir, c.blob)
+      const sink = state ? await BlobSink.resume(this.o.dir, state) : undefined
+      if (!sink)
+        throw new BlobChunkRefusedError('ERR_BLOB_UNKNOWN', `chunk of blob ${c.blob.slice(0, 16)}…, which no share announced`)
+      entry = { sink, bad: 0 }
+      this.blobs.set(c.blob, entry)
+    }
+    const { sink } = entry
+    if (link && sink.state.link && link !== sink.state.link)
+      throw new BlobChunkRefusedError(
+        'ERR_BLOB_UNKNOWN',
+        `chunk of blob ${c.blob.slice(0, 16)}… from another link than its share`,
+      )
+    const from = sink.state.from
+    const answer = (s: Omit<FileStatus, 'transferId' | 'answers'>) => this.send({ transferId: sink.share.id, ...s }, from)
+    const { segmentBytes } = sink.share.params
+    try {
+      chunkSegments(c.firstSegment, c.sealed.length, sink.share.plainBytes, segmentBytes)
+      const added = await sink.write(c.firstSegment * (segmentBytes + TAG_BYTES), c.sealed)
+      if (added)
+        this.onEvent({
+          kind: 'progress',
+          transferId: sink.share.id,
+          name: safeFilename(sink.share.filename),
+          bytes: sink.heldBytes,
+          total: sink.share.plainBytes,
+        })
+    } catch (err) {
+      if (!(err instanceof FileCipherError)) throw err
+      // a damaged or forged chunk is dropped; a sender that keeps sending them is refused
+      if (++entry.bad >= MAX_BAD_CHUNKS) {
+        this.blobs.delete(c.blob)
+        await sink.discard()
+        answer({ held: [], complete: false, refused: `${MAX_BAD_CHUNKS} chunks did not verify: ${err.message}` })
+      }
+      throw err
+    }
+    if (sink.complete) return this.finishBlob(c.blob, answer)
+    answer({ held: sink.held(), complete: false })
+  }
+
+  /** Every segment in: the plaintext checked and renamed into place, the sender told (before the file counts). */
+  private async finishBlob(blob: string, answer: (s: Omit<FileStatus, 'transferId' | 'answers'>) => unknown): Promise<void> {
+    const entry = this.blobs.get(blob)
+    if (!entry) return
+    this.blobs.delete(blob)
+    const { sink } = entry
+    let placed: Awaited<ReturnType<BlobSink['finish']>>
+    try {
+      placed = await sink.finish()
+    } catch (err) {
+      answer({ held: [], complete: false, refused: (err as Error).message })
+      throw err
+    }
+    await writeFile(this.paths(blob).done, JSON.stringify({ name: placed.name, sha256: placed.sha256 } satisfies Done))
+    // the sender is told first: a listener that stops at this file (--count) waits for that status in close()
+    answer({ held: [[0, sink.segments]], complete: true })
+    const message = ((sink.state.extra as { message?: Message } | undefined)?.message ?? {}) as Message
+    this.onEvent({
+      kind: 'file',
+      file: {
+        transferId: sink.share.id,
+        name: placed.name,
+        path: placed.path,
+        sentName: sink.share.filename,
+        bytes: sink.share.plainBytes,
+        sha256: placed.sha256,
+        mediaType: sink.share.mediaType,
+        resumedParts: sink.resumedSegments,
+      },
+      message: withLinks(message, placed.name),
+      from: sink.state.from,
+      authenticated: true,
+    })
   }
 
   private async onOffer(message: Message, metadata: UnpackMetadata): Promise<void> {
@@ -365,7 +533,7 @@ export class FolderReceiver {
       const s = await stat(path).catch(() => undefined)
       if (!s) continue
       const id = name.slice(TEMP_PREFIX.length).replace(/\.[a-z.]+$/, '')
-      if (this.partials.has(id)) continue
+      if (this.partials.has(id) || this.blobs.has(id)) continue
       if (now - s.mtimeMs > this.o.partialTtlMs) await rm(path, { force: true })
     }
   }
@@ -376,9 +544,9 @@ export class FolderReceiver {
     for (const name of await readdir(this.o.dir)) {
       if (!name.startsWith(TEMP_PREFIX) || !name.endsWith('.json')) continue
       const s = await readFile(join(this.o.dir, name), 'utf8')
-        .then((t) => JSON.parse(t) as State)
+        .then((t) => JSON.parse(t) as State & { share?: { plainBytes?: number } })
         .catch(() => undefined)
-      total += s?.offer?.size ?? 0
+      total += s?.offer?.size ?? s?.share?.plainBytes ?? 0
     }
     return total
   }
@@ -401,6 +569,31 @@ export class FolderReceiver {
     this.sending.add(run)
     void run.finally(() => this.sending.delete(run))
   }
+}
+
+function hasBlobLink(m: Message): boolean {
+  return (m.attachments ?? []).some((a) => a.data?.links?.some((l) => typeof l === 'string' && l.startsWith(BLOB_LINK_SCHEME)))
+}
+
+function segmentsOf(s: EncryptedShare): number {
+  return Math.max(1, Math.ceil(s.plainBytes / s.params.segmentBytes))
+}
+
+/** The transport's sender of an envelope (an MQTT inbox), when it names one. */
+function linkOf(r: IncomingEnvelope): string | undefined {
+  const from = (r as { from?: unknown }).from
+  return typeof from === 'string' ? from : undefined
+}
+
+/** The share as kept in the folder and in the message JSON `carrier listen` writes: without its key. */
+function withoutKey(m: Message): Message {
+  const items = (m.body?.items as Record<string, unknown>[] | undefined)?.map((i) => {
+    const c = i.ciphering as { parameters?: Record<string, unknown> } | undefined
+    if (!c?.parameters) return i
+    const { key: _key, ...parameters } = c.parameters
+    return { ...i, ciphering: { ...c, parameters } }
+  })
+  return { ...m, body: { ...m.body, ...(items ? { items } : {}) } }
 }
 
 function isTransferOffer(m: Message): boolean {

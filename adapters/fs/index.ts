@@ -1,5 +1,8 @@
 export { BlobFetchError, type BlobFetchOptions, type FetchedBlob, fetchBlob, pendingShares } from './blob-fetch.js'
+export { BlobSink, type BlobSinkFinished, type BlobSinkState } from './blob-sink.js'
 export {
+  BLOB_LINK_SCHEME,
+  BlobChunkRefusedError,
   FileRefusedError,
   FolderReceiver,
   type FolderReceiverOptions,

@@ -1,105 +1,128 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { open, stat } from 'node:fs/promises'
-import { basename } from 'node:path'
+import { createWriteStream } from 'node:fs'
+import { mkdtemp, open, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
 import type { Agent, AgentSendOptions } from '../../src/agent.js'
+import { MEDIA_BLOB, newChunk } from '../../src/files/blob-chunk.js'
+import { shareMessage } from '../../src/files/share.js'
 import {
-  DEFAULT_PART_BYTES,
-  FILE_STATUS,
-  type FileStatus,
-  fromRanges,
-  hexOf,
-  offerMessage,
-  parseStatus,
-  partMessage,
-  transferIdFor,
-} from '../../src/protocols/file-transfer.js'
+  DEFAULT_SEGMENT_BYTES,
+  newStreamParams,
+  type StreamParams,
+  segmentCount,
+  segmentSpan,
+  TAG_BYTES,
+} from '../../src/files/stream-aead.js'
+import { FILE_STATUS, type FileStatus, fromRanges, parseStatus } from '../../src/protocols/file-transfer.js'
 import { AbortError, CarrierError, RejectedError, TransferTimeoutError } from '../../src/transport.js'
-import { sha256, sha256File } from './save.js'
+import { BLOB_LINK_SCHEME } from './folder-receiver.js'
+import { sealInto } from './seal.js'
 
-/** A path, or a stream of known size (read once: a restarted sender cannot resume it). */
+/** A path, or a stream of known size (spooled to a temp file first: its hashes go in the share). */
 export type FileSource = string | { stream: AsyncIterable<Uint8Array>; size: number; filename: string }
 
 export interface FileProgress {
-  /** Bytes the receiver has confirmed on disk. */
+  /** Plaintext bytes the receiver has confirmed on disk. */
   ackedBytes: number
   totalBytes: number
-  /** Part bytes put on the wire so far, resends included. */
+  /** Ciphertext bytes put on the wire so far, resends included. */
   sentBytes: number
+  /** File bytes read and sealed so far: the hashing pass, then every chunk (a budget for garbage collection). */
+  readBytes: number
 }
 
 export interface SendFileOptions extends Omit<AgentSendOptions, 'returnRoute' | 'onProgress' | 'compress'> {
   filename?: string
   mediaType?: string
-  /** Bytes per part (one envelope each). Default 1 MiB. */
+  /** File bytes per chunk (one wire transfer of their sealed segments), rounded down to whole segments. Default 512 KiB. */
   partBytes?: number
-  /** Parts sent and not yet confirmed by the receiver. Default 4. */
+  /** Plaintext bytes per sealed segment (docs/FILES.md format 1). Default 64 KiB. */
+  segmentBytes?: number
+  /** Chunks sent and not yet confirmed on the receiver's disk by its status. Default 8. */
   window?: number
-  /** Time-out of each part's wire send. Default 20 s. */
+  /** Chunks on the wire at once (each holds its bytes until delivered). Default 4. */
+  wireWindow?: number
+  /** Time-out of each chunk's wire send. Default 20 s. */
   partTimeoutMs?: number
-  /** Ask the receiver again (offer) after this long without a status while parts are out. Default 5 s. */
+  /** Ask the receiver again (a new share) after this long without a status while chunks are out. Default 5 s. */
   statusTimeoutMs?: number
   /** Give up after hearing nothing from the receiver for this long. Default 120 s. */
   idleTimeoutMs?: number
-  /** Same file + recipient + part size → same transfer id, so a restarted sender resumes. Default true (paths only). */
-  resume?: boolean
   onProgress?: (p: FileProgress) => void
 }
 
 export interface SendFileResult {
+  /** The share's id (the thread of its statuses). */
   transferId: string
   filename: string
   bytes: number
+  /** SHA-256 of the plaintext and of the ciphertext (the blob's name), hex. */
   sha256: string
+  cipherSha256: string
+  segments: number
+  /** Chunks of the blob (wire transfers of `partBytes`). */
   parts: number
-  /** Parts the receiver already held when we started (a resume). */
+  /** Chunks the receiver already held when we started (a resume). */
   resumedParts: number
-  /** Part messages sent, resends included. */
+  /** Chunks sent, resends included… */
   partsSent: number
-  /** Envelope bytes of the part messages whose wire send completed… */
-  envelopeBytesSent: number
-  /** …and the file bytes they carried (their ratio is the envelope's expansion, ~1.78 for base64 twice). */
-  partBytesDelivered: number
+  /** …and the ciphertext bytes of those whose wire send completed. */
+  cipherBytesSent: number
   durationMs: number
 }
 
 export class FileTransferRefusedError extends RejectedError {}
 
-/** Reads part i of the source; a stream keeps parts until the receiver confirms them. */
-interface PartSource {
-  /** Valid until the next read (a file's parts share one buffer): encode it before reading again. */
-  read(index: number): Promise<Uint8Array>
-  release(index: number): void
-  close(): Promise<void>
-}
-
 /**
- * Sends a file as a file-transfer (docs/FILES.md): an offer that asks which parts the receiver
- * holds, then the missing parts, `window` at a time, each confirmed by a status once on the
- * receiver's disk. A receiver that restarted answers the next offer from what it kept; a part that
- * is lost mid-flight is simply sent again. Resolves when the receiver confirms the whole file's
- * SHA-256; rejects with a typed error on refusal, time-out or abort.
+ * Sends a file as an encrypted blob over the link to the recipient (docs/FILES.md "Blobs over a
+ * Link"): a fresh key, the file sealed in segments (format 1), one authcrypt share-media with the
+ * key and hashes that asks which segments the receiver holds, then the ciphertext as binary wire
+ * transfers of `partBytes`, `window` at a time, each confirmed by a status once on the receiver's
+ * disk. A receiver that restarted answers the next share from what it kept; a chunk lost mid-flight
+ * is sent again. Resolves when the receiver confirms the plaintext's SHA-256; rejects with a typed
+ * error on refusal, time-out or abort. Memory: the window's chunks, never the file. A restarted
+ * sender draws a new key: its blob starts over.
  */
 export async function sendFile(agent: Agent, source: FileSource, o: SendFileOptions): Promise<SendFileResult> {
   const started = Date.now()
-  const partBytes = o.partBytes ?? DEFAULT_PART_BYTES
+  const spool = typeof source === 'string' ? undefined : await spoolStream(source)
+  try {
+    const path = spool?.path ?? (source as string)
+    const filename = o.filename ?? (typeof source === 'string' ? basename(source) : source.filename)
+    return await sendBlob(agent, path, filename, o, started)
+  } finally {
+    if (spool) await rm(spool.dir, { recursive: true, force: true })
+  }
+}
+
+async function sendBlob(
+  agent: Agent,
+  path: string,
+  filename: string,
+  o: SendFileOptions,
+  started: number,
+): Promise<SendFileResult> {
   const window = o.window ?? 4
+  const wireWindow = Math.min(window, o.wireWindow ?? 4)
   const statusTimeoutMs = o.statusTimeoutMs ?? 5000
   const idleTimeoutMs = o.idleTimeoutMs ?? 120_000
   const partTimeoutMs = o.partTimeoutMs ?? 20_000
+  const params = newStreamParams(o.segmentBytes ?? DEFAULT_SEGMENT_BYTES)
+  const S = params.segmentBytes
+  const perChunk = Math.max(1, Math.floor((o.partBytes ?? 512 * 1024) / S))
 
-  const path = typeof source === 'string' ? source : undefined
-  const size = path ? (await stat(path)).size : (source as { size: number }).size
-  const filename = o.filename ?? (path ? basename(path) : (source as { filename: string }).filename)
-  const fileSha = path ? await sha256File(path) : undefined
-  const count = Math.ceil(size / partBytes)
-  const transferId =
-    fileSha && o.resume !== false
-      ? transferIdFor(sha256, { sha256: fileSha, to: o.to, size, partBytes })
-      : randomBytes(16).toString('base64url')
-  const parts = path
-    ? await fileParts(path, partBytes, size)
-    : streamParts((source as { stream: AsyncIterable<Uint8Array> }).stream, partBytes, size)
-  let streamDigest: string | undefined
+  const size = (await stat(path)).size
+  let readBytes = 0
+  const hashes = await hashSealed(path, size, params, (n) => {
+    readBytes = n
+    o.onProgress?.({ ackedBytes: 0, totalBytes: size, sentBytes: 0, readBytes })
+  })
+  const segments = segmentCount(size, S)
+  const count = Math.ceil(segments / perChunk)
+  const transferId = randomBytes(16).toString('base64url')
+  const chunks = await chunkReader(path, size, params, hashes.cipher, perChunk)
 
   const sendOpts = { to: o.to, anonymous: false, sign: o.sign, returnRoute: 'all' as const, compress: false as const }
   const statuses: FileStatus[] = []
@@ -112,22 +135,18 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
       statuses.push(parseStatus(message))
       wake()
     } catch {
-      // a malformed status is ignored: the next one, or our next offer, will do
+      // a malformed status is ignored: the next one, or our next share, will do
     }
     return true
   })
   agent.receive()
 
   const held = new Set<number>()
-  /** Parts sent and not yet confirmed on disk. */
+  /** Chunks sent and not yet confirmed on disk. */
   const inFlight = new Set<number>()
-  /** Parts whose wire send is still running: never sent again meanwhile (docs/FILES.md, sent twice). */
+  /** Chunks whose wire send is still running: never sent again meanwhile (docs/FILES.md, sent twice). */
   const onWire = new Set<number>()
-  /**
-   * Offers sent so far, and the count when each part's wire send succeeded: the answer to an offer
-   * may have been made before a part delivered after that offer landed, so it leaves such a part
-   * out without its being lost (the part's own status follows).
-   */
+  /** Shares sent so far, and the count when each chunk's wire send succeeded (see the answer below). */
   let asks = 0
   const deliveredAt = new Map<number, number>()
   const epoch = new AbortController()
@@ -138,69 +157,56 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
   let lastAsked = 0
   let resumedParts = -1
   let partsSent = 0
-  let envelopeBytesSent = 0
-  let partBytesDelivered = 0
+  let cipherBytesSent = 0
   let sentBytes = 0
   const signal = o.signal
-  /** A part's send failed in a way no resend fixes: the loop rethrows it. */
+  /** A chunk's send failed in a way no resend fixes: the loop rethrows it. */
   let failure: unknown
-  const partLen = (i: number) => Math.min(partBytes, size - i * partBytes)
+  const chunkPlain = (c: number) => Math.min(perChunk * S, size - c * perChunk * S)
   const progress = () => {
     let acked = 0
-    for (const i of held) acked += partLen(i)
-    o.onProgress?.({ ackedBytes: acked, totalBytes: size, sentBytes })
+    for (const c of held) acked += chunkPlain(c)
+    o.onProgress?.({ ackedBytes: acked, totalBytes: size, sentBytes, readBytes: readBytes + sentBytes })
   }
 
-  // a new offer leaves the parts on the wire alone: the wire delivers each or fails it (its own
-  // time-outs, the receiver's REJECT), and only then may it go again
   const ask = async () => {
-    const offer = offerMessage({
-      transferId,
+    const share = shareMessage({
+      id: transferId,
       filename,
       mediaType: o.mediaType ?? 'application/octet-stream',
-      size,
-      ...(fileSha ? { sha256: fileSha } : {}),
-      partBytes,
-      count,
+      plainBytes: size,
+      plainSha256: hashes.plain,
+      cipherBytes: hashes.cipherBytes,
+      cipherSha256: hashes.cipher,
+      params,
+      links: [`${BLOB_LINK_SCHEME}${hashes.cipher}`],
     })
-    offerId = offer.id
+    offerId = share.id
     asks++
     awaitingOffer = true
     lastAsked = Date.now()
     await agent
-      .send(offer, { ...sendOpts, signal: anySignal(signal, AbortSignal.timeout(statusTimeoutMs)) })
+      .send(share, { ...sendOpts, signal: anySignal(signal, AbortSignal.timeout(statusTimeoutMs)) })
       .catch((err: unknown) => rethrowIfFatal(err, signal))
   }
 
-  const sendPart = async (index: number) => {
-    inFlight.add(index)
-    onWire.add(index)
-    const bytes = await parts.read(index)
-    const last = index === count - 1
-    if (!fileSha && last && !streamDigest) streamDigest = await parts.digest?.()
-    const m = partMessage(
-      {
-        transferId,
-        index,
-        count,
-        offset: index * partBytes,
-        size,
-        sha256: fileSha ?? (last ? streamDigest : undefined),
-        bytes,
-      },
-      sha256,
-    )
+  const sendChunk = async (c: number) => {
+    inFlight.add(c)
+    onWire.add(c)
+    const bytes = await chunks.read(c)
     const n = bytes.length
     partsSent++
     sentBytes += n
     const mine = epoch.signal
-    // the closures keep the length only: the part's bytes are garbage as soon as they are packed
     const p = agent
-      .send(m, { ...sendOpts, signal: anySignal(signal, mine, AbortSignal.timeout(partTimeoutMs)) })
-      .then((r) => {
-        deliveredAt.set(index, asks)
-        envelopeBytesSent += r.report.envelopeBytes
-        partBytesDelivered += n
+      .sendBytes(bytes, {
+        to: o.to,
+        mediaType: MEDIA_BLOB,
+        signal: anySignal(signal, mine, AbortSignal.timeout(partTimeoutMs)),
+      })
+      .then(() => {
+        deliveredAt.set(c, asks)
+        cipherBytesSent += n
       })
       .catch((err: unknown) => {
         try {
@@ -208,11 +214,11 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
         } catch (fatal) {
           failure ??= fatal
         }
-        // lost mid-flight (time-out, link down, a receiver gone): the next status or offer says what to resend
-        if (!mine.aborted) inFlight.delete(index)
+        // lost mid-flight (time-out, link down, a receiver gone): the next status or share says what to resend
+        if (!mine.aborted) inFlight.delete(c)
       })
       .finally(() => {
-        onWire.delete(index)
+        onWire.delete(c)
         wireSends.delete(p)
         wake()
       })
@@ -234,20 +240,19 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
           await ask()
           continue
         }
-        const got = fromRanges(s.held, count)
+        const got = chunksHeld(fromRanges(s.held, segments), perChunk, segments)
         if (s.answers === offerId) {
           // the receiver's whole truth: anything out before it is lost or will be answered again
           awaitingOffer = false
           held.clear()
-          // …except parts still on the wire, and parts delivered since that offer went out
-          for (const i of inFlight) if (!onWire.has(i) && deliveredAt.get(i) !== asks) inFlight.delete(i)
+          // …except chunks still on the wire, and chunks delivered since that share went out
+          for (const c of inFlight) if (!onWire.has(c) && deliveredAt.get(c) !== asks) inFlight.delete(c)
           if (resumedParts < 0) resumedParts = got.size
         }
-        for (const i of got) {
-          held.add(i)
-          inFlight.delete(i)
-          deliveredAt.delete(i)
-          parts.release(i)
+        for (const c of got) {
+          held.add(c)
+          inFlight.delete(c)
+          deliveredAt.delete(c)
         }
         progress()
         if (s.complete) {
@@ -255,12 +260,13 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
             transferId,
             filename,
             bytes: size,
-            sha256: fileSha ?? streamDigest ?? '',
+            sha256: hashes.plain,
+            cipherSha256: hashes.cipher,
+            segments,
             parts: count,
             resumedParts: Math.max(0, resumedParts),
             partsSent,
-            envelopeBytesSent,
-            partBytesDelivered,
+            cipherBytesSent,
             durationMs: Date.now() - started,
           }
         }
@@ -275,10 +281,10 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
       }
       if (!awaitingOffer) {
         let next = 0
-        while (inFlight.size < window && wireSends.size < window) {
+        while (inFlight.size < window && wireSends.size < wireWindow) {
           while (next < count && (held.has(next) || inFlight.has(next))) next++
           if (next >= count) break
-          await sendPart(next)
+          await sendChunk(next)
         }
       }
       if (statuses.length === 0) {
@@ -302,8 +308,98 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
     stopIntercept()
     epoch.abort()
     await Promise.allSettled([...wireSends])
-    await parts.close()
+    await chunks.close()
   }
+}
+
+/** Chunks all of whose segments are held. */
+function chunksHeld(segs: Set<number>, perChunk: number, segments: number): Set<number> {
+  const out = new Set<number>()
+  const count = Math.ceil(segments / perChunk)
+  for (let c = 0; c < count; c++) {
+    let all = true
+    for (let i = c * perChunk; i < Math.min(segments, (c + 1) * perChunk) && all; i++) all = segs.has(i)
+    if (all) out.add(c)
+  }
+  return out
+}
+
+/**
+ * Plaintext SHA-256, ciphertext SHA-256 and size, in one pass that seals the file (the share needs
+ * both hashes before any byte goes); `onRead` after each MiB.
+ */
+async function hashSealed(
+  path: string,
+  size: number,
+  params: StreamParams,
+  onRead: (bytes: number) => void,
+): Promise<{ plain: string; cipher: string; cipherBytes: number }> {
+  const plain = createHash('sha256')
+  const cipher = createHash('sha256')
+  const S = params.segmentBytes
+  const segments = segmentCount(size, S)
+  const perRead = Math.max(1, Math.floor((1024 * 1024) / S))
+  const buf = new Uint8Array(Math.min(size, perRead * S) || 1)
+  const sealed = new Uint8Array(S + TAG_BYTES)
+  let cipherBytes = 0
+  const fh = await open(path, 'r')
+  try {
+    for (let first = 0; first < segments; first += perRead) {
+      const len = Math.min(size - first * S, perRead * S)
+      const { bytesRead } = await fh.read(buf, 0, len, first * S)
+      if (bytesRead !== len) throw new CarrierError('ERR_FILE_CHANGED', `${path} changed size while being read`)
+      plain.update(buf.subarray(0, len))
+      for (let i = first, at = 0; i < Math.min(segments, first + perRead); i++, at += S) {
+        const n = sealInto(params, i, i === segments - 1, buf.subarray(at, Math.min(len, at + S)), sealed, 0)
+        cipher.update(sealed.subarray(0, n))
+        cipherBytes += n
+      }
+      onRead(first * S + len)
+    }
+  } finally {
+    await fh.close()
+  }
+  return { plain: plain.digest('hex'), cipher: cipher.digest('hex'), cipherBytes }
+}
+
+/** Reads and seals chunk c (segments [c·perChunk, …)) into a fresh buffer, header first. */
+async function chunkReader(path: string, size: number, params: StreamParams, blob: string, perChunk: number) {
+  const S = params.segmentBytes
+  const segments = segmentCount(size, S)
+  const fh = await open(path, 'r')
+  const plain = new Uint8Array(Math.min(size, perChunk * S) || 1)
+  return {
+    async read(c: number): Promise<Uint8Array> {
+      const first = c * perChunk
+      const end = Math.min(segments, first + perChunk)
+      const lastSpan = segmentSpan(end - 1, size, S)
+      const sealedBytes = lastSpan.offset + lastSpan.length - first * (S + TAG_BYTES)
+      const len = Math.min(size - first * S, (end - first) * S)
+      const { bytesRead } = await fh.read(plain, 0, len, first * S)
+      if (bytesRead !== len) throw new CarrierError('ERR_FILE_CHANGED', `${path} changed size while being sent`)
+      const out = newChunk(blob, first, sealedBytes)
+      let at = out.length - sealedBytes
+      for (let i = first; i < end; i++) {
+        const from = (i - first) * S
+        at += sealInto(params, i, i === segments - 1, plain.subarray(from, Math.min(len, from + S)), out, at)
+      }
+      return out
+    },
+    close: () => fh.close(),
+  }
+}
+
+/** A stream source written to a private temp file: its hashes must be known before its share goes. */
+async function spoolStream(s: { stream: AsyncIterable<Uint8Array>; size: number }): Promise<{ dir: string; path: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'carrier-send-'))
+  const path = join(dir, 'file')
+  await pipeline(s.stream, createWriteStream(path, { mode: 0o600 }))
+  const { size } = await stat(path)
+  if (size !== s.size) {
+    await rm(dir, { recursive: true, force: true })
+    throw new CarrierError('ERR_FILE_CHANGED', `the stream has ${size} bytes, not the ${s.size} announced`)
+  }
+  return { dir, path }
 }
 
 function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
@@ -315,79 +411,4 @@ function rethrowIfFatal(err: unknown, signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError(signal.reason)
   const code = (err as { code?: string }).code
   if (code === 'ERR_NO_TRANSPORT' || (code?.startsWith('ERR_DIDCOMM_') ?? false)) throw err
-}
-
-async function fileParts(
-  path: string,
-  partBytes: number,
-  size: number,
-): Promise<PartSource & { digest?: () => Promise<string> }> {
-  const fh = await open(path, 'r')
-  // one buffer for every part: sendPart encodes a part into its message before it reads the next
-  const buf = new Uint8Array(Math.min(partBytes, size))
-  return {
-    async read(i) {
-      const len = Math.min(partBytes, size - i * partBytes)
-      const { bytesRead } = await fh.read(buf, 0, len, i * partBytes)
-      if (bytesRead !== len) throw new CarrierError('ERR_FILE_CHANGED', `${path} changed size while being sent`)
-      return buf.subarray(0, len)
-    },
-    release() {},
-    close: () => fh.close(),
-  }
-}
-
-/**
- * Parts of a stream, read in order and kept until confirmed (at most the window, plus what the
- * receiver asks again); the SHA-256 is known once the last part was read.
- */
-function streamParts(
-  stream: AsyncIterable<Uint8Array>,
-  partBytes: number,
-  size: number,
-): PartSource & { digest: () => Promise<string> } {
-  const it = stream[Symbol.asyncIterator]()
-  const kept = new Map<number, Uint8Array>()
-  const h = createHash('sha256')
-  let nextIndex = 0
-  let pending = new Uint8Array(0)
-  let total = 0
-  const count = Math.ceil(size / partBytes)
-  const readNext = async (): Promise<Uint8Array> => {
-    const len = Math.min(partBytes, size - nextIndex * partBytes)
-    while (pending.length < len) {
-      const r = await it.next()
-      if (r.done) throw new CarrierError('ERR_FILE_CHANGED', `the stream ended at ${total + pending.length} of ${size} bytes`)
-      const chunk = r.value
-      const joined = new Uint8Array(pending.length + chunk.length)
-      joined.set(pending)
-      joined.set(chunk, pending.length)
-      pending = joined
-    }
-    const part = pending.slice(0, len)
-    pending = pending.slice(len)
-    total += len
-    h.update(part)
-    if (nextIndex === count - 1 && (pending.length > 0 || !(await it.next()).done))
-      throw new CarrierError('ERR_FILE_CHANGED', `the stream is longer than ${size} bytes`)
-    kept.set(nextIndex++, part)
-    return part
-  }
-  return {
-    async read(i) {
-      const k = kept.get(i)
-      if (k) return k
-      if (i !== nextIndex) throw new CarrierError('ERR_FILE_STREAM_GONE', `part ${i} of a stream was already released`)
-      return readNext()
-    },
-    release(i) {
-      kept.delete(i)
-    },
-    async digest() {
-      return hexOf(h.copy().digest())
-    },
-    async close() {
-      await it.return?.()
-    },
-  }
 }

@@ -58,6 +58,7 @@ export async function mqttEndpointTransport(o: {
   if (home) await open(home.broker)
   return {
     schemes: MQTT_SCHEMES,
+    bytes: true,
     accepts(uri: string) {
       try {
         parseMqttEndpoint(uri)
@@ -66,7 +67,7 @@ export async function mqttEndpointTransport(o: {
         return false
       }
     },
-    async send(uri: string, envelope: string, options?: SendOptions): Promise<SendReport> {
+    async send(uri: string, envelope: string | Uint8Array, options?: SendOptions): Promise<SendReport> {
       const target = parseMqttEndpoint(uri)
       const { transport } = await open(target.broker)
       return transport.send(target.rk, envelope, options)

@@ -7,7 +7,7 @@ import { isDidcommWebUri, webEndpointTransport } from '../../adapters/http/index
 import { mqttEndpointTransport } from '../../adapters/mqtt/index.js'
 import { MQTT_SCHEMES } from '../../adapters/mqtt/uri.js'
 import type { SeenIds } from '../../src/agent/seen.js'
-import { type Agent, type AgentPolicy, createAgent, type EndpointTransport } from '../../src/agent.js'
+import { type Agent, type AgentMessage, type AgentPolicy, createAgent, type EndpointTransport } from '../../src/agent.js'
 import type { DIDDocument } from '../../src/did/document.js'
 import { createMessage } from '../../src/didcomm/message.js'
 import type { Message, UnpackMetadata } from '../../src/didcomm/pack.js'
@@ -156,16 +156,15 @@ export function register(program: Command, ctx: CliContext): void {
     program
       .command('send-file')
       .description(
-        "send a file in parts of one transfer, each confirmed on the receiver's disk; resumes by default (docs/FILES.md)",
+        "send a file encrypted once with a fresh key: one authcrypt share-media, then the ciphertext as bytes over the link, each chunk confirmed on the receiver's disk; a restarted receiver resumes (docs/FILES.md)",
       )
       .argument('<file>', 'the file')
       .requiredOption('--to <did>', 'recipient DID', did)
       .option('--media-type <type>', 'media type of the file', mediaType, 'application/octet-stream')
       .option('--name <name>', "the file name the receiver is told (default: the file's own)", text('a file name'))
-      .option('--part-size <bytes>', 'bytes per part (one envelope each)', sizeBytes, 1024 * 1024)
-      .option('--window <parts>', 'parts out and not yet confirmed', integer(1, 64, 'a number of parts'), 4)
+      .option('--part-size <bytes>', 'file bytes per chunk (one wire transfer of their sealed segments)', sizeBytes, 512 * 1024)
+      .option('--window <chunks>', 'chunks out and not yet confirmed', integer(1, 64, 'a number of chunks'), 4)
       .option('--idle-timeout <ms>', 'give up after hearing nothing from the receiver this long', ms, 120_000)
-      .option('--no-resume', 'start over instead of resuming what the receiver holds of the same file')
       .option(
         '--anon',
         `anoncrypt, the file whole in one message (at most ${ANON_MAX / 1024 / 1024} MiB, no confirmation on disk)`,
@@ -182,7 +181,6 @@ export function register(program: Command, ctx: CliContext): void {
         partSize: number
         window: number
         idleTimeout: number
-        resume: boolean
         anon: boolean
         sign: boolean
         identity: string
@@ -211,11 +209,10 @@ export function register(program: Command, ctx: CliContext): void {
           partBytes: o.partSize,
           window: o.window,
           idleTimeoutMs: o.idleTimeout,
-          resume: o.resume,
           sign: o.sign,
           onProgress: (p) => {
             bar.update(p.ackedBytes, p.totalBytes)
-            collect(p.sentBytes)
+            collect(p.readBytes)
           },
         })
         bar.update(size)
@@ -223,7 +220,7 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.out.event(
           'file',
           { command: 'send-file', file: r.filename, confirmed: true, ...r },
-          `sent ${r.filename} (${r.bytes} bytes, ${r.parts} parts${r.resumedParts ? `, ${r.resumedParts} already there` : ''}) to ${o.to}, SHA-256 confirmed`,
+          `sent ${r.filename} (${r.bytes} bytes, ${r.parts} chunks${r.resumedParts ? `, ${r.resumedParts} already there` : ''}) to ${o.to}, SHA-256 confirmed`,
         )
       })
     },
@@ -324,12 +321,16 @@ export function register(program: Command, ctx: CliContext): void {
           messageEvent(e.message, e.from, e.authenticated, [e.file.name]),
           `${e.message.id} ${e.message.type} from ${e.from ?? '(anonymous)'}, file: ${e.file.name} (${e.file.bytes} bytes, SHA-256 checked)`,
         )
+        // files complete outside messages() (the last chunk is bytes, not a message): stop it here
+        if (o.count !== undefined && n >= o.count) counted.abort()
       },
       (err) => reportError(ctx, err),
     )
     await receiver.init()
     // files waiting at our mediator as encrypted blobs (send-file to an offline recipient)
     const blobs = o.mediator ? mediatedFiles(agent, o.mediator, { dir: o.out, maxFileBytes: o.maxFileBytes }, ctx) : undefined
+    const counted = new AbortController()
+    const detach = receiver.attach(agent)
     const stop = () => void agent.close()
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
@@ -340,7 +341,8 @@ export function register(program: Command, ctx: CliContext): void {
         reportError(ctx, err)
         return 0
       })
-      for await (const { message, metadata } of o.count !== undefined && n >= o.count ? [] : agent.messages()) {
+      if (o.count !== undefined && n >= o.count) counted.abort()
+      for await (const { message, metadata } of messagesUntil(agent, counted.signal)) {
         try {
           if (await blobs?.handle(message, message.from, metadata.authenticated)) n++
           else if (!(await receiver.handle(message, metadata))) {
@@ -368,11 +370,23 @@ export function register(program: Command, ctx: CliContext): void {
     } finally {
       process.off('SIGINT', stop)
       process.off('SIGTERM', stop)
+      detach()
+      await Promise.all(writes.splice(0))
+      // waits for the statuses being sent: the sender of the last file hears it is complete
       await receiver.close()
       await agent.close()
       await kept.close()
     }
   })
+}
+
+/** The agent's messages until `signal` aborts (then the iteration just ends). */
+async function* messagesUntil(agent: Agent, signal: AbortSignal): AsyncGenerator<AgentMessage> {
+  try {
+    for await (const m of agent.messages({ signal })) yield m
+  } catch (err) {
+    if (!signal.aborted) throw err
+  }
 }
 
 /** `carrier send` shows its progress from this many bytes on the wire (a few seconds over BLE). */

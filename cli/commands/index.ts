@@ -31,7 +31,7 @@ export const COMMANDS: CommandEntry[] = [
     name: 'send-file',
     term: 'send-file [options] <file>',
     description:
-      "send a file in parts of one transfer, each confirmed on the receiver's disk; resumes by default (docs/FILES.md)",
+      "send a file encrypted once with a fresh key: one authcrypt share-media, then the ciphertext as bytes over the link, each chunk confirmed on the receiver's disk; a restarted receiver resumes (docs/FILES.md)",
     load: agent,
   },
   {

@@ -109,8 +109,8 @@ const BAD: Record<string, [value: string, expected: RegExp][]> = {
   '--dir': [['', /Expected a folder name/]],
   '--part-size': [['100', /Expected a size in bytes from 1024/]],
   '--window': [
-    ['0', /Expected a number of parts from 1 to 64/],
-    ['65', /Expected a number of parts/],
+    ['0', /Expected a number of chunks from 1 to 64/],
+    ['65', /Expected a number of chunks/],
   ],
   '--idle-timeout': [['0', /Expected milliseconds/]],
   '--max-file-bytes': [['0', /Expected a size in bytes/]],

@@ -11,20 +11,20 @@ import { tempDir } from '../support/temp.js'
 /** 1 GiB unless told otherwise (a smaller size only to try the test out locally). */
 const MIB = 1024 * 1024
 const SIZE = Number(process.env.CARRIER_BIG_FILE_MIB ?? 1024) * MIB
-/** Each process's peak RSS (issue 21): the CLI collects garbage every 4 MiB of parts (cli/memory.ts). */
-const RSS_LIMIT = 200 * 1e6
+/** Each process's peak RSS (issue 29): memory is bounded by the window's chunks, never by the file. */
+const RSS_LIMIT = 120 * 1e6
 /**
  * Worst case sent twice after one listener kill (docs/FILES.md, "Sent twice"): each of the
- * W = 4 parts out when it died goes again at most R = 3 times by the wire (REJECT 6 restarts) and
- * once by send-file, each time one envelope: W × (1 + R) × E over a pass of count × E. The wire
+ * W = 4 chunks out when it died goes again at most R = 3 times by the wire (REJECT 6 restarts) and
+ * once by send-file, each time one chunk: W × (1 + R) × C over a pass of the ciphertext. The wire
  * sends nothing twice on its own over MQTT (intact link, wire 1.2 ANSWER). The 0.1 % is the
  * control frames and DATA headers (7 bytes per 64 KiB frame) the ratio counts as well.
  */
 const PARTS_IN_FLIGHT = 4
 const WIRE_RESTARTS = 3
-const PART_BYTES = MIB
+const PART_BYTES = MIB / 2 // send-file's chunk (512 KiB of the file)
 const TWICE_BOUND = (PARTS_IN_FLIGHT * (1 + WIRE_RESTARTS) * PART_BYTES) / SIZE + 0.001
-/** …and whole parts sent again by send-file: only the ones out at the kill, once each. */
+/** …and whole chunks sent again by send-file: only the ones out at the kill, once each. */
 const PARTS_TWICE_BOUND = PARTS_IN_FLIGHT / Math.ceil(SIZE / PART_BYTES)
 /**
  * Hang detection only, never a measure of speed: a run on a quiet 2-core machine takes a few
@@ -157,18 +157,21 @@ describe('a 1 GiB file between carrier processes over MQTT', () => {
     expect(got).toMatchObject({ name: 'big.bin', bytes: SIZE, sha256: sha })
     expect(got.resumedParts).toBeGreaterThan(0)
     expect(await sha256Of(join(out, 'big.bin'))).toBe(sha)
-    // what a clean single pass puts through the broker towards the receiver: the file × its envelope expansion
-    // (the rest is parts sent again and the wire's own retransmissions)
-    const expansion = (sent.envelopeBytesSent as number) / (sent.partBytesDelivered as number)
-    const twice = forwarded / (SIZE * expansion) - 1
+    // what a clean single pass puts through the broker towards the receiver: the ciphertext (a 16-byte
+    // tag per 64 KiB segment) and a 37-byte header per chunk (the rest is chunks sent again and the
+    // wire's own retransmissions)
+    const onePass = SIZE + (sent.segments as number) * 16 + (sent.parts as number) * 37
+    const expansion = onePass / SIZE
+    const twice = forwarded / onePass - 1
     const partsTwice = ((sent.partsSent as number) - (sent.parts as number)) / (sent.parts as number)
     const figures = {
       fileBytes: SIZE,
       brokerForwardedBytes: forwarded,
-      envelopeExpansion: Number(expansion.toFixed(3)),
+      cipherExpansion: Number(expansion.toFixed(5)),
       sentTwiceFraction: Number(twice.toFixed(4)),
       partsSentTwiceFraction: Number(partsTwice.toFixed(4)),
-      resumedParts: got.resumedParts,
+      resumedSegments: got.resumedParts,
+      durationMs: sent.durationMs,
       peakRssMB: {
         sender: Math.round(senderRss.peak() / 1e6),
         listenerBeforeKill: Math.round(firstPeak / 1e6),
@@ -176,13 +179,9 @@ describe('a 1 GiB file between carrier processes over MQTT', () => {
       },
     }
     console.log(`big file: ${JSON.stringify(figures)}`)
-    // Parts sent again (the ones out when the listener was killed) and the wire's own
+    // Chunks sent again (the ones out when the listener was killed) and the wire's own
     // retransmissions, all counted at the broker: within the worst case of the design (above;
-    // 1.66 % of the file and 0.39 % of parts at 1 GiB). Before wire 1.2 a busy receiver made the
-    // wire resend queued frames: 1.7–17 % over runs. After it, 7 runs at 1 GiB (2026-12-07, load
-    // ~20 down to ~2): sent twice 0.21–0.31 %, parts sent twice 0–3 of 1024 (each run in
-    // docs/FILES.md): each envelope sent again is ~0.1 %, so that is 2–3 envelopes of the 16 the
-    // worst case allows.
+    // 1.66 % of the file and 0.39 % of chunks at 1 GiB). Measured figures: docs/FILES.md.
     expect(partsTwice).toBeLessThanOrEqual(PARTS_TWICE_BOUND)
     expect(twice).toBeLessThanOrEqual(TWICE_BOUND)
     expect(senderRss.peak()).toBeGreaterThan(0)

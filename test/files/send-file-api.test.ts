@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FolderReceiver, type ReceivedFile, sendFile } from '../../adapters/fs/index.js'
+import { FolderReceiver, type FolderReceiverOptions, type ReceivedFile, sendFile } from '../../adapters/fs/index.js'
 import {
   type EmbeddedBroker,
   makeMqttEndpoint,
@@ -11,7 +11,6 @@ import {
   startEmbeddedBroker,
 } from '../../adapters/mqtt/index.js'
 import { type Agent, type AgentPolicy, createAgent, createPeerDid, didPeerResolver } from '../../src/index.js'
-import { partMessage } from '../../src/protocols/file-transfer.js'
 import { seededBytes } from '../../src/testing/prng.js'
 import { tempDir } from '../support/temp.js'
 
@@ -37,35 +36,30 @@ async function agentOnMqtt(name: string, policy?: AgentPolicy, onError?: (e: unk
   return agent
 }
 
-/** A receiving agent writing into `out`; resolves each file as it completes. `delayMs`: a busy receiver, before each message. */
-function receiveInto(agent: Agent, out: string, onReceiver?: (r: FolderReceiver) => void, delayMs = 0) {
+/** A receiving agent writing into `out`; collects each file as it completes. */
+function receiveInto(agent: Agent, out: string, options: Partial<FolderReceiverOptions> = {}) {
   const files: ReceivedFile[] = []
   const receiver = new FolderReceiver(
-    { dir: out },
+    { dir: out, ...options },
     (status, to) => agent.send(status, { to }),
     (e) => {
       if (e.kind === 'file') files.push(e.file)
     },
   )
-  onReceiver?.(receiver)
-  void (async () => {
-    await receiver.init()
-    for await (const { message, metadata } of agent.messages()) {
-      if (delayMs) await new Promise((r) => setTimeout(r, delayMs))
-      await receiver.handle(message, metadata).catch(() => {})
-    }
-  })()
-  return files
+  const ready = receiver.init().then(() => receiver.attach(agent))
+  agent.receive()
+  return { files, receiver, ready }
 }
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
-describe('sendFile (library API) over MQTT', () => {
-  it('sends a stream of known size in parts; the last part carries the SHA-256', async () => {
+describe('sendFile (library API) over MQTT: an encrypted blob, its ciphertext as bytes', () => {
+  it('sends a stream of known size: one share, the ciphertext in chunks, the file renamed into place verified', async () => {
     const alice = await agentOnMqtt('alice-stream')
     const bob = await agentOnMqtt('bob-stream')
     const out = join(dir, 'stream')
-    const files = receiveInto(bob, out)
+    const { files, ready } = receiveInto(bob, out)
+    await ready
     const data = seededBytes(300_000, 5)
     async function* chunks() {
       for (let o = 0; o < data.length; o += 7777) yield data.subarray(o, o + 7777)
@@ -73,105 +67,72 @@ describe('sendFile (library API) over MQTT', () => {
     const r = await sendFile(
       alice,
       { stream: chunks(), size: data.length, filename: 'streamed.bin' },
-      { to: bob.did, partBytes: 64 * 1024 },
+      { to: bob.did, partBytes: 64 * 1024, segmentBytes: 16 * 1024 },
     )
-    expect(r).toMatchObject({ parts: 5, partsSent: 5, sha256: sha(data), resumedParts: 0 })
+    // 300,000 bytes in 19 segments of 16 KiB, 4 segments per 64 KiB chunk
+    expect(r).toMatchObject({ segments: 19, parts: 5, partsSent: 5, sha256: sha(data), resumedParts: 0 })
+    expect(r.cipherBytesSent).toBe(300_000 + 19 * 16 + 5 * 37) // ciphertext and the 37-byte chunk headers
     expect(files).toHaveLength(1)
     expect(sha(readFileSync(join(out, 'streamed.bin')))).toBe(sha(data))
+    // nothing left behind but the done record; the share kept with the file has no key
+    expect(readdirSync(out).filter((n) => n.startsWith('.carrier-') && !n.endsWith('.done'))).toEqual([])
   })
 
-  it('the parts of an accepted file do not count against a receive quota; other messages still do', async () => {
-    let receiver: FolderReceiver | undefined
+  it('chunks are bytes, not messages: a receive quota of 3 messages lets a file of 40 chunks through', async () => {
     const refused: unknown[] = []
     const quota = { messages: 3, bytes: 64 * 1024 * 1024, intervalMs: 600_000 }
-    const policy: AgentPolicy = { quota, quotaExempt: (m, md) => receiver?.expects(m, md) ?? false }
     const alice = await agentOnMqtt('alice-quota')
-    const bob = await agentOnMqtt('bob-quota', policy, (e) => refused.push(e))
+    const bob = await agentOnMqtt('bob-quota', { quota }, (e) => refused.push(e))
     const out = join(dir, 'quota')
-    const files = receiveInto(bob, out, (r) => (receiver = r))
-    const data = seededBytes(20 * 16 * 1024, 9)
-    const r = await sendFile(
-      alice,
-      {
-        stream: (async function* () {
-          yield data
-        })(),
-        size: data.length,
-        filename: 'many.bin',
-      },
-      { to: bob.did, partBytes: 16 * 1024 },
-    )
-    // 20 parts and an offer through a quota of 3 messages: only the offer counted
-    expect(r).toMatchObject({ parts: 20, partsSent: 20, sha256: sha(data) })
+    const { files, ready } = receiveInto(bob, out)
+    await ready
+    const path = join(dir, 'quota.bin')
+    const data = seededBytes(40 * 1024, 9)
+    writeFileSync(path, data)
+    const r = await sendFile(alice, path, { to: bob.did, partBytes: 1040, segmentBytes: 1024 })
+    expect(r).toMatchObject({ parts: 40, partsSent: 40, sha256: sha(data) })
     expect(files).toHaveLength(1)
-    expect(sha(readFileSync(join(out, 'many.bin')))).toBe(sha(data))
     expect(refused).toEqual([])
-    // a part of a transfer bob never accepted is counted like any message (quota: 3, the offer used 1)
-    const stray = partMessage(
-      { transferId: 'never-offered-1', index: 0, count: 1, offset: 0, size: 4, bytes: seededBytes(4, 1) },
-      (b) => createHash('sha256').update(b).digest(),
-    )
-    for (let i = 0; i < 3; i++) await alice.send({ ...stray, id: `stray-${i}` }, { to: bob.did }).catch(() => {})
-    await expect.poll(() => refused.map((e) => (e as { code?: string }).code)).toContain('ERR_RECEIVE_QUOTA')
   })
 
-  it('a sender stopped halfway and started again resumes: only the missing parts go', async () => {
+  it('a receiver restarted halfway resumes from the segments in its folder; the file arrives whole', async () => {
     const alice = await agentOnMqtt('alice-resume')
     const bob = await agentOnMqtt('bob-resume')
     const out = join(dir, 'resume')
-    const files = receiveInto(bob, out)
+    const first = receiveInto(bob, out)
+    const detach = await first.ready
     const path = join(dir, 'resume.bin')
     const data = seededBytes(1_000_000, 6)
     writeFileSync(path, data)
-    const stop = new AbortController()
-    const first = sendFile(alice, path, {
+    let second: ReturnType<typeof receiveInto> | undefined
+    const sent = sendFile(alice, path, {
       to: bob.did,
       partBytes: 50_000,
+      segmentBytes: 8192,
       window: 2,
-      signal: stop.signal,
+      statusTimeoutMs: 300,
       onProgress: (p) => {
-        if (p.ackedBytes >= data.length / 2) stop.abort()
+        if (p.ackedBytes >= data.length / 2 && !second) {
+          // the receiver goes away (chunks arriving meanwhile are dropped) and a new one takes the folder
+          detach()
+          second = receiveInto(bob, out)
+          void first.receiver.close()
+        }
       },
     })
-    await expect(first).rejects.toMatchObject({ code: 'ERR_ABORTED' })
-    expect(files).toHaveLength(0)
-    const again = await sendFile(alice, path, { to: bob.did, partBytes: 50_000, window: 2 })
-    expect(again.resumedParts).toBeGreaterThanOrEqual(10)
-    expect(again.partsSent).toBeLessThanOrEqual(20 - again.resumedParts + 2)
-    expect(files).toHaveLength(1)
+    const r = await sent
+    expect(r.sha256).toBe(sha(data))
+    expect(second?.files).toHaveLength(1)
+    expect(second?.files[0]?.resumedParts).toBeGreaterThanOrEqual(61) // of 123 segments
+    expect(first.files).toHaveLength(0)
     expect(sha(readFileSync(join(out, 'resume.bin')))).toBe(sha(data))
-    // the same file once more: the receiver says it is complete, nothing is sent, no second copy
-    const third = await sendFile(alice, path, { to: bob.did, partBytes: 50_000 })
-    expect(third.partsSent).toBe(0)
-    expect(files).toHaveLength(1)
-  })
-
-  it('a busy receiver asked again answers before parts queued behind the offer: none of them is sent twice', async () => {
-    const alice = await agentOnMqtt('alice-busy')
-    const bob = await agentOnMqtt('bob-busy')
-    const out = join(dir, 'busy')
-    // one message at a time, 150 ms each, against a 100 ms status time-out: the sender asks again
-    // while parts wait behind each other, and each answer leaves out the parts queued after it
-    const files = receiveInto(bob, out, undefined, 150)
-    const path = join(dir, 'busy.bin')
-    const data = seededBytes(320_000, 8)
-    writeFileSync(path, data)
-    const r = await sendFile(alice, path, { to: bob.did, partBytes: 16_000, statusTimeoutMs: 100 })
-    expect(r.parts).toBe(20)
-    expect(r.partsSent).toBe(20)
-    expect(files).toHaveLength(1)
-    expect(sha(readFileSync(join(out, 'busy.bin')))).toBe(sha(data))
   })
 
   it('a refusal (file larger than the receiver takes) rejects with ERR_REJECTED', async () => {
     const alice = await agentOnMqtt('alice-refuse')
     const bob = await agentOnMqtt('bob-refuse')
-    const out = join(dir, 'refuse')
-    const receiver = new FolderReceiver({ dir: out, maxFileBytes: 1000 }, (status, to) => bob.send(status, { to }))
-    void (async () => {
-      await receiver.init()
-      for await (const { message, metadata } of bob.messages()) await receiver.handle(message, metadata).catch(() => {})
-    })()
+    const { ready } = receiveInto(bob, join(dir, 'refuse'), { maxFileBytes: 1000 })
+    await ready
     const path = join(dir, 'big.bin')
     writeFileSync(path, seededBytes(5000, 8))
     await expect(sendFile(alice, path, { to: bob.did })).rejects.toMatchObject({
