@@ -22,7 +22,7 @@ const SIZE = Number(process.env.WALLET_BLOB_MB ?? 3) * 1024 * 1024
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
 describe.skipIf(!haveChromium())('the browser wallet and files waiting at the mediator', () => {
-  it('fetches a file sent while the page was closed (byte-exact, the blob deleted), and refuses one whose hash does not match', async () => {
+  it('fetches a file sent while the page was closed (a cut response resumed by Range, byte-exact, the blob deleted), one a closed page left, and refuses one whose hash does not match', async () => {
     const dir = tempDir('carrier-wallet-blob-')
     const children: ChildProcess[] = []
     const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
@@ -70,12 +70,25 @@ describe.skipIf(!haveChromium())('the browser wallet and files waiting at the me
       const pageErrors: string[] = []
       page.on('pageerror', (e) => pageErrors.push(e.message))
       let token = ''
+      const ranges: string[] = []
       page.on('request', (r) => {
         if (r.url() === queued.url && r.method() === 'GET')
           void r.allHeaders().then((h) => {
             token = h.authorization ?? token
+            ranges.push(h.range ?? '')
           })
       })
+      // the first response is cut after 1,000,000 bytes: the download goes on from there
+      const CUT = 1_000_000
+      await page.route(
+        queued.url,
+        async (route) => {
+          const whole = await route.fetch()
+          const body = (await whole.body()).subarray(0, CUT)
+          await route.fulfill({ status: 206, headers: { ...whole.headers(), 'content-length': String(CUT) }, body })
+        },
+        { times: 1 },
+      )
       await page.goto(walletUrl)
       await page.waitForFunction(() => window.carrierWallet.fetched.length > 0, undefined, { timeout: 60_000 })
       expect(await page.evaluate(() => window.carrierWallet.fetched)).toEqual([
@@ -92,6 +105,7 @@ describe.skipIf(!haveChromium())('the browser wallet and files waiting at the me
         return { bytes: b.length, sha256: Array.from(h, (x) => x.toString(16).padStart(2, '0')).join('') }
       })
       expect(offered).toEqual({ bytes: SIZE, sha256: sha(plain) })
+      expect(ranges).toEqual(['bytes=0-', `bytes=${CUT}-`])
       // confirmed: the mediator deleted the blob, the page's own token gets nothing now
       expect(token).toMatch(/^Bearer /)
       const again = await fetch(queued.url, { headers: { authorization: token, range: 'bytes=0-' } })
