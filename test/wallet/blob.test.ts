@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { blobAccess, uploadBlob } from '../../adapters/http/blob-client.js'
 import { buildWebPages } from '../../adapters/qr/web/build.js'
 import { type EncryptedShare, shareMessage } from '../../src/files/share.js'
-import { newStreamParams, sealAll } from '../../src/files/stream-aead.js'
+import { cipherBytesOf, newStreamParams, sealAll } from '../../src/files/stream-aead.js'
 import { plainSender } from '../blobs/support.js'
 import { CHROMIUM, haveChromium } from '../support/browsers.js'
 import { stopChild } from '../support/child.js'
@@ -22,7 +22,7 @@ const SIZE = Number(process.env.WALLET_BLOB_MB ?? 3) * 1024 * 1024
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
 describe.skipIf(!haveChromium())('the browser wallet and files waiting at the mediator', () => {
-  it('fetches a file sent while the page was closed (a cut response resumed by Range, byte-exact, the blob deleted), one a closed page left, and refuses one whose hash does not match', async () => {
+  it('fetches a file sent while the page was closed (a cut response resumed by Range, byte-exact, the blob deleted), one a closed page left, and refuses one whose hash does not match and one too large for a page', async () => {
     const dir = tempDir('carrier-wallet-blob-')
     const children: ChildProcess[] = []
     const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
@@ -171,6 +171,24 @@ describe.skipIf(!haveChromium())('the browser wallet and files waiting at the me
       await item.locator('.state.failed').waitFor()
       expect(await item.locator('.error').textContent()).toMatch(/SHA-256 is not the one announced/)
       expect(await item.locator('a').count()).toBe(0)
+      // one larger than a page holds: refused before anything is downloaded
+      const huge = 300 * 1024 * 1024
+      await sender.send(
+        shareMessage({
+          ...lie,
+          id: crypto.randomUUID(),
+          filename: 'huge.iso',
+          plainBytes: huge,
+          cipherBytes: cipherBytesOf(huge, params.segmentBytes),
+          cipherSha256: sha(new TextEncoder().encode('no such blob')),
+        }),
+        { to: walletDid },
+      )
+      await page.waitForFunction(() => window.carrierWallet.fetched.length > 2, undefined, { timeout: 60_000 })
+      expect((await page.evaluate(() => window.carrierWallet.fetched))[2]?.error).toMatch(/^ERR_FILE_TOO_LARGE: huge\.iso/)
+      const big = page.locator('#messages li.in', { hasText: 'huge.iso' })
+      await big.locator('.state.failed').waitFor()
+      expect(await big.locator('a').count()).toBe(0)
       expect(pageErrors).toEqual([])
     } finally {
       await context.close()

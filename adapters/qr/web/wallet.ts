@@ -153,6 +153,8 @@ class Wallet {
   private readonly urls = new Map<string, string[]>()
   private open?: string
   private scanning = false
+  /** Shares whose file this visit is fetching, by message id. */
+  private readonly fetching = new Set<string>()
 
   constructor(
     private readonly agent: Agent,
@@ -206,6 +208,9 @@ class Wallet {
 
   /** A file waiting at the mediator: an item at once ("receiving…"), its link once fetched and verified. */
   private async waiting(message: Message): Promise<void> {
+    // the same share again (a sender's retry, a pickup not acknowledged before the page closed)
+    if (this.fetching.has(message.id)) return
+    this.fetching.add(message.id)
     const did = message.from ?? ANONYMOUS
     const a = message.attachments?.[0]
     const meta = message.body?.items as { metadata?: { size?: number } }[]
@@ -222,6 +227,7 @@ class Wallet {
 
   /** Fetches a pending share's file into its item (also for shares a closed page left unfinished). */
   async fetchWaiting(p: PendingShare): Promise<void> {
+    this.fetching.add(p.message.id)
     const item = this.book.items(p.did).find((i) => i.id === p.item)
     const set = (change: Partial<Item>) => item && this.book.update(p.did, item, change)
     const filename = String(p.message.attachments?.[0]?.filename ?? 'file')
@@ -458,11 +464,11 @@ async function start(): Promise<void> {
   status('asking the mediator…')
   await mediate(agent, web, mediator)
   status(`ready · messages picked up ${api.pickup === 'live' ? 'live' : 'every 3 s'}`)
+  // files a closed page left unfetched (claimed before any message is read: a copy of one is skipped)
+  for (const p of ((await stored((s) => s.getAll(SHARES))) ?? []) as PendingShare[]) void w.fetchWaiting(p)
   void (async () => {
     for await (const m of agent.messages()) w.received(m)
   })()
-  // files a closed page left unfetched
-  for (const p of ((await stored((s) => s.getAll(SHARES))) ?? []) as PendingShare[]) void w.fetchWaiting(p)
 
   const oob = new URL(location.href).searchParams.get('_oob')
   if (oob) await w.accept(location.href).catch(fail('invitation'))
