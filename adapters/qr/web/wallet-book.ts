@@ -1,8 +1,12 @@
 // The wallet's address book and conversations, kept in localStorage under the wallet's DID: contacts
 // (a DID and the name the user or the invitation gave it) and, per contact, what was sent and received.
 
-/** Where a sent item is: sending, sent (the first hop took it: a mediator holds it), delivered (the peer's link confirmed it), failed. */
-export type DeliveryState = 'sending' | 'sent' | 'delivered' | 'failed'
+/**
+ * Where a sent item is: sending, sent (the first hop took it: a mediator holds it), delivered (the
+ * peer's link confirmed it), failed. A received file that waited at the mediator: receiving (being
+ * fetched and verified), received (verified, its link offered), failed (never a link).
+ */
+export type DeliveryState = 'sending' | 'sent' | 'delivered' | 'receiving' | 'received' | 'failed'
 
 export interface Contact {
   did: string

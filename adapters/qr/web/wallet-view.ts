@@ -61,7 +61,14 @@ export function renderContacts(book: Book, open: string | undefined, onOpen: (di
   $('no-contacts').hidden = book.contacts.length > 0
 }
 
-const STATE_LABEL = { sending: 'sending…', sent: 'sent', delivered: 'delivered', failed: 'failed' } as const
+const STATE_LABEL = {
+  sending: 'sending…',
+  sent: 'sent',
+  delivered: 'delivered',
+  receiving: 'receiving…',
+  received: 'received, checked',
+  failed: 'failed',
+} as const
 
 /** The conversation with `did`; `urls` holds this session's file links by item id. */
 export function renderConversation(book: Book, did: string, urls: Map<string, string[]>, say: (t: string) => void): void {
@@ -90,6 +97,8 @@ export function renderConversation(book: Book, did: string, urls: Map<string, st
         a.append(el('span', 'badge', 'file'), ` ${name} · ${f.bytes.toLocaleString()} bytes`)
         li.append(a)
       }
+      // a file that could not be fetched or verified says why (and offers no link)
+      if (i.dir === 'in' && i.state === 'failed' && i.error) li.append(el('p', 'body error', i.error))
       const meta = el('span', 'meta', time(i.at))
       if (i.state) {
         const s = el('span', `state ${i.state}`, STATE_LABEL[i.state])

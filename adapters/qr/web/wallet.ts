@@ -1,7 +1,8 @@
 // The wallet page: an identity kept in IndexedDB (a did:peer:2 routed through our mediator), its
 // messages picked up live over the mediator's WebSocket (polling when there is none or it fails),
 // contacts and conversations kept in localStorage (wallet-book.ts), basic messages and files sent
-// and received with their delivery state, an OOB invitation shown as a QR code, read from the
+// and received with their delivery state, files that waited at the mediator fetched and verified
+// (wallet-blob.ts), an OOB invitation shown as a QR code, read from the
 // camera or a ?_oob= link and answered with a trust ping, and a nearby device over Web Bluetooth.
 
 import { createRoutedPeerDid, type MediationClient, useMediator } from '../../../src/agent/mediation.js'
@@ -10,15 +11,18 @@ import { didPeerResolver, type PeerIdentity } from '../../../src/did/peer.js'
 import { createMessage } from '../../../src/didcomm/message.js'
 import { createInvitation, invitationUrl, parseInvitationUrl } from '../../../src/didcomm/oob.js'
 import type { Message } from '../../../src/didcomm/pack.js'
+import { parseShare } from '../../../src/files/share.js'
 import { LinkInbox } from '../../../src/link-endpoint.js'
 import { TRUST_PING, trustPingResponse } from '../../../src/protocols/trust-ping.js'
 import { CarrierError, type Transport } from '../../../src/transport.js'
 import { createTransport } from '../../../src/wire/create-transport.js'
 import { WebBluetoothLink } from '../../ble/web-bluetooth.js'
+import { blobAccess } from '../../http/blob-client.js'
 import { webClientTransport } from '../../http/client.js'
 import { drawModules } from '../canvas.js'
 import { textToModules } from '../capacity.js'
 import { startCameraLoop } from './camera-loop.js'
+import { fetchShared, final, isWaitingShare } from './wallet-blob.js'
 import { ANONYMOUS, Book, type Contact, type Item, shortDid } from './wallet-book.js'
 import { $, fillDid, nameOf, renderContacts, renderConversation } from './wallet-view.js'
 
@@ -30,6 +34,8 @@ export interface WalletApi {
   /** 'live' (WebSocket) or 'polling' once mediation is set up. */
   pickup?: 'live' | 'polling'
   readonly received: { from?: string; text?: string; files: { filename?: string; bytes: number }[] }[]
+  /** Files that waited at the mediator: fetched (with the plaintext's SHA-256) or failed (with why). */
+  readonly fetched: { filename: string; bytes: number; sha256?: string; error?: string }[]
   /** DIDs of inviters that answered our trust ping. */
   readonly connected: string[]
   readonly errors: string[]
@@ -48,7 +54,7 @@ declare global {
   }
 }
 
-const api: WalletApi = { received: [], connected: [], errors: [] }
+const api: WalletApi = { received: [], fetched: [], connected: [], errors: [] }
 window.carrierWallet = api
 const status = (text: string) => {
   $('status').textContent = text
@@ -81,6 +87,16 @@ async function stored(op: (s: IDBObjectStore) => IDBRequest, mode: IDBTransactio
     req.onerror = () => reject(req.error)
   })
 }
+
+/** A share whose file is not fetched yet (it holds the key: kept beside the identity, dropped once done). */
+interface PendingShare {
+  message: Message
+  did: string
+  item: string
+}
+const SHARES = IDBKeyRange.bound('share:', 'share:\uffff')
+const keepShare = (p: PendingShare) => stored((s) => s.put(p, `share:${p.message.id}`), 'readwrite')
+const dropShare = (id: string) => stored((s) => s.delete(`share:${id}`), 'readwrite')
 
 /** Ours if kept; else a new one routed through the mediator in ?mediator= (created on first visit). */
 async function identity(): Promise<Saved> {
@@ -137,8 +153,13 @@ class Wallet {
   private readonly urls = new Map<string, string[]>()
   private open?: string
   private scanning = false
+  /** Shares whose file this visit is fetching, by message id. */
+  private readonly fetching = new Set<string>()
 
-  constructor(private readonly agent: Agent) {
+  constructor(
+    private readonly agent: Agent,
+    private readonly mediator: string,
+  ) {
     this.book = new Book(agent.did)
     this.book.onChange = (did) => this.render(did)
     api.contacts = this.book.contacts
@@ -162,6 +183,10 @@ class Wallet {
 
   /** What arrived, in its sender's conversation. */
   received(m: AgentMessage): void {
+    if (isWaitingShare(m.message)) {
+      void this.waiting(m.message)
+      return
+    }
     const files = receivedFiles(m.message)
     const text = m.message.type === BASIC ? String(m.message.body?.content ?? '') : undefined
     api.received.push({ from: m.message.from, text, files: files.map((f) => ({ filename: f.filename, bytes: f.bytes.length })) })
@@ -179,6 +204,50 @@ class Wallet {
     )
     const c = this.book.contact(did)
     if (this.open !== did) status(`new message from ${nameOf(c, did)}`)
+  }
+
+  /** A file waiting at the mediator: an item at once ("receiving…"), its link once fetched and verified. */
+  private async waiting(message: Message): Promise<void> {
+    // the same share again (a sender's retry, a pickup not acknowledged before the page closed)
+    if (this.fetching.has(message.id)) return
+    this.fetching.add(message.id)
+    const did = message.from ?? ANONYMOUS
+    const a = message.attachments?.[0]
+    const meta = message.body?.items as { metadata?: { size?: number } }[]
+    const item = this.book.add(did, {
+      dir: 'in',
+      files: [{ filename: a?.filename, bytes: Number(meta?.[0]?.metadata?.size ?? 0), mediaType: a?.media_type }],
+      state: 'receiving',
+    })
+    if (this.open !== did) status(`a file from ${nameOf(this.book.contact(did), did)}: fetching it from the mediator`)
+    const pending = { message, did, item: item.id }
+    await keepShare(pending).catch(fail('keeping the share'))
+    await this.fetchWaiting(pending)
+  }
+
+  /** Fetches a pending share's file into its item (also for shares a closed page left unfinished). */
+  async fetchWaiting(p: PendingShare): Promise<void> {
+    this.fetching.add(p.message.id)
+    const item = this.book.items(p.did).find((i) => i.id === p.item)
+    const set = (change: Partial<Item>) => item && this.book.update(p.did, item, change)
+    const filename = String(p.message.attachments?.[0]?.filename ?? 'file')
+    try {
+      // the token is asked of our own mediator; the bytes come from the URL its grant names
+      const hash = parseShare(p.message).cipherSha256
+      const got = await fetchShared(p.message, blobAccess(this.agent, this.mediator, { op: 'get', hash }))
+      api.fetched.push({ filename: got.share.filename, bytes: got.blob.size, sha256: got.sha256 })
+      set({ state: 'received' })
+      if (item) this.keepUrls(item, [got.blob])
+      await dropShare(p.message.id)
+    } catch (err) {
+      const e = err as Error
+      api.fetched.push({ filename, bytes: 0, error: `${(e as { code?: string }).code ?? e.name}: ${e.message}` })
+      if (final(err)) {
+        set({ state: 'failed', error: e.message })
+        await dropShare(p.message.id).catch(() => {})
+      } else set({ state: 'failed', error: `${e.message} (tried again at the next visit)` })
+      fail(`file ${filename}`)(e)
+    }
   }
 
   private keepUrls(item: Item, blobs: Blob[]): void {
@@ -324,7 +393,7 @@ async function start(): Promise<void> {
     transports: [web, ble],
     onError: (e) => fail('receive')(e as Error),
   })
-  const w = new Wallet(agent)
+  const w = new Wallet(agent, mediator)
   agent.addHandler((m) => w.answerInvitationPing(m))
   api.did = agent.did
   api.mediator = mediator
@@ -395,6 +464,8 @@ async function start(): Promise<void> {
   status('asking the mediator…')
   await mediate(agent, web, mediator)
   status(`ready · messages picked up ${api.pickup === 'live' ? 'live' : 'every 3 s'}`)
+  // files a closed page left unfetched (claimed before any message is read: a copy of one is skipped)
+  for (const p of ((await stored((s) => s.getAll(SHARES))) ?? []) as PendingShare[]) void w.fetchWaiting(p)
   void (async () => {
     for await (const m of agent.messages()) w.received(m)
   })()
