@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process'
 import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connectMqtt } from '../adapters/mqtt/client.js'
 import { startEmbeddedBroker } from '../adapters/mqtt/index.js'
 import { seededBytes } from '../src/testing/prng.js'
+import { compileCli } from '../test/support/compiled-cli.js'
 import { MOSQUITTO, Mosquitto } from '../test/support/mosquitto.js'
 import { jsonLines, runCarrier, startNode } from '../test/support/run.js'
 import { emit, median } from './lib.js'
@@ -19,7 +19,8 @@ import { emit, median } from './lib.js'
  */
 const SIZE = Number(process.env.CARRIER_BENCH_FILES_MB ?? 256) * 1000 * 1000
 const PAIRS = Number(process.env.CARRIER_BENCH_FILES_PAIRS ?? 3)
-const DIST = join('node_modules', '.carrier-bench-dist')
+/** The compiled CLI's folder (compileCli, in beforeAll). */
+let DIST = ''
 
 function vmHwm(pid: number): number {
   try {
@@ -30,15 +31,7 @@ function vmHwm(pid: number): number {
 }
 
 export async function filesBench(): Promise<void> {
-  execFileSync(process.execPath, [
-    'node_modules/typescript/bin/tsc',
-    '-p',
-    'tsconfig.build.json',
-    '--outDir',
-    DIST,
-    '--incremental',
-    'false',
-  ])
+  DIST = compileCli('bench')
   const dir = mkdtempSync(join(tmpdir(), 'carrier-bench-files-'))
   try {
     const file = join(dir, 'file.bin')

@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
 import { seededBytes } from '../../src/testing/prng.js'
+import { compileCli } from '../support/compiled-cli.js'
 import { jsonLines, type RunningCarrier, runCarrier, startNode } from '../support/run.js'
 import { tempDir } from '../support/temp.js'
 
@@ -33,7 +33,8 @@ const PARTS_TWICE_BOUND = PARTS_IN_FLIGHT / Math.ceil(SIZE / PART_BYTES)
  */
 const HANG_MS = 40 * 60_000
 /** The compiled CLI, as `carrier` runs it (tsx alone adds ~35 MB to every process). */
-const DIST = join('node_modules', '.carrier-test-dist')
+/** The compiled CLI's folder (compileCli, in beforeAll). */
+let DIST = ''
 
 let broker: EmbeddedBroker
 let dir: string
@@ -48,15 +49,7 @@ beforeAll(async () => {
     },
   })
   dir = tempDir('carrier-big-')
-  execFileSync(process.execPath, [
-    'node_modules/typescript/bin/tsc',
-    '-p',
-    'tsconfig.build.json',
-    '--outDir',
-    DIST,
-    '--incremental',
-    'false',
-  ])
+  DIST = compileCli('test')
 }, HANG_MS)
 afterAll(async () => {
   await broker?.close()

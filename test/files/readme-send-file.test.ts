@@ -1,8 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ReadmeBlock, readmeBlocks, shellAssignments } from '../readme/blocks.js'
+import { compileCli } from '../support/compiled-cli.js'
 import { freePort } from '../support/mosquitto.js'
 import { REPO } from '../support/package.js'
 import { tempDir } from '../support/temp.js'
@@ -15,7 +16,8 @@ import { tempDir } from '../support/temp.js'
  * installed package gives it) and the broker on a free port instead of 1883 (other tests use it).
  */
 const RUNS = 20
-const DIST = join('node_modules', '.carrier-readme-files-dist')
+/** The compiled CLI's folder (compileCli, in beforeAll). */
+let DIST = ''
 
 const find = (blocks: ReadmeBlock[], text: string) => {
   const i = blocks.findIndex((b) => b.code.includes(text))
@@ -27,15 +29,7 @@ let cwd = ''
 let port = 0
 const children: ChildProcess[] = []
 beforeAll(async () => {
-  execFileSync(process.execPath, [
-    'node_modules/typescript/bin/tsc',
-    '-p',
-    'tsconfig.build.json',
-    '--outDir',
-    DIST,
-    '--incremental',
-    'false',
-  ])
+  DIST = compileCli('readme-files')
   cwd = tempDir('carrier-readme-files-')
   mkdirSync(join(cwd, 'node_modules', '.bin'), { recursive: true })
   const bin = join(cwd, 'node_modules', '.bin', 'carrier')
