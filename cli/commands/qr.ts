@@ -159,7 +159,11 @@ export function register(program: Command, ctx: CliContext): void {
   qr.command('decode')
     .description('decode QR frames (PNG images or folders of them) back into the file; exit 0 once decoded and verified')
     .argument('<images...>', 'PNG files or folders')
-    .requiredOption('--out <path>', "a folder (the sender's file name, made safe) or a file name; never overwrites: name (1).ext")
+    .requiredOption(
+      '--out <path>',
+      "a folder (the sender's file name, made safe) or a file name; never overwrites: name (1).ext",
+      file,
+    )
     .option('--identity <file>', 'our identity (carrier keys new): opens a key encrypted to us', file)
     .option('--raw', 'the first stream in the codes as it is (qr encode --raw, qr show, an envelope)', false)
     .action(async (paths: string[], o: { out: string; identity?: string; raw: boolean }) => {

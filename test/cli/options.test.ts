@@ -101,6 +101,12 @@ const BAD: Record<string, [value: string, expected: RegExp][]> = {
   ],
   '--public-url': [['ftp://example.com', /Expected a URI with one of http:\/\//]],
   '--max-bytes': [['10', /Expected a size in bytes from 1024/]],
+  '--blob-max-bytes': [
+    ['0', /Expected a size in bytes 1 or more/],
+    ['1GB', /Expected a size in bytes 1 or more/],
+  ],
+  '--blob-quota': [['-5', /Expected a size in bytes 1 or more/]],
+  '--blob-ttl': [['0', /Expected seconds, from 1 to 31536000/]],
   'mediator --threads': [
     ['-1', /Expected a thread count from 0 to 64/],
     ['two', /Expected a thread count from 0 to 64/],
