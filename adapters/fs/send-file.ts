@@ -19,6 +19,7 @@ import { FILE_STATUS, type FileStatus, fromRanges, parseStatus } from '../../src
 import { AbortError, CarrierError, RejectedError, TransferTimeoutError } from '../../src/transport.js'
 import { BLOB_LINK_SCHEME } from './folder-receiver.js'
 import { sealInto } from './seal.js'
+import { loadSendState, paramsOf, saveSendState, sendStateFile } from './send-state.js'
 
 /** A path, or a stream of known size (spooled to a temp file first: its hashes go in the share). */
 export type FileSource = string | { stream: AsyncIterable<Uint8Array>; size: number; filename: string }
@@ -50,6 +51,12 @@ export interface SendFileOptions extends Omit<AgentSendOptions, 'returnRoute' | 
   statusTimeoutMs?: number
   /** Give up after hearing nothing from the receiver for this long. Default 120 s. */
   idleTimeoutMs?: number
+  /**
+   * A folder where the sender keeps each file's key until the receiver confirms it (adapters/fs/send-state.ts),
+   * so a sender run again after its own restart sends the same blob and the receiver resumes. Without it a
+   * restarted sender draws a new key and its blob starts over. Paths only.
+   */
+  resumeDir?: string
   onProgress?: (p: FileProgress) => void
 }
 
@@ -83,7 +90,8 @@ export class FileTransferRefusedError extends RejectedError {}
  * disk. A receiver that restarted answers the next share from what it kept; a chunk lost mid-flight
  * is sent again. Resolves when the receiver confirms the plaintext's SHA-256; rejects with a typed
  * error on refusal, time-out or abort. Memory: the window's chunks, never the file. A restarted
- * sender draws a new key: its blob starts over.
+ * sender resumes with `resumeDir` (the key kept until the file is confirmed); without it, it draws
+ * a new key and its blob starts over.
  */
 export async function sendFile(agent: Agent, source: FileSource, o: SendFileOptions): Promise<SendFileResult> {
   const started = Date.now()
@@ -91,7 +99,7 @@ export async function sendFile(agent: Agent, source: FileSource, o: SendFileOpti
   try {
     const path = spool?.path ?? (source as string)
     const filename = o.filename ?? (typeof source === 'string' ? basename(source) : source.filename)
-    return await sendBlob(agent, path, filename, o, started)
+    return await sendBlob(agent, path, filename, spool ? { ...o, resumeDir: undefined } : o, started)
   } finally {
     if (spool) await rm(spool.dir, { recursive: true, force: true })
   }
@@ -109,16 +117,26 @@ async function sendBlob(
   const statusTimeoutMs = o.statusTimeoutMs ?? 5000
   const idleTimeoutMs = o.idleTimeoutMs ?? 120_000
   const partTimeoutMs = o.partTimeoutMs ?? 20_000
-  const params = newStreamParams(o.segmentBytes ?? DEFAULT_SEGMENT_BYTES)
+  const stateFile = o.resumeDir ? await sendStateFile(o.resumeDir, o.to, path) : undefined
+  const saved = stateFile ? await loadSendState(stateFile) : undefined
+  const segmentBytes = o.segmentBytes ?? DEFAULT_SEGMENT_BYTES
+  let params = saved && saved.segmentBytes === segmentBytes ? paramsOf(saved) : newStreamParams(segmentBytes)
   const S = params.segmentBytes
   const perChunk = Math.max(1, Math.floor((o.partBytes ?? 512 * 1024) / S))
 
   const size = (await stat(path)).size
   let readBytes = 0
-  const hashes = await hashSealed(path, size, params, (n) => {
+  const onRead = (n: number) => {
     readBytes = n
     o.onProgress?.({ ackedBytes: 0, totalBytes: size, sentBytes: 0, readBytes })
-  })
+  }
+  let hashes = await hashSealed(path, size, params, onRead)
+  if (saved && (saved.plainSha256 !== hashes.plain || saved.cipherSha256 !== hashes.cipher)) {
+    // other bytes under the same name, size and time: a fresh key (the old one sealed them only in memory)
+    params = newStreamParams(segmentBytes)
+    hashes = await hashSealed(path, size, params, onRead)
+  }
+  if (stateFile) await saveSendState(stateFile, params, hashes)
   const segments = segmentCount(size, S)
   const count = Math.ceil(segments / perChunk)
   const transferId = randomBytes(16).toString('base64url')
@@ -256,6 +274,7 @@ async function sendBlob(
         }
         progress()
         if (s.complete) {
+          if (stateFile) await rm(stateFile, { force: true })
           return {
             transferId,
             filename,

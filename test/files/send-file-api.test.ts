@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FolderReceiver, type FolderReceiverOptions, type ReceivedFile, sendFile } from '../../adapters/fs/index.js'
@@ -126,6 +126,67 @@ describe('sendFile (library API) over MQTT: an encrypted blob, its ciphertext as
     expect(second?.files[0]?.resumedParts).toBeGreaterThanOrEqual(61) // of 123 segments
     expect(first.files).toHaveLength(0)
     expect(sha(readFileSync(join(out, 'resume.bin')))).toBe(sha(data))
+  })
+
+  it('a sender stopped halfway and run again with its resumeDir sends the same blob: the receiver keeps what it has', async () => {
+    const alice = await agentOnMqtt('alice-again')
+    const bob = await agentOnMqtt('bob-again')
+    const out = join(dir, 'again')
+    const rx = receiveInto(bob, out)
+    await rx.ready
+    const path = join(dir, 'again.bin')
+    const data = seededBytes(1_000_000, 8)
+    writeFileSync(path, data)
+    const resumeDir = join(dir, 'again-state')
+    const o = { to: bob.did, partBytes: 50_000, segmentBytes: 8192, window: 2, statusTimeoutMs: 300, resumeDir }
+    const stop = new AbortController()
+    const first = sendFile(alice, path, {
+      ...o,
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.ackedBytes >= data.length / 2) stop.abort() // the sender "dies" halfway
+      },
+    })
+    await expect(first).rejects.toMatchObject({ code: 'ERR_ABORTED' })
+    expect(readdirSync(resumeDir)).toHaveLength(1) // the key, kept until the receiver confirms
+    const r = await sendFile(alice, path, o)
+    expect(r.sha256).toBe(sha(data))
+    expect(r.resumedParts).toBeGreaterThanOrEqual(10) // of 21 chunks: the half the receiver confirmed
+    expect(rx.files).toHaveLength(1)
+    expect(r.partsSent).toBeLessThan(r.parts) // the second run did not send the whole blob again
+    expect(sha(readFileSync(join(out, 'again.bin')))).toBe(sha(data))
+    expect(readdirSync(resumeDir)).toHaveLength(0)
+  })
+
+  it('a file whose bytes changed under the same name, size and time gets a fresh key, never the kept one', async () => {
+    const alice = await agentOnMqtt('alice-changed')
+    const bob = await agentOnMqtt('bob-changed')
+    const out = join(dir, 'changed')
+    const rx = receiveInto(bob, out)
+    await rx.ready
+    const path = join(dir, 'changed.bin')
+    writeFileSync(path, seededBytes(200_000, 9))
+    const when = statSync(path).mtime
+    const resumeDir = join(dir, 'changed-state')
+    const o = { to: bob.did, partBytes: 50_000, segmentBytes: 8192, resumeDir }
+    const stop = new AbortController()
+    const first = sendFile(alice, path, {
+      ...o,
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.ackedBytes > 0) stop.abort()
+      },
+    })
+    await expect(first).rejects.toMatchObject({ code: 'ERR_ABORTED' })
+    const kept = JSON.parse(readFileSync(join(resumeDir, readdirSync(resumeDir)[0] as string), 'utf8'))
+    const other = seededBytes(200_000, 10)
+    writeFileSync(path, other)
+    utimesSync(path, when, when)
+    const r = await sendFile(alice, path, o)
+    expect(r.sha256).toBe(sha(other))
+    expect(r.cipherSha256).not.toBe(kept.cipherSha256)
+    expect(r.resumedParts).toBe(0)
+    expect(sha(readFileSync(join(out, 'changed.bin')))).toBe(sha(other))
   })
 
   it('a refusal (file larger than the receiver takes) rejects with ERR_REJECTED', async () => {
