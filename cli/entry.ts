@@ -1,3 +1,5 @@
+// first: it must run before any other module allocates
+import './young-generation.js'
 import { main } from './main.js'
 
 // A command that waits for something nothing can deliver any more (no socket, no timer left) would
