@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { basename } from 'node:path'
 import type { Command } from 'commander'
 import { bleEndpointTransport, parseBleEndpoint } from '../../adapters/ble/index.js'
 import { FolderReceiver, sendFile, withoutBytes, writeNew } from '../../adapters/fs/index.js'
@@ -210,8 +210,6 @@ export function register(program: Command, ctx: CliContext): void {
           window: o.window,
           idleTimeoutMs: o.idleTimeout,
           sign: o.sign,
-          // beside the identity: run again after a crash, the same blob goes and the receiver resumes
-          resumeDir: join(dirname(o.identity), '.carrier-sending'),
           onProgress: (p) => {
             bar.update(p.ackedBytes, p.totalBytes)
             collect(p.readBytes)
