@@ -150,8 +150,12 @@ function screenImage(captured: string, theme: { fg: number; bg: number }, scale 
   return { width, height, data }
 }
 
-/** `carrier qr show` in a tmux pane whose theme is `style`; the screen with its colours, once a code is on it. */
-async function shownIn(style: string, args: string): Promise<string> {
+/**
+ * `carrier qr show` in a tmux pane whose theme is `style`; the screen with its colours, once a whole
+ * code is on it: one that decodes read as `readAs` (a capture can catch a code half drawn: seen in a
+ * clean-clone CI run on a loaded machine, where the first screen with blocks on it did not decode).
+ */
+async function shownIn(style: string, args: string, readAs: { fg: number; bg: number }): Promise<string> {
   const dir = tempDir('carrier-term-theme-')
   const script = join(dir, 'run.sh')
   // the pane's theme is set before the command draws
@@ -162,7 +166,7 @@ async function shownIn(style: string, args: string): Promise<string> {
     tmux('set-option', '-t', session, 'window-style', style)
     return await waitFor('a code', () => {
       const screen = tmux('capture-pane', '-p', '-e', '-t', session)
-      return /[▀▄█]{20}/.test(screen) ? screen : undefined
+      return /[▀▄█]{20}/.test(screen) && decodeQrBytes(screenImage(screen, readAs)) ? screen : undefined
     })
   } finally {
     tmux('kill-session', '-t', session)
@@ -184,16 +188,16 @@ describe.skipIf(!haveTmux())(
       ['dark', DARK],
     ] as const)
       it(`by default it paints black on white: decodes in a ${name} terminal`, async () => {
-        const screen = await shownIn(theme.style, show)
+        const screen = await shownIn(theme.style, show, theme)
         expect(screen).toContain('\x1b[38;5;231') // explicit colours, not the theme's
         expect(decodeQrBytes(screenImage(screen, theme))?.length).toBeGreaterThan(0)
       })
 
     it('--colors light decodes in a light terminal; --colors dark there is a negative code no decoder here reads', async () => {
-      const light = await shownIn(LIGHT.style, `${show} --colors light`)
+      const light = await shownIn(LIGHT.style, `${show} --colors light`, LIGHT)
       expect(light).not.toContain('\x1b[38;5;231')
       expect(decodeQrBytes(screenImage(light, LIGHT))?.length).toBeGreaterThan(0)
-      const dark = await shownIn(LIGHT.style, `${show} --colors dark`)
+      const dark = await shownIn(LIGHT.style, `${show} --colors dark`, DARK)
       expect(decodeQrBytes(screenImage(dark, LIGHT))).toBeUndefined()
       expect(decodeQrBytes(screenImage(dark, DARK))?.length).toBeGreaterThan(0)
     })
