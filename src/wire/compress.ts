@@ -3,12 +3,21 @@ import { MessageTooLargeError } from '../transport.js'
 import { concatBytes } from './bytes.js'
 
 /**
- * deflate-raw through CompressionStream where the runtime has it (Node ≥ 18, browsers), else
- * through fflate (pure JS: React Native's Hermes, older WebViews). Both write and read the same
- * RFC 1951 stream, so a peer with the native API and one without interoperate.
+ * Envelopes up to this size are deflated and inflated in place with fflate. Through
+ * CompressionStream, Node runs zlib on its libuv thread pool behind every file read and write
+ * queued there: a 2 KB file status waited 20–60 ms behind a receiver's segment writes (traced
+ * through mosquitto, docs/FILES.md "Statuses"), where fflate takes well under a millisecond.
+ */
+const IN_PLACE_BYTES = 16 * 1024
+
+/**
+ * deflate-raw through CompressionStream where the runtime has it (Node ≥ 18, browsers) for large
+ * envelopes, else through fflate (small envelopes; pure JS runtimes: React Native's Hermes, older
+ * WebViews). Both write and read the same RFC 1951 stream, so a peer with the native API and one
+ * without interoperate.
  */
 export async function deflateRaw(data: Uint8Array): Promise<Uint8Array> {
-  if (typeof CompressionStream === 'undefined') return deflateSync(data, { level: 6 })
+  if (typeof CompressionStream === 'undefined' || data.length <= IN_PLACE_BYTES) return deflateSync(data, { level: 6 })
   const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('deflate-raw'))
   return new Uint8Array(await new Response(stream).arrayBuffer())
 }
@@ -18,7 +27,7 @@ export async function deflateRaw(data: Uint8Array): Promise<Uint8Array> {
  * so the limit is checked while inflating, not after.
  */
 export async function inflateRaw(data: Uint8Array, maxBytes: number): Promise<Uint8Array> {
-  if (typeof DecompressionStream === 'undefined') return inflatePortable(data, maxBytes)
+  if (typeof DecompressionStream === 'undefined' || data.length <= IN_PLACE_BYTES / 4) return inflatePortable(data, maxBytes)
   const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'))
   const reader = stream.getReader()
   const parts: Uint8Array[] = []
