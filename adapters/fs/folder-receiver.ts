@@ -27,6 +27,9 @@ import { placeNew, sha256, sha256File, TEMP_PREFIX, writeNew } from './save.js'
 /** The link that says "the ciphertext comes over this connection, as blob chunks" (docs/FILES.md). */
 export const BLOB_LINK_SCHEME = 'didcomm-blob:'
 
+/** Statuses on their way to one sender at once (FolderReceiver.send). */
+const STATUSES_IN_FLIGHT = 4
+
 /** Largest blob chunk taken (a sender makes 1–4 MiB). */
 export const MAX_CHUNK_BYTES = 16 * 1024 * 1024
 
@@ -119,7 +122,7 @@ export class FolderReceiver {
   private readonly partials = new Map<string, Partial>()
   /** Blobs coming over a link, by their ciphertext's SHA-256. */
   private readonly blobs = new Map<string, { sink: BlobSink; bad: number }>()
-  private readonly replies = new Map<string, { running: boolean; next?: { status: Message; to: string } }>()
+  private readonly replies = new Map<string, { running: number; next?: FileStatus }>()
   /** Status sends in progress, one per sender at most: close() waits for them. */
   private readonly sending = new Set<Promise<void>>()
   private readonly o: Required<Omit<FolderReceiverOptions, 'now'>> & { now: () => number }
@@ -204,7 +207,8 @@ export class FolderReceiver {
   async close(): Promise<void> {
     for (const b of this.blobs.values()) await b.sink.close()
     this.blobs.clear()
-    await Promise.all(this.sending)
+    // a status that finishes hands its slot to the one waiting behind it: wait until none is left
+    while (this.sending.size > 0) await Promise.all(this.sending)
     for (const p of this.partials.values()) await p.fh.close().catch(() => {})
     this.partials.clear()
   }
@@ -551,23 +555,36 @@ export class FolderReceiver {
     return total
   }
 
-  /** One status in flight per sender; a newer one replaces a waiting one (they only grow). */
+  /**
+   * Up to STATUSES_IN_FLIGHT statuses on their way to one sender; a newer one replaces a waiting one
+   * (they only grow, and a sender takes them in any order). One at a time, a status waited for the
+   * previous one's round trip, and the sender's window ran dry behind statuses 50–200 ms old
+   * (traced through mosquitto, docs/FILES.md "Statuses").
+   */
   private send(s: FileStatus, to: string): void {
-    const slot = this.replies.get(to) ?? { running: false }
+    const slot = this.replies.get(to) ?? { running: 0 }
     this.replies.set(to, slot)
-    slot.next = { status: statusMessage(s), to }
-    if (slot.running) return
-    slot.running = true
-    const run = (async () => {
-      while (slot.next) {
-        const { status, to: dest } = slot.next
-        slot.next = undefined
-        await this.reply(status, dest).catch(this.onReplyError)
-      }
-      slot.running = false
-    })()
-    this.sending.add(run)
-    void run.finally(() => this.sending.delete(run))
+    slot.next = s
+    this.pump(slot, to)
+  }
+
+  private pump(slot: { running: number; next?: FileStatus }, to: string): void {
+    while (slot.running < STATUSES_IN_FLIGHT && slot.next) {
+      const status = statusMessage(slot.next)
+      slot.next = undefined
+      slot.running++
+      const run: Promise<void> = this.reply(status, to)
+        .then(
+          () => {},
+          (err: unknown) => this.onReplyError(err),
+        )
+        .finally(() => {
+          slot.running--
+          this.sending.delete(run)
+          this.pump(slot, to)
+        })
+      this.sending.add(run)
+    }
   }
 }
 
