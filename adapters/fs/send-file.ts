@@ -41,9 +41,14 @@ export interface SendFileOptions extends Omit<AgentSendOptions, 'returnRoute' | 
   partBytes?: number
   /** Plaintext bytes per sealed segment (docs/FILES.md format 1). Default 64 KiB. */
   segmentBytes?: number
-  /** Chunks sent and not yet confirmed on the receiver's disk by its status. Default 8. */
+  /**
+   * Chunks sent and not yet confirmed on the receiver's disk by its status. Default 16 (8 MiB of
+   * 512 KiB chunks): a status takes a round trip and the receiver answers one at a time, so the
+   * window must cover what the link carries meanwhile. Also what a receiver slower than the link
+   * may hold in memory, undelivered.
+   */
   window?: number
-  /** Chunks on the wire at once (each holds its bytes until delivered). Default 4. */
+  /** Chunks on the wire at once (each holds its bytes until delivered). Default 8. */
   wireWindow?: number
   /** Time-out of each chunk's wire send. Default 20 s. */
   partTimeoutMs?: number
@@ -115,8 +120,8 @@ async function sendBlob(
   o: SendFileOptions,
   started: number,
 ): Promise<SendFileResult> {
-  const window = o.window ?? 4
-  const wireWindow = Math.min(window, o.wireWindow ?? 4)
+  const window = o.window ?? 16
+  const wireWindow = Math.min(window, o.wireWindow ?? 8)
   const statusTimeoutMs = o.statusTimeoutMs ?? 5000
   const idleTimeoutMs = o.idleTimeoutMs ?? 120_000
   const partTimeoutMs = o.partTimeoutMs ?? 20_000

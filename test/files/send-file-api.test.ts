@@ -168,7 +168,8 @@ describe('sendFile (library API) over MQTT: an encrypted blob, its ciphertext as
     writeFileSync(path, seededBytes(200_000, 9))
     const when = statSync(path).mtime
     const resumeDir = join(dir, 'changed-state')
-    const o = { to: bob.did, partBytes: 50_000, segmentBytes: 8192, resumeDir }
+    // two chunks out at a time: the abort comes while most of the file is still unsent
+    const o = { to: bob.did, partBytes: 50_000, segmentBytes: 8192, window: 2, resumeDir }
     const stop = new AbortController()
     const first = sendFile(alice, path, {
       ...o,
