@@ -30,11 +30,15 @@ const fromHex = (h: string) => Uint8Array.from(h.match(/../g) ?? [], (x) => Numb
 
 /** A chunk buffer with its header written and room for `sealedBytes` after it. */
 export function newChunk(blobSha256Hex: string, firstSegment: number, sealedBytes: number): Uint8Array {
-  const out = new Uint8Array(BLOB_CHUNK_HEADER + sealedBytes)
-  out[0] = BLOB_CHUNK_VERSION
+  return writeChunkHeader(new Uint8Array(BLOB_CHUNK_HEADER + sealedBytes), blobSha256Hex, firstSegment)
+}
+
+/** Writes a chunk's header at the start of `out` (a buffer of header + sealed segments); returns `out`. */
+export function writeChunkHeader(out: Uint8Array, blobSha256Hex: string, firstSegment: number): Uint8Array {
   if (!/^[0-9a-f]{64}$/.test(blobSha256Hex)) throw new FileCipherError('ERR_FILE_FORMAT', 'blob id must be 64 hex digits')
+  out[0] = BLOB_CHUNK_VERSION
   out.set(fromHex(blobSha256Hex), 1)
-  new DataView(out.buffer).setUint32(33, firstSegment)
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(33, firstSegment)
   return out
 }
 
