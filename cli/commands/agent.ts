@@ -16,7 +16,7 @@ import { didTag, hasEndpoint, loadIdentity, ownEndpoint, resolverWith } from '..
 import { lockInbox } from '../listen-lock.js'
 import { mediatedAgent } from '../mediated.js'
 import { mediatedFiles, sendFileViaMediator } from '../mediated-files.js'
-import { collectWhenGrown } from '../memory.js'
+import { collectEvery } from '../memory.js'
 import {
   count,
   did,
@@ -163,7 +163,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--media-type <type>', 'media type of the file', mediaType, 'application/octet-stream')
       .option('--name <name>', "the file name the receiver is told (default: the file's own)", text('a file name'))
       .option('--part-size <bytes>', 'file bytes per chunk (one wire transfer of their sealed segments)', sizeBytes, 512 * 1024)
-      .option('--window <chunks>', 'chunks out and not yet confirmed', integer(1, 64, 'a number of chunks'), 16)
+      .option('--window <chunks>', 'chunks out and not yet confirmed', integer(1, 64, 'a number of chunks'), 8)
       .option('--idle-timeout <ms>', 'give up after hearing nothing from the receiver this long', ms, 120_000)
       .option(
         '--anon',
@@ -201,7 +201,7 @@ export function register(program: Command, ctx: CliContext): void {
         // a recipient behind a mediator: the file waits there, encrypted, until it comes online
         if (await sendFileViaMediator(agent, file, o, ctx)) return
         const bar = ctx.out.transfer('send', size, { command: 'send-file', file: name })
-        const collect = collectWhenGrown(GC_BUDGET)
+        const collect = collectEvery(GC_EVERY)
         const r = await sendFile(agent, file, {
           to: o.to,
           filename: name,
@@ -290,7 +290,7 @@ export function register(program: Command, ctx: CliContext): void {
       return
     }
     const bars = new Map<string, ReturnType<typeof ctx.out.transfer>>()
-    const collect = collectWhenGrown(GC_BUDGET)
+    const collect = collectEvery(GC_EVERY)
     let receivedBytes = 0
     const partBytesSeen = new Map<string, number>()
     let n = 0
@@ -392,8 +392,8 @@ async function* messagesUntil(agent: Agent, signal: AbortSignal): AsyncGenerator
 /** `carrier send` shows its progress from this many bytes on the wire (a few seconds over BLE). */
 const SEND_PROGRESS_FROM = 64 * 1024
 
-/** Buffer garbage a file mover lets pile up before it collects (cli/memory.ts). */
-const GC_BUDGET = 12 * 1024 * 1024
+/** File bytes between two forced garbage collections (cli/memory.ts). */
+const GC_EVERY = 8 * 1024 * 1024
 
 /** Largest file `send-file --anon` sends whole (the envelope is ~1.8× the file, all in memory). */
 const ANON_MAX = 16 * 1024 * 1024
