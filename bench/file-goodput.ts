@@ -40,10 +40,11 @@ export async function fileVsMessage(o: {
     (status, to) => kiosk.send(status, { to }),
     () => {},
   )
+  // shares and blob chunks are the receiver's (attach: chunks are bytes, not messages); the rest is the message side's
+  await receiver.init()
+  const detach = receiver.attach(kiosk)
   const loop = (async () => {
-    await receiver.init()
-    for await (const { message, metadata } of kiosk.messages()) {
-      if (await receiver.handle(message, metadata)) continue
+    for await (const { message } of kiosk.messages()) {
       await receiver.saveAttachments(message)
       arrived?.()
     }
@@ -79,6 +80,7 @@ export async function fileVsMessage(o: {
       files.push(msFile)
     }
   } finally {
+    detach()
     await phone.close()
     await kiosk.close()
     await loop.catch(() => {})
