@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FolderReceiver, sendFile } from '../adapters/fs/index.js'
+import { FolderReceiver, type SendFileOptions, sendFile } from '../adapters/fs/index.js'
 import { type Agent, createAgent, createPeerDid, didPeerResolver, type EndpointTransport } from '../src/index.js'
 import { seededBytes } from '../src/testing/prng.js'
 import { emit, median } from './lib.js'
@@ -27,8 +27,8 @@ export async function fileVsMessage(o: {
   sender: EndpointTransport
   bytes: number
   reps: number
-  /** One line each: `name` (the figure's), the file's chunk size (sendFile's partBytes; default its own) and segment size. */
-  files: { name: string; partBytes?: number; segmentBytes?: number }[]
+  /** One line each: `name` (the figure's) and sendFile's chunking options (its defaults where not given). */
+  files: ({ name: string } & Pick<SendFileOptions, 'partBytes' | 'segmentBytes' | 'window' | 'wireWindow'>)[]
 }): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'carrier-bench-file-'))
   const inbox = join(dir, 'in')
@@ -80,7 +80,8 @@ export async function fileVsMessage(o: {
         writeFileSync(path, seededBytes(o.bytes, 2000 + rep * 16 + v))
         const t1 = performance.now()
         // resolves once the receiver reported it complete
-        await sendFile(phone, path, { to: kiosk.did, partBytes: f.partBytes, segmentBytes: f.segmentBytes })
+        const { name: _, ...chunking } = f
+        await sendFile(phone, path, { to: kiosk.did, ...chunking })
         msFiles.push(performance.now() - t1)
       }
       if (rep < 0) continue
@@ -113,6 +114,8 @@ export async function fileVsMessage(o: {
         reps: o.reps,
         partBytes: f.partBytes ?? 'sendFile default (512 KiB)',
         segmentBytes: f.segmentBytes ?? 'sendFile default (64 KiB)',
+        window: f.window ?? 'sendFile default',
+        wireWindow: f.wireWindow ?? 'sendFile default',
         file: 'ciphertext as binary wire transfers (chunks of whole sealed segments), not compressed; share and statuses are authcrypt messages',
         message: "one authcrypt envelope, its attachment's base64 deflated by the wire's default",
         msFile: ms.map(Math.round),
