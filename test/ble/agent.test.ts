@@ -122,6 +122,49 @@ describe.skipIf(!haveBtvirt())('agents over Bluetooth LE (ble:// endpoints, retu
     }
   })
 
+  it('carrier send-file over Bluetooth to carrier listen: an identity with no endpoint sends 200 KB in 64 KiB chunks, byte-exact in the folder', {
+    timeout: 120_000,
+  }, async () => {
+    const dir = tempDir('carrier-ble-send-file-')
+    const endpoint = makeBleEndpoint({ service: CARRIER_PROFILE.service, token: 'clif' })
+    const kioskId = createPeerDid({ service: { uri: endpoint } })
+    writeFileSync(join(dir, 'kiosk.json'), JSON.stringify(kioskId))
+    writeFileSync(join(dir, 'phone.json'), JSON.stringify(createPeerDid()))
+    const data = seededBytes(200_000, 63)
+    writeFileSync(join(dir, 'photo.jpg'), data)
+    process.env.CARRIER_BLE_HCI = bt.hci // both children take their HCI transport from it
+    const listen = startCarrier(
+      '--json',
+      'listen',
+      '--identity',
+      join(dir, 'kiosk.json'),
+      '--out',
+      join(dir, 'in'),
+      '--count',
+      '1',
+    )
+    try {
+      await listen.line(/"event":"ready"/)
+      const r = await runCarrier(
+        '--json',
+        'send-file',
+        join(dir, 'photo.jpg'),
+        '--identity',
+        join(dir, 'phone.json'),
+        '--to',
+        kioskId.did,
+        '--part-size',
+        '65536',
+      )
+      expect(r.code, r.stderr).toBe(0)
+      expect(await listen.exited, listen.stderr()).toBe(0)
+      expect(readFileSync(join(dir, 'in', 'photo.jpg')).equals(Buffer.from(data))).toBe(true)
+    } finally {
+      listen.kill()
+      delete process.env.CARRIER_BLE_HCI
+    }
+  })
+
   it('without return_route, an answer to a DID with no endpoint fails with ERR_NO_ENDPOINT', async () => {
     const kioskId = createPeerDid({ service: { uri: makeBleEndpoint({ service: CARRIER_PROFILE.service, token: 'kiosk2' }) } })
     const phoneId = createPeerDid()
