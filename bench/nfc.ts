@@ -101,21 +101,24 @@ export async function nfcBench(): Promise<void> {
  * A file (256 KiB) with `sendFile` against one message with the same bytes attached, between two
  * agents over one tap: the phone (the card's applet on a worker thread, VpcdCardThread, with no
  * endpoint) sends to the kiosk at the reader (an `nfc:` endpoint, short APDUs as above), which
- * answers over the same tap.
+ * answers over the same tap. Two lines: sendFile's default chunk (512 KiB: the whole file in one
+ * wire transfer), and 16 KiB chunks of 16 KiB segments, what docs/FILES.md advises for a tap (a
+ * chunk must cross while the phone stays on the reader), pipelined by sendFile's window.
  */
 export async function nfcFileBench(pcscd: Pcscd, reader: PcscReader, reps = 9, bytes = 256 * 1024): Promise<void> {
   const card = VpcdCardThread.start({ port: pcscd.vpcdPort })
+  const name = `nfc.file-goodput.${bytes / 1024}KiB.short-apdus`
   try {
     await card.insert()
     await reader.waitForCard(5000)
     await fileVsMessage({
-      name: `nfc.file-goodput.${bytes / 1024}KiB.short-apdus`,
       link: 'tap (pcscd + vpcd, short APDUs)',
       receiver: nfcEndpointTransport(reader.link({ mtu: 4096, pollMs: 5 })),
       uri: 'nfc:',
       sender: nfcEndpointTransport(card.link),
       bytes,
       reps,
+      files: [{ name }, { name: `${name}.16KiB-chunks`, partBytes: 16 * 1024, segmentBytes: 16 * 1024 }],
     })
   } finally {
     await card.close()

@@ -33,7 +33,9 @@ export async function bleEndpointTransport(o: BleEndpointTransportOptions = {}):
   }
   return {
     schemes: ['ble:'],
-    async send(uri: string, envelope: string, options?: SendOptions): Promise<SendReport> {
+    // a connection carries bytes as well as envelopes: a file's ciphertext goes as it is (Agent.sendBytes)
+    bytes: true,
+    async send(uri: string, envelope: string | Uint8Array, options?: SendOptions): Promise<SendReport> {
       const endpoint = parseBleEndpoint(uri)
       if (endpoint.service !== CARRIER_PROFILE.service)
         throw new InvalidBleEndpointError(`${uri}: only the carrier GATT profile is reachable through an agent`)

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { bleEndpointTransport, CARRIER_PROFILE, makeBleEndpoint } from '../../adapters/ble/index.js'
+import { FolderReceiver, type ReceivedFile, sendFile } from '../../adapters/fs/index.js'
 import { makeMqttEndpoint, newInboxKey } from '../../adapters/mqtt/index.js'
 import { createAgent } from '../../src/agent.js'
 import { createPeerDid, didPeerResolver } from '../../src/did/peer.js'
@@ -31,6 +33,50 @@ describe.skipIf(!haveBtvirt())('agents over Bluetooth LE (ble:// endpoints, retu
       file: seededBytes(2 * 1024 * 1024, 61),
       filename: 'scan.bin',
     })
+  })
+
+  it('sendFile from a central with no endpoint to a FolderReceiver at a ble:// agent: the ciphertext as bytes over the connection, statuses back over it', {
+    timeout: 120_000,
+  }, async () => {
+    const dir = tempDir('carrier-ble-sendfile-')
+    const uri = makeBleEndpoint({ service: CARRIER_PROFILE.service, token: 'kiosk3' })
+    const kiosk = createAgent({
+      identity: createPeerDid({ service: { uri } }),
+      resolver: didPeerResolver,
+      transports: [await bleEndpointTransport({ hci: bt.hci, listen: { token: 'kiosk3' } })],
+    })
+    const phone = createAgent({
+      identity: createPeerDid(),
+      resolver: didPeerResolver,
+      transports: [await bleEndpointTransport({ hci: bt.hci })],
+    })
+    const files: ReceivedFile[] = []
+    const receiver = new FolderReceiver(
+      { dir: join(dir, 'in') },
+      (status, to) => kiosk.send(status, { to }),
+      (e) => {
+        if (e.kind === 'file') files.push(e.file)
+      },
+    )
+    await receiver.init()
+    const detach = receiver.attach(kiosk)
+    kiosk.receive()
+    try {
+      const data = seededBytes(300_000, 62)
+      writeFileSync(join(dir, 'scan.bin'), data)
+      // 64 KiB chunks: several wire transfers, as a real radio's chunk time-out asks (docs/FILES.md)
+      const r = await sendFile(phone, join(dir, 'scan.bin'), { to: kiosk.did, partBytes: 64 * 1024, segmentBytes: 16 * 1024 })
+      const sha256 = createHash('sha256').update(data).digest('hex')
+      // 300,000 bytes in 19 segments of 16 KiB, 4 a chunk: 5 chunks (a stalled machine may resend one)
+      expect(r).toMatchObject({ segments: 19, parts: 5, sha256 })
+      expect(r.partsSent).toBeGreaterThanOrEqual(5)
+      expect(files).toEqual([expect.objectContaining({ name: 'scan.bin', bytes: 300_000, sha256 })])
+      expect(readFileSync(join(dir, 'in', 'scan.bin')).equals(Buffer.from(data))).toBe(true)
+    } finally {
+      detach()
+      await phone.close()
+      await kiosk.close()
+    }
   })
 
   it('carrier listen --via ble:// and carrier send from an identity with no endpoint: a message over Bluetooth', {
@@ -70,6 +116,49 @@ describe.skipIf(!haveBtvirt())('agents over Bluetooth LE (ble:// endpoints, retu
       expect(await listen.exited).toBe(0)
       const saved = JSON.parse(readFileSync(join(dir, 'in', `${heard.id}.json`), 'utf8')) as { body: unknown }
       expect(saved.body).toEqual({ content: 'hello kiosk' })
+    } finally {
+      listen.kill()
+      delete process.env.CARRIER_BLE_HCI
+    }
+  })
+
+  it('carrier send-file over Bluetooth to carrier listen: an identity with no endpoint sends 200 KB in 64 KiB chunks, byte-exact in the folder', {
+    timeout: 120_000,
+  }, async () => {
+    const dir = tempDir('carrier-ble-send-file-')
+    const endpoint = makeBleEndpoint({ service: CARRIER_PROFILE.service, token: 'clif' })
+    const kioskId = createPeerDid({ service: { uri: endpoint } })
+    writeFileSync(join(dir, 'kiosk.json'), JSON.stringify(kioskId))
+    writeFileSync(join(dir, 'phone.json'), JSON.stringify(createPeerDid()))
+    const data = seededBytes(200_000, 63)
+    writeFileSync(join(dir, 'photo.jpg'), data)
+    process.env.CARRIER_BLE_HCI = bt.hci // both children take their HCI transport from it
+    const listen = startCarrier(
+      '--json',
+      'listen',
+      '--identity',
+      join(dir, 'kiosk.json'),
+      '--out',
+      join(dir, 'in'),
+      '--count',
+      '1',
+    )
+    try {
+      await listen.line(/"event":"ready"/)
+      const r = await runCarrier(
+        '--json',
+        'send-file',
+        join(dir, 'photo.jpg'),
+        '--identity',
+        join(dir, 'phone.json'),
+        '--to',
+        kioskId.did,
+        '--part-size',
+        '65536',
+      )
+      expect(r.code, r.stderr).toBe(0)
+      expect(await listen.exited, listen.stderr()).toBe(0)
+      expect(readFileSync(join(dir, 'in', 'photo.jpg')).equals(Buffer.from(data))).toBe(true)
     } finally {
       listen.kill()
       delete process.env.CARRIER_BLE_HCI
