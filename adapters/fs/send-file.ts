@@ -9,6 +9,7 @@ import { BLOB_CHUNK_HEADER, MEDIA_BLOB, writeChunkHeader } from '../../src/files
 import { shareMessage } from '../../src/files/share.js'
 import {
   DEFAULT_SEGMENT_BYTES,
+  MIN_SEGMENT_BYTES,
   newStreamParams,
   type StreamParams,
   segmentCount,
@@ -39,7 +40,7 @@ export interface SendFileOptions extends Omit<AgentSendOptions, 'returnRoute' | 
   mediaType?: string
   /** File bytes per chunk (one wire transfer of their sealed segments), rounded down to whole segments. Default 512 KiB. */
   partBytes?: number
-  /** Plaintext bytes per sealed segment (docs/FILES.md format 1). Default 64 KiB. */
+  /** Plaintext bytes per sealed segment (docs/FILES.md format 1). Default 64 KiB, or `partBytes` when smaller. */
   segmentBytes?: number
   /**
    * Chunks sent and not yet confirmed on the receiver's disk by its status. Default 16 (8 MiB of
@@ -127,7 +128,9 @@ async function sendBlob(
   const partTimeoutMs = o.partTimeoutMs ?? 20_000
   const stateFile = o.resumeDir ? await sendStateFile(o.resumeDir, o.to, path) : undefined
   const saved = stateFile ? await loadSendState(stateFile) : undefined
-  const segmentBytes = o.segmentBytes ?? DEFAULT_SEGMENT_BYTES
+  // a chunk holds whole segments: chunks smaller than a default segment get segments of their size
+  const segmentBytes =
+    o.segmentBytes ?? Math.max(MIN_SEGMENT_BYTES, Math.min(DEFAULT_SEGMENT_BYTES, o.partBytes ?? DEFAULT_SEGMENT_BYTES))
   let params = saved && saved.segmentBytes === segmentBytes ? paramsOf(saved) : newStreamParams(segmentBytes)
   const S = params.segmentBytes
   const perChunk = Math.max(1, Math.floor((o.partBytes ?? 512 * 1024) / S))
@@ -453,5 +456,6 @@ function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
 function rethrowIfFatal(err: unknown, signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError(signal.reason)
   const code = (err as { code?: string }).code
-  if (code === 'ERR_NO_TRANSPORT' || (code?.startsWith('ERR_DIDCOMM_') ?? false)) throw err
+  // no transport, or one that cannot carry bytes: every resend would fail the same way
+  if (code === 'ERR_NO_TRANSPORT' || code === 'ERR_NO_DIRECT_LINK' || (code?.startsWith('ERR_DIDCOMM_') ?? false)) throw err
 }

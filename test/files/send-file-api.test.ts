@@ -190,6 +190,31 @@ describe('sendFile (library API) over MQTT: an encrypted blob, its ciphertext as
     expect(sha(readFileSync(join(out, 'changed.bin')))).toBe(sha(other))
   })
 
+  it('a transport that carries no bytes ends the send at once with ERR_NO_DIRECT_LINK, not after the idle time-out', async () => {
+    const endpoint = makeMqttEndpoint(broker.url, newInboxKey())
+    const mqtt = await mqttEndpointTransport({ endpoint, clientId: `alice-nobytes-${process.pid}` })
+    // the same MQTT transport, declared as one that carries envelopes only (as BLE's was)
+    const envelopesOnly = { ...mqtt, bytes: false }
+    const alice = createAgent({
+      identity: createPeerDid({ service: { uri: endpoint } }),
+      resolver: didPeerResolver,
+      transports: [envelopesOnly],
+    })
+    agents.push(alice)
+    const bob = await agentOnMqtt('bob-nobytes')
+    const rx = receiveInto(bob, join(dir, 'nobytes'))
+    await rx.ready
+    const path = join(dir, 'nobytes.bin')
+    writeFileSync(path, seededBytes(100_000, 11))
+    const started = Date.now()
+    await expect(sendFile(alice, path, { to: bob.did, idleTimeoutMs: 60_000 })).rejects.toMatchObject({
+      code: 'ERR_NO_DIRECT_LINK',
+    })
+    // hang detection, not speed: the idle time-out it no longer waits for is 60 s
+    expect(Date.now() - started).toBeLessThan(30_000)
+    expect(rx.files).toHaveLength(0)
+  })
+
   it('a refusal (file larger than the receiver takes) rejects with ERR_REJECTED', async () => {
     const alice = await agentOnMqtt('alice-refuse')
     const bob = await agentOnMqtt('bob-refuse')
