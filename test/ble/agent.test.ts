@@ -79,15 +79,18 @@ describe.skipIf(!haveBtvirt())('agents over Bluetooth LE (ble:// endpoints, retu
     }
   })
 
-  it('carrier listen --via ble:// and carrier send from an identity with no endpoint: a message over Bluetooth', {
-    timeout: 90_000,
-  }, async () => {
-    const dir = tempDir('carrier-ble-agent-')
-    const endpoint = makeBleEndpoint({ service: CARRIER_PROFILE.service, token: 'clik' })
+  /**
+   * A kiosk identity at a ble:// endpoint with `token` and a phone identity with none, in a fresh
+   * folder, and `carrier listen --count 1` started as the kiosk (both children take their HCI
+   * transport from CARRIER_BLE_HCI; the test deletes it when done).
+   */
+  function kioskListening(prefix: string, token: string) {
+    const dir = tempDir(prefix)
+    const endpoint = makeBleEndpoint({ service: CARRIER_PROFILE.service, token })
     const kioskId = createPeerDid({ service: { uri: endpoint } })
     writeFileSync(join(dir, 'kiosk.json'), JSON.stringify(kioskId))
     writeFileSync(join(dir, 'phone.json'), JSON.stringify(createPeerDid()))
-    process.env.CARRIER_BLE_HCI = bt.hci // both children take their HCI transport from it
+    process.env.CARRIER_BLE_HCI = bt.hci
     const listen = startCarrier(
       '--json',
       'listen',
@@ -98,6 +101,13 @@ describe.skipIf(!haveBtvirt())('agents over Bluetooth LE (ble:// endpoints, retu
       '--count',
       '1',
     )
+    return { dir, endpoint, kioskId, listen }
+  }
+
+  it('carrier listen --via ble:// and carrier send from an identity with no endpoint: a message over Bluetooth', {
+    timeout: 90_000,
+  }, async () => {
+    const { dir, endpoint, kioskId, listen } = kioskListening('carrier-ble-agent-', 'clik')
     try {
       const r = await runCarrier(
         '--json',
@@ -125,24 +135,9 @@ describe.skipIf(!haveBtvirt())('agents over Bluetooth LE (ble:// endpoints, retu
   it('carrier send-file over Bluetooth to carrier listen: an identity with no endpoint sends 200 KB in 64 KiB chunks, byte-exact in the folder', {
     timeout: 120_000,
   }, async () => {
-    const dir = tempDir('carrier-ble-send-file-')
-    const endpoint = makeBleEndpoint({ service: CARRIER_PROFILE.service, token: 'clif' })
-    const kioskId = createPeerDid({ service: { uri: endpoint } })
-    writeFileSync(join(dir, 'kiosk.json'), JSON.stringify(kioskId))
-    writeFileSync(join(dir, 'phone.json'), JSON.stringify(createPeerDid()))
+    const { dir, kioskId, listen } = kioskListening('carrier-ble-send-file-', 'clif')
     const data = seededBytes(200_000, 63)
     writeFileSync(join(dir, 'photo.jpg'), data)
-    process.env.CARRIER_BLE_HCI = bt.hci // both children take their HCI transport from it
-    const listen = startCarrier(
-      '--json',
-      'listen',
-      '--identity',
-      join(dir, 'kiosk.json'),
-      '--out',
-      join(dir, 'in'),
-      '--count',
-      '1',
-    )
     try {
       await listen.line(/"event":"ready"/)
       const r = await runCarrier(
