@@ -123,7 +123,7 @@ export class FolderReceiver {
   /** Blobs coming over a link, by their ciphertext's SHA-256. */
   private readonly blobs = new Map<string, { sink: BlobSink; bad: number }>()
   private readonly replies = new Map<string, { running: number; next?: FileStatus }>()
-  /** Status sends in progress, one per sender at most: close() waits for them. */
+  /** Status sends in progress, STATUSES_IN_FLIGHT per sender at most: close() waits for them. */
   private readonly sending = new Set<Promise<void>>()
   private readonly o: Required<Omit<FolderReceiverOptions, 'now'>> & { now: () => number }
 
@@ -559,7 +559,7 @@ export class FolderReceiver {
    * Up to STATUSES_IN_FLIGHT statuses on their way to one sender; a newer one replaces a waiting one
    * (they only grow, and a sender takes them in any order). One at a time, a status waited for the
    * previous one's round trip, and the sender's window ran dry behind statuses 50–200 ms old
-   * (traced through mosquitto, docs/FILES.md "Statuses").
+   * (traced through mosquitto, docs/FILES.md "Measured").
    */
   private send(s: FileStatus, to: string): void {
     const slot = this.replies.get(to) ?? { running: 0 }

@@ -396,8 +396,8 @@ async function hashSealed(
 /**
  * Reads and seals chunk c (segments [c·perChunk, …)) into a buffer, header first. Buffers come from
  * a pool and go back with `release` once their wire send settled: a fresh 512 KiB buffer per chunk
- * left malloc holding ~15 MB more than the live chunks (sender peak RSS 115 → 100 MB at 256 MB with
- * buffers that malloc returns at once, docs/FILES.md "Memory").
+ * left malloc holding more than the live chunks (256 MB: sender peak RSS 115 MB; 100 MB with malloc
+ * told to return large buffers at once; 104–109 MB with this pool; docs/FILES.md "Measured").
  */
 async function chunkReader(path: string, size: number, params: StreamParams, blob: string, perChunk: number) {
   const S = params.segmentBytes

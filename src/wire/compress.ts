@@ -6,7 +6,7 @@ import { concatBytes } from './bytes.js'
  * Envelopes up to this size are deflated and inflated in place with fflate. Through
  * CompressionStream, Node runs zlib on its libuv thread pool behind every file read and write
  * queued there: a 2 KB file status waited 20–60 ms behind a receiver's segment writes (traced
- * through mosquitto, docs/FILES.md "Statuses"), where fflate takes well under a millisecond.
+ * through mosquitto, docs/FILES.md "Measured"), where fflate takes well under a millisecond.
  */
 const IN_PLACE_BYTES = 16 * 1024
 
