@@ -7,6 +7,9 @@ import { concatBytes } from './bytes.js'
  * CompressionStream, Node runs zlib on its libuv thread pool behind every file read and write
  * queued there: a 2 KB file status waited 20–60 ms behind a receiver's segment writes (traced
  * through mosquitto, docs/FILES.md "Measured"), where fflate takes well under a millisecond.
+ * Inflating in place goes by the compressed size, a quarter of this: what comes out is bounded by
+ * the caller's limit either way (inflatePortable checks it as it goes), but a stream that small
+ * keeps the synchronous work on the event loop short.
  */
 const IN_PLACE_BYTES = 16 * 1024
 
