@@ -97,7 +97,21 @@ const ED25519 = [0xed, 0x01]
 const X25519 = [0xec, 0x01]
 const P256 = [0x80, 0x24]
 
+/** Multikeys decoded most recently (base58 decoding per message opened showed in a file's profile). */
+const RECENT_KEYS = 64
+const recentKeys = new Map<string, Jwk>()
+
 export function multikeyToJwk(multibase: string): Jwk {
+  let jwk = recentKeys.get(multibase)
+  if (!jwk) {
+    jwk = decodeMultikey(multibase)
+    if (recentKeys.size >= RECENT_KEYS) recentKeys.delete(recentKeys.keys().next().value as string)
+    recentKeys.set(multibase, jwk)
+  }
+  return { ...jwk }
+}
+
+function decodeMultikey(multibase: string): Jwk {
   if (!multibase.startsWith('z')) throw err.unsupported('multibase other than base58btc')
   const bytes = base58.decode(multibase.slice(1))
   const is = (p: number[]) => bytes[0] === p[0] && bytes[1] === p[1]
