@@ -1,4 +1,4 @@
-import { deflateSync, Inflate } from 'fflate'
+import { deflateSync, Inflate, inflateSync } from 'fflate'
 import { MessageTooLargeError } from '../transport.js'
 import { concatBytes } from './bytes.js'
 
@@ -30,7 +30,8 @@ export async function deflateRaw(data: Uint8Array): Promise<Uint8Array> {
  * so the limit is checked while inflating, not after.
  */
 export async function inflateRaw(data: Uint8Array, maxBytes: number): Promise<Uint8Array> {
-  if (typeof DecompressionStream === 'undefined' || data.length <= IN_PLACE_BYTES / 4) return inflatePortable(data, maxBytes)
+  if (data.length <= IN_PLACE_BYTES / 4) return inflateSmall(data, maxBytes)
+  if (typeof DecompressionStream === 'undefined') return inflatePortable(data, maxBytes)
   const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'))
   const reader = stream.getReader()
   const parts: Uint8Array[] = []
@@ -46,6 +47,17 @@ export async function inflateRaw(data: Uint8Array, maxBytes: number): Promise<Ui
     parts.push(value)
   }
   return concatBytes(parts)
+}
+
+/**
+ * A stream of at most IN_PLACE_BYTES / 4 in one call: what it can claim is bounded (deflate expands
+ * at most ~1032×, so ~4 MiB), and one call takes less than half the time of the streaming inflater
+ * on a 2 KB file status (66 against 155 µs).
+ */
+function inflateSmall(data: Uint8Array, maxBytes: number): Uint8Array {
+  const out = inflateSync(data)
+  if (out.length > maxBytes) throw tooLarge(maxBytes)
+  return out
 }
 
 /** Deflate expands at most ~1032× per input byte: 1 KiB pushes keep one step's output near 1 MiB. */

@@ -94,4 +94,14 @@ describe('a runtime without CompressionStream / DecompressionStream', () => {
     const good = await deflateRaw(new TextEncoder().encode(text(50)))
     expect(() => inflatePortable(good.subarray(0, good.length >> 1), MAX)).toThrow()
   })
+
+  it('refuses a small deflate bomb and a truncated small stream, inflated in one call', async () => {
+    const bomb = await deflateRaw(new Uint8Array(1024 * 1024)) // ~1 KB: below the one-call size
+    expect(bomb.length).toBeLessThanOrEqual(4096)
+    await expect(inflateRaw(bomb, 64 * 1024)).rejects.toMatchObject({ code: 'ERR_MESSAGE_TOO_LARGE' })
+    expect((await inflateRaw(bomb, 1024 * 1024)).length).toBe(1024 * 1024)
+    const good = await deflateRaw(new TextEncoder().encode(text(50)))
+    expect(good.length).toBeLessThanOrEqual(4096)
+    await expect(inflateRaw(good.subarray(0, good.length >> 1), MAX)).rejects.toThrow()
+  })
 })
