@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, type Hash, randomBytes } from 'node:crypto'
 import { link, open, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { numberedName, safeFilename } from '../../src/protocols/file-transfer.js'
@@ -47,15 +47,16 @@ export async function writeNew(dir: string, name: string, bytes: Uint8Array, fal
 
 /**
  * SHA-256 of a file, read through one reused buffer: a read stream allocates a new buffer per
- * chunk, and a GiB of short-lived buffers is what drives a process's peak RSS up.
+ * chunk, and a GiB of short-lived buffers is what drives a process's peak RSS up. With `from`,
+ * continues `h` (which has hashed the file's first `from` bytes) from there.
  */
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256')
+export async function sha256File(path: string, from = 0, h: Hash = createHash('sha256')): Promise<string> {
   const fh = await open(path, 'r')
   try {
     const buf = new Uint8Array(1024 * 1024)
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null)
+    for (let position = from; ; ) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, position)
+      position += bytesRead
       if (bytesRead === 0) break
       h.update(buf.subarray(0, bytesRead))
     }
