@@ -30,6 +30,16 @@ export const BLOB_LINK_SCHEME = 'didcomm-blob:'
 /** Statuses on their way to one sender at once (FolderReceiver.send). */
 const STATUSES_IN_FLIGHT = 4
 
+/**
+ * A blob's progress status goes once this many of its chunks arrived since the last one, or
+ * STATUS_PAUSE_MS after a chunk when no more come: a status is an authcrypt message each way (pack
+ * and deflate here, unpack and inflate at the sender), and one per 512 KiB chunk was ~1.3 s of the
+ * two processes' CPU for 256 MB through mosquitto (docs/FILES.md "Measured"). Completion and
+ * refusals go at once.
+ */
+const CHUNKS_PER_STATUS = 4
+const STATUS_PAUSE_MS = 5
+
 /** Largest blob chunk taken (a sender makes 1–4 MiB). */
 export const MAX_CHUNK_BYTES = 16 * 1024 * 1024
 
@@ -123,6 +133,8 @@ export class FolderReceiver {
   /** Blobs coming over a link, by their ciphertext's SHA-256. */
   private readonly blobs = new Map<string, { sink: BlobSink; bad: number }>()
   private readonly replies = new Map<string, { running: number; next?: FileStatus }>()
+  /** Blobs whose progress status waits for more chunks or a pause (progressStatus). */
+  private readonly statusDue = new Map<string, { chunks: number; timer?: ReturnType<typeof setTimeout>; go: () => void }>()
   /** Status sends in progress, STATUSES_IN_FLIGHT per sender at most: close() waits for them. */
   private readonly sending = new Set<Promise<void>>()
   private readonly o: Required<Omit<FolderReceiverOptions, 'now'>> & { now: () => number }
@@ -205,6 +217,7 @@ export class FolderReceiver {
    * completed thus still tells the sender so (`listen --count`), instead of stranding it.
    */
   async close(): Promise<void> {
+    for (const due of [...this.statusDue.values()]) due.go()
     for (const b of this.blobs.values()) await b.sink.close()
     this.blobs.clear()
     // a status that finishes hands its slot to the one waiting behind it: wait until none is left
@@ -313,13 +326,40 @@ export class FolderReceiver {
       // a damaged or forged chunk is dropped; a sender that keeps sending them is refused
       if (++entry.bad >= MAX_BAD_CHUNKS) {
         this.blobs.delete(c.blob)
+        this.dropStatus(c.blob)
         await sink.discard()
         answer({ held: [], complete: false, refused: `${MAX_BAD_CHUNKS} chunks did not verify: ${err.message}` })
       }
       throw err
     }
     if (sink.complete) return this.finishBlob(c.blob, answer)
-    answer({ held: sink.held(), complete: false })
+    this.progressStatus(c.blob, sink, answer)
+  }
+
+  private dropStatus(blob: string): void {
+    clearTimeout(this.statusDue.get(blob)?.timer)
+    this.statusDue.delete(blob)
+  }
+
+  /** What a blob holds, told once CHUNKS_PER_STATUS chunks came since the last status or after a pause. */
+  private progressStatus(blob: string, sink: BlobSink, answer: (s: Omit<FileStatus, 'transferId' | 'answers'>) => void): void {
+    let due = this.statusDue.get(blob)
+    if (!due) {
+      const d = {
+        chunks: 0,
+        timer: undefined as ReturnType<typeof setTimeout> | undefined,
+        go: () => {
+          clearTimeout(d.timer)
+          if (this.statusDue.get(blob) !== d) return
+          this.statusDue.delete(blob)
+          answer({ held: sink.held(), complete: false })
+        },
+      }
+      due = d
+      this.statusDue.set(blob, d)
+    }
+    if (++due.chunks >= CHUNKS_PER_STATUS) due.go()
+    else due.timer ??= setTimeout(due.go, STATUS_PAUSE_MS)
   }
 
   /** Every segment in: the plaintext checked and renamed into place, the sender told (before the file counts). */
@@ -327,6 +367,8 @@ export class FolderReceiver {
     const entry = this.blobs.get(blob)
     if (!entry) return
     this.blobs.delete(blob)
+    // its progress status would only follow the final one
+    this.dropStatus(blob)
     const { sink } = entry
     let placed: Awaited<ReturnType<BlobSink['finish']>>
     try {
