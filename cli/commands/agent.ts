@@ -212,7 +212,8 @@ export function register(program: Command, ctx: CliContext): void {
           sign: o.sign,
           onProgress: (p) => {
             bar.update(p.ackedBytes, p.totalBytes)
-            collect(p.readBytes)
+            // nothing sent yet: the hashing pass, whose sealed segments die at once
+            collect(p.readBytes, p.sentBytes === 0)
           },
         })
         bar.update(size)
