@@ -11,9 +11,9 @@ const YOUNG_EVERY = 2 * 1024 * 1024
  * byte budget keeps the CLI's peak near its live memory (10–20 ms per collection).
  *
  * Bytes passed with `young` make garbage that dies at once (send-file's hashing pass: each sealed
- * segment hashed and dropped): a young-generation collection every 2 MiB frees it at a tenth of
- * the cost. 256 MB through mosquitto, the sender's forced collections took 0.63–0.68 s instead of
- * 1.05–1.18 s, peak RSS the same (docs/FILES.md "Measured").
+ * segment hashed and dropped): a young-generation collection every 2 MiB frees it for ~1 ms where
+ * a full one takes 10–20 ms. 256 MB through mosquitto, the sender's forced collections took
+ * 0.80–1.04 s in all (4 runs) instead of 1.05–1.18 s, peak RSS the same 98–103 MB.
  */
 export function collectEvery(everyBytes: number): (bytesSoFar: number, young?: boolean) => void {
   setFlagsFromString('--expose-gc')
