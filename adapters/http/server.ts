@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
+import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
-import { type WebSocket, WebSocketServer } from 'ws'
+import type { WebSocket, WebSocketServer } from 'ws'
 import type { IncomingEnvelope } from '../../src/agent.js'
 import { packPlaintext } from '../../src/didcomm/pack.js'
 import { CarrierError, LinkClosedError, type SendOptions, type SendReport } from '../../src/transport.js'
@@ -228,7 +229,9 @@ export async function startWebServer(o: WebServerOptions = {}): Promise<WebServe
   const sockets = new Set<WebSocket & { alive?: boolean }>()
   let wss: WebSocketServer | undefined
   if (o.ws !== false) {
-    wss = new WebSocketServer({ noServer: true, maxPayload: maxBytes })
+    // loaded only by a server that takes WebSocket upgrades (see endpoint-transport.ts's LazyWebSocket)
+    const { WebSocketServer: Server } = createRequire(import.meta.url)('ws') as { WebSocketServer: typeof WebSocketServer }
+    wss = new Server({ noServer: true, maxPayload: maxBytes })
     server.on('upgrade', (req, socket, head) => {
       socket.on('error', () => socket.destroy())
       if (draining) {
