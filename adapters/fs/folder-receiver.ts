@@ -130,8 +130,12 @@ const GIB = 1024 * 1024 * 1024
  */
 export class FolderReceiver {
   private readonly partials = new Map<string, Partial>()
-  /** Blobs coming over a link, by their ciphertext's SHA-256. */
-  private readonly blobs = new Map<string, { sink: BlobSink; bad: number }>()
+  /**
+   * Blobs coming over a link, by their ciphertext's SHA-256, with the id of the share they are
+   * told under: a sender restarted on the same blob (send-file's `resumeDir`) shares it again under a
+   * new id, and statuses under the old one were ignored by it (it crawled one window per status time-out).
+   */
+  private readonly blobs = new Map<string, { sink: BlobSink; bad: number; transferId: string }>()
   private readonly replies = new Map<string, { running: number; next?: FileStatus }>()
   /** Blobs whose progress status waits for more chunks or a pause (progressStatus). */
   private readonly statusDue = new Map<string, { chunks: number; timer?: ReturnType<typeof setTimeout>; go: () => void }>()
@@ -273,9 +277,12 @@ export class FolderReceiver {
           return void refuse('no room for more partial files')
       }
       const sink = await BlobSink.open(this.o.dir, share, { from, link, extra: { message: withoutKey(message) } })
-      entry = { sink, bad: 0 }
+      entry = { sink, bad: 0, transferId: share.id }
       this.blobs.set(share.cipherSha256, entry)
-    } else if (link) entry.sink.state.link = link
+    } else {
+      if (link) entry.sink.state.link = link
+      entry.transferId = share.id
+    }
     if (entry.sink.complete) return this.finishBlob(share.cipherSha256, answer)
     answer({ held: entry.sink.held(), complete: false })
   }
@@ -298,7 +305,7 @@ export class FolderReceiver {
       const sink = state ? await BlobSink.resume(this.o.dir, state) : undefined
       if (!sink)
         throw new BlobChunkRefusedError('ERR_BLOB_UNKNOWN', `chunk of blob ${c.blob.slice(0, 16)}…, which no share announced`)
-      entry = { sink, bad: 0 }
+      entry = { sink, bad: 0, transferId: sink.share.id }
       this.blobs.set(c.blob, entry)
     }
     const { sink } = entry
@@ -308,7 +315,8 @@ export class FolderReceiver {
         `chunk of blob ${c.blob.slice(0, 16)}… from another link than its share`,
       )
     const from = sink.state.from
-    const answer = (s: Omit<FileStatus, 'transferId' | 'answers'>) => this.send({ transferId: sink.share.id, ...s }, from)
+    const { transferId } = entry
+    const answer = (s: Omit<FileStatus, 'transferId' | 'answers'>) => this.send({ transferId, ...s }, from)
     const { segmentBytes } = sink.share.params
     try {
       chunkSegments(c.firstSegment, c.sealed.length, sink.share.plainBytes, segmentBytes)
@@ -316,7 +324,7 @@ export class FolderReceiver {
       if (added)
         this.onEvent({
           kind: 'progress',
-          transferId: sink.share.id,
+          transferId,
           name: safeFilename(sink.share.filename),
           bytes: sink.heldBytes,
           total: sink.share.plainBytes,
@@ -384,7 +392,7 @@ export class FolderReceiver {
     this.onEvent({
       kind: 'file',
       file: {
-        transferId: sink.share.id,
+        transferId: entry.transferId,
         name: placed.name,
         path: placed.path,
         sentName: sink.share.filename,

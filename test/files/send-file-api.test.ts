@@ -11,6 +11,7 @@ import {
   startEmbeddedBroker,
 } from '../../adapters/mqtt/index.js'
 import { type Agent, type AgentPolicy, createAgent, createPeerDid, didPeerResolver } from '../../src/index.js'
+import { SHARE_MEDIA } from '../../src/protocols/file-transfer.js'
 import { seededBytes } from '../../src/testing/prng.js'
 import { tempDir } from '../support/temp.js'
 
@@ -149,7 +150,16 @@ describe('sendFile (library API) over MQTT: an encrypted blob, its ciphertext as
     })
     await expect(first).rejects.toMatchObject({ code: 'ERR_ABORTED' })
     expect(readdirSync(resumeDir)).toHaveLength(1) // the key, kept until the receiver confirms
-    const r = await sendFile(alice, path, o)
+    // the shares the second run sends: one, if the receiver's statuses come under its new share's id
+    // (they came under the first run's, which the second ignored: one window per status time-out)
+    let shares = 0
+    const send = alice.send.bind(alice)
+    alice.send = (m, so) => {
+      if (m.type === SHARE_MEDIA) shares++
+      return send(m, so)
+    }
+    const r = await sendFile(alice, path, { ...o, statusTimeoutMs: 30_000 })
+    expect(shares).toBe(1)
     expect(r.sha256).toBe(sha(data))
     expect(r.resumedParts).toBeGreaterThanOrEqual(10) // of 21 chunks: the half the receiver confirmed
     expect(rx.files).toHaveLength(1)
