@@ -166,6 +166,10 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--window <chunks>', 'chunks out and not yet confirmed', integer(1, 64, 'a number of chunks'), 8)
       .option('--idle-timeout <ms>', 'give up after hearing nothing from the receiver this long', ms, 120_000)
       .option(
+        '--resume-dir <dir>',
+        "keep each file's key here (0600) until the receiver confirms it: send-file run again after a crash sends the same blob and the receiver keeps what it has (default: <identity>.sends/)",
+      )
+      .option(
         '--anon',
         `anoncrypt, the file whole in one message (at most ${ANON_MAX / 1024 / 1024} MiB, no confirmation on disk)`,
         false,
@@ -181,6 +185,7 @@ export function register(program: Command, ctx: CliContext): void {
         partSize: number
         window: number
         idleTimeout: number
+        resumeDir?: string
         anon: boolean
         sign: boolean
         identity: string
@@ -209,6 +214,7 @@ export function register(program: Command, ctx: CliContext): void {
           partBytes: o.partSize,
           window: o.window,
           idleTimeoutMs: o.idleTimeout,
+          resumeDir: o.resumeDir ?? `${o.identity}.sends`,
           sign: o.sign,
           onProgress: (p) => {
             bar.update(p.ackedBytes, p.totalBytes)
