@@ -137,7 +137,9 @@ async function pairs(brokerName: string, url: string, dir: string, file: string)
       ours: ours.map((ms) => Math.round(mbps(ms) * 10) / 10),
       raw: raws.map((ms) => Math.round(mbps(ms) * 10) / 10),
       chunkBytes: 512 * 1024,
-      window: 4,
+      window: 8,
+      onWire: 4,
+      statusEvery: 4,
       processes:
         'carrier send-file → carrier listen (compiled CLI); ours timed by send-file from its start (hashing pass included) to the complete status',
       ratio: 'median of per-pair ratios',

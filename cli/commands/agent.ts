@@ -168,6 +168,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option(
         '--resume-dir <dir>',
         "keep each file's key here (0600) until the receiver confirms it: send-file run again after a crash sends the same blob and the receiver keeps what it has (default: <identity>.sends/)",
+        folder,
       )
       .option(
         '--anon',

@@ -23,6 +23,7 @@ const BAD: Record<string, [value: string, expected: RegExp][]> = {
   '--timeout': [['abc', /Expected milliseconds/]],
   '--hci': [['bluetooth', /Expected an HCI transport: hci:N/]],
   '--out': [['', /Expected a (file|folder) name/]],
+  '--resume-dir': [['', /Expected a folder name/]],
   '--reply': [['', /Expected a file name/]],
   '--token': [['', /Expected a token/]],
   '--count': [

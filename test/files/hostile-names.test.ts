@@ -67,8 +67,10 @@ describe('carrier listen: names from the wire are hostile', () => {
     expect(readFileSync(join(out, 'report.pdf'), 'utf8')).toBe('first report')
     expect(readFileSync(join(out, 'report (1).pdf'), 'utf8')).toBe('second report')
     expect(readFileSync(join(out, 'report (2).pdf'), 'utf8')).toBe('third report')
-    // nothing was written outside the folder, and nothing but files and their metadata inside it
-    expect(readdirSync(dir).sort()).toEqual(['alice.json', 'bob.json', 'inbox', 'payload.bin'])
+    // nothing was written outside the folder (the sender's own resume folder, empty once every file
+    // was confirmed, is the sender's), and nothing but files and their metadata inside it
+    expect(readdirSync(dir).sort()).toEqual(['alice.json', 'alice.json.sends', 'bob.json', 'inbox', 'payload.bin'])
+    expect(readdirSync(join(dir, 'alice.json.sends'))).toEqual([])
     const names = readdirSync(out).filter((n) => !n.endsWith('.json') && !n.startsWith('.carrier-'))
     expect(names.sort()).toEqual([...HOSTILE.map(([, safe]) => safe), 'report.pdf', 'report (1).pdf', 'report (2).pdf'].sort())
   })
