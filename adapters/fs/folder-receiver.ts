@@ -315,8 +315,9 @@ export class FolderReceiver {
         `chunk of blob ${c.blob.slice(0, 16)}… from another link than its share`,
       )
     const from = sink.state.from
-    const { transferId } = entry
-    const answer = (s: Omit<FileStatus, 'transferId' | 'answers'>) => this.send({ transferId, ...s }, from)
+    const blob = entry
+    // under the id the blob goes by when the status leaves (a share may come meanwhile: a sender run again)
+    const answer = (s: Omit<FileStatus, 'transferId' | 'answers'>) => this.send({ transferId: blob.transferId, ...s }, from)
     const { segmentBytes } = sink.share.params
     try {
       chunkSegments(c.firstSegment, c.sealed.length, sink.share.plainBytes, segmentBytes)
@@ -324,7 +325,7 @@ export class FolderReceiver {
       if (added)
         this.onEvent({
           kind: 'progress',
-          transferId,
+          transferId: blob.transferId,
           name: safeFilename(sink.share.filename),
           bytes: sink.heldBytes,
           total: sink.share.plainBytes,

@@ -66,13 +66,20 @@ describe('carrier send-file run again after a SIGKILL', () => {
     const second = send()
     expect(await second.exited, second.stderr()).toBe(0)
     expect(await listener.exited, listener.stderr()).toBe(0)
-    const r = jsonLines<Record<string, number>>(second.stdout()).find((e) => e.event === 'file') ?? {}
+    const r = jsonLines<{ event: string; parts: number; resumedParts: number; partsSent: number }>(second.stdout()).find(
+      (e) => e.event === 'file',
+    )
+    if (!r) throw new Error(`no file event: ${second.stdout()}`)
     expect(r.resumedParts).toBeGreaterThanOrEqual(r.parts / 4 - 8) // what was confirmed, less the window
     expect(r.partsSent).toBeLessThanOrEqual(r.parts - r.resumedParts)
     const got = jsonLines<Record<string, string>>(listener.stdout()).find((e) => e.event === 'file') ?? {}
     const sha = createHash('sha256').update(data).digest('hex')
     expect(got.sha256).toBe(sha)
-    expect(createHash('sha256').update(readFileSync(join(out, 'file.bin'))).digest('hex')).toBe(sha)
+    expect(
+      createHash('sha256')
+        .update(readFileSync(join(out, 'file.bin')))
+        .digest('hex'),
+    ).toBe(sha)
     expect(existsSync(sends) ? readdirSync(sends) : []).toHaveLength(0)
   })
 })
