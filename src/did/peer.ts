@@ -115,7 +115,8 @@ export const didPeerResolver: Resolver = {
       if (recent.size >= RECENT_DOCUMENTS) recent.delete(recent.keys().next().value as string)
       recent.set(did, doc)
     }
-    return structuredClone(doc)
+    // a document is JSON; structuredClone is not in every runtime (Hermes has none)
+    return JSON.parse(JSON.stringify(doc)) as DIDDocument
   },
 }
 
