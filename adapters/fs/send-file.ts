@@ -60,10 +60,9 @@ export interface SendFileOptions extends Omit<AgentSendOptions, 'returnRoute' | 
   /**
    * A folder where the sender keeps each file's key until the receiver confirms it (adapters/fs/send-state.ts),
    * so a sender run again after its own restart sends the same blob and the receiver resumes. Without it a
-   * restarted sender draws a new key and its blob starts over. Paths only. Tested in one process
-   * (test/files/send-file-api.test.ts); `carrier send-file` does not use it yet: a CLI sender
-   * SIGKILLed and run again on the same blob stalled in a manual test through mosquitto (twice),
-   * where the same restart with a fresh key completed (docs/FILES.md "Resume").
+   * restarted sender draws a new key and its blob starts over. Paths only. `carrier send-file` passes
+   * `--resume-dir` (default `<identity>.sends/`); tested in one process (test/files/send-file-api.test.ts)
+   * and with the CLI SIGKILLed and run again (test/files/send-file-restart.test.ts, docs/FILES.md "Resume").
    */
   resumeDir?: string
   onProgress?: (p: FileProgress) => void
