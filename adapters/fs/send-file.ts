@@ -19,6 +19,7 @@ import {
 import { FILE_STATUS, type FileStatus, fromRanges, parseStatus } from '../../src/protocols/file-transfer.js'
 import { AbortError, CarrierError, RejectedError, TransferTimeoutError } from '../../src/transport.js'
 import { BLOB_LINK_SCHEME } from './folder-receiver.js'
+import { HeapRoom } from './heap-room.js'
 import { sealInto } from './seal.js'
 import { loadSendState, paramsOf, saveSendState, sendStateFile } from './send-state.js'
 
@@ -373,6 +374,8 @@ async function hashSealed(
   const sealed = new Uint8Array(S + TAG_BYTES)
   let cipherBytes = 0
   const fh = await open(path, 'r')
+  // each sealed segment is a fresh 64 KiB buffer, dropped at once: room for them (adapters/fs/heap-room.ts)
+  const room = new HeapRoom()
   try {
     for (let first = 0; first < segments; first += perRead) {
       const len = Math.min(size - first * S, perRead * S)
@@ -387,6 +390,7 @@ async function hashSealed(
       onRead(first * S + len)
     }
   } finally {
+    room.release()
     await fh.close()
   }
   return { plain: plain.digest('hex'), cipher: cipher.digest('hex'), cipherBytes }
