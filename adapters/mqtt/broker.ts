@@ -1,6 +1,7 @@
 import type { AddressInfo, Server } from 'node:net'
 import { CarrierError } from '../../src/transport.js'
 import { loadOptional } from '../optional.js'
+import { skipPacketIdCache } from './packet-numbers.js'
 
 export interface EmbeddedBroker {
   url: string
@@ -39,6 +40,7 @@ export async function startEmbeddedBroker(
   } = {},
 ): Promise<EmbeddedBroker> {
   const { Aedes } = await loadOptional<AedesModule>('aedes', 'the embedded MQTT broker')
+  await skipPacketIdCache()
   const net = await import('node:net')
   const max = options.maxPacketBytes ?? 1024 * 1024
   const broker = await Aedes.createBroker({

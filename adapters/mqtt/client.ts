@@ -1,6 +1,7 @@
 import type { IClientOptions, MqttClient } from 'mqtt'
 import { CarrierError } from '../../src/transport.js'
 import { loadOptional } from '../optional.js'
+import { skipPacketIdCache } from './packet-numbers.js'
 
 export class BrokerUnreachableError extends CarrierError {
   constructor(message: string, cause?: unknown) {
@@ -64,6 +65,7 @@ type MqttModule = { connect(url: string, opts: IClientOptions): MqttClient }
  */
 export async function connectMqtt(broker: string, options: MqttConnectOptions = {}): Promise<ConnectedClient> {
   const mqtt = await loadOptional<MqttModule>('mqtt', 'the MQTT adapter')
+  await skipPacketIdCache()
   const clientId = options.clientId ?? `carrier-${Math.random().toString(36).slice(2, 12)}`
   const versions: (4 | 5)[] = options.protocolVersion ? [options.protocolVersion] : [5, 4]
   let lastError: unknown

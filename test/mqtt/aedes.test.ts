@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmbeddedBroker, MqttNode, MqttTransport, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
 import { conformanceSuite } from '../../src/testing/conformance.js'
@@ -76,5 +77,25 @@ describe('MQTT over aedes', () => {
     await Promise.all([aliceT.close(), bobT.close(), carolT.close()])
     await reading
     await Promise.all([alice.close(), bob.close(), carol.close()])
+  })
+  it("writes packet ids without mqtt-packet's cache of 65,536 buffers (adapters/mqtt/packet-numbers.ts)", async () => {
+    const { alice, bob, a, b } = await pair()
+    const bobT = new MqttTransport(b)
+    const aliceT = new MqttTransport(a)
+    const got: string[] = []
+    const reading = (async () => {
+      for await (const r of bobT.receive()) got.push(new TextDecoder().decode(r.data))
+    })()
+    // confirmed: QoS 1 both ways, so both clients and the broker wrote packet ids
+    const sent = await aliceT.send(b.rk, '{"type":"numbered"}')
+    expect(sent.confirmed).toBe(true)
+    while (got.length < 1) await new Promise((r) => setTimeout(r, 5))
+    expect(got).toEqual(['{"type":"numbered"}'])
+    const require = createRequire(import.meta.url)
+    expect(require('mqtt-packet').writeToStream.cacheNumbers).toBe(false)
+    expect(Object.keys(require('mqtt-packet/numbers.js').cache)).toHaveLength(0)
+    await Promise.all([aliceT.close(), bobT.close()])
+    await reading
+    await Promise.all([alice.close(), bob.close()])
   })
 })
