@@ -2,7 +2,8 @@
  * heap-room.test.ts's child: send-file's hashing pass in small, in a fresh process (glibc's
  * thresholds move once anything frees a large block, so the parent's own history would blur it).
  * Seals 64 MiB segment by segment with a young collection every 2 MiB, as the CLI collects, inside
- * a HeapRoom when argv[2] is "room"; prints the page faults the loop took.
+ * a HeapRoom when argv[2] is "room"; prints the page faults the loop took. Run with
+ * --no-concurrent-array-buffer-sweeping (see the test).
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
