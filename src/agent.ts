@@ -224,7 +224,9 @@ export class Agent {
   /**
    * What arrives with this media type (bytes that are not a DIDComm envelope: a file's ciphertext)
    * goes to `handle`, in arrival order with the messages, instead of being unpacked. Nothing about
-   * such bytes is authenticated: the handler decides what to trust. Returns the removal.
+   * such bytes is authenticated: the handler decides what to trust. `r.data` is the handler's
+   * until its promise settles, no longer (the transport may reuse the buffer: Received.release):
+   * copy what it keeps. Returns the removal.
    */
   onMedia(mediaType: string, handle: (r: IncomingEnvelope) => Promise<void>): () => void {
     this.mediaHandlers.set(mediaType, handle)
@@ -471,6 +473,7 @@ export class Agent {
               this.onError?.(err)
             },
           )
+          .finally(() => r.release?.())
       } else {
         const opened = this.open(r)
         last = last.then(() => this.handleOpened(r, opened)).catch((err: unknown) => this.onError?.(err))

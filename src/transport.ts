@@ -15,6 +15,12 @@ export interface Link {
    * instead of SHA-256 (docs/WIRE.md). Leave it unset for radio and optical channels.
    */
   readonly intact?: boolean
+  /**
+   * Optional: a buffer of exactly `bytes` for a DATA frame the core is about to send, which the link
+   * takes back for reuse once it no longer needs the frame sent in it (MQTT: at its PUBACK). Without
+   * it the core allocates each frame, garbage as soon as the link is done with it.
+   */
+  frameBuffer?(bytes: number): Uint8Array
   /** Resolves when the channel took the frame (backpressure). Rejects with LinkDownError while down. */
   send(frame: Uint8Array, signal?: AbortSignal): Promise<void>
   onFrame(handler: (frame: Uint8Array) => void): () => void
@@ -59,6 +65,11 @@ export interface Received {
   data: Uint8Array
   mediaType: string
   transferId: string
+  /**
+   * Set when `data` lies in a buffer the transport reuses: call it once, when nothing reads `data`
+   * any more, and the buffer carries a later message. Never calling it is fine (it is then garbage).
+   */
+  release?: () => void
 }
 
 export interface ReceiveProgress {

@@ -1,6 +1,7 @@
 import type { IClientOptions, MqttClient } from 'mqtt'
 import { CarrierError } from '../../src/transport.js'
 import { loadOptional } from '../optional.js'
+import { storeWithoutCopy } from './outgoing-store.js'
 import { skipPacketIdCache } from './packet-numbers.js'
 
 export class BrokerUnreachableError extends CarrierError {
@@ -105,6 +106,8 @@ function attempt(
     queueQoSZero: false,
     resubscribe: true,
   })
+  // QoS 1 publishes wait for their PUBACK in the store without a copy of their payload
+  storeWithoutCopy(client)
   // Frames are small and answered at once: Nagle + delayed ACK would add ~40 ms to each exchange.
   const noDelay = () => (client.stream as { setNoDelay?: (v: boolean) => void } | undefined)?.setNoDelay?.(true)
   client.on('connect', noDelay)

@@ -1,6 +1,7 @@
 import type { IPublishPacket, MqttClient } from 'mqtt'
 import { FrameTooLargeError, type Link, LinkClosedError, LinkDownError } from '../../src/transport.js'
 import { bareEnvelopeMediaType } from '../../src/wire/bare.js'
+import { BufferPool } from '../../src/wire/buffer-pool.js'
 import { isBareJson } from '../../src/wire/frame.js'
 import { sniffMediaType } from '../../src/wire/media.js'
 import { type ConnectedClient, connectMqtt, type MqttConnectOptions, SubscriptionRefusedError } from './client.js'
@@ -28,6 +29,11 @@ const DEFAULT_FRAME = 64 * 1024
 export class MqttNode {
   readonly iid: string
   readonly mtu: number
+  /**
+   * Frame buffers lent to the core (Link.frameBuffer), back at each PUBACK: by then neither the
+   * socket nor mqtt.js's outgoing store (adapters/mqtt/outgoing-store.ts) holds the frame.
+   */
+  readonly frames: BufferPool
   private readonly inboxes = new Map<string, MqttInbox>()
   private readonly inFlight = new Set<Promise<void>>()
   private readonly slotWaiters: (() => void)[] = []
@@ -42,6 +48,7 @@ export class MqttNode {
     this.iid = iid
     const brokerLimit = conn.brokerMaxPacket ? conn.brokerMaxPacket - PACKET_OVERHEAD : Number.POSITIVE_INFINITY
     this.mtu = Math.min(options.maxFrameBytes ?? DEFAULT_FRAME, brokerLimit)
+    this.frames = new BufferPool(options.maxInFlight ?? 16, 16 * 1024)
     conn.client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet))
   }
 
@@ -114,7 +121,7 @@ export class MqttNode {
       }),
     ])
       .then(
-        () => undefined,
+        () => this.frames.giveBack(payload),
         (err: unknown) => {
           this.inFlightError = err instanceof LinkDownError ? err : new LinkDownError('publish failed', { cause: err })
         },
@@ -274,6 +281,10 @@ export class MqttPeerLink implements Link {
   get pinnedInstance(): string | undefined {
     const unpinAfter = this.inbox.node.options.unpinAfterMs ?? 3000
     return this.remoteIid && Date.now() - this.lastHeard < unpinAfter ? this.remoteIid : undefined
+  }
+
+  frameBuffer(bytes: number): Uint8Array {
+    return this.inbox.node.frames.take(bytes)
   }
 
   async send(frame: Uint8Array, signal?: AbortSignal): Promise<void> {

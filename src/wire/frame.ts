@@ -253,9 +253,10 @@ export function encodeData(
   compact: boolean,
   payload: Uint8Array,
   headerOnly = false,
+  alloc: (bytes: number) => Uint8Array = (n) => new Uint8Array(n),
 ): Uint8Array {
   const head = dataHeaderBytes(compact)
-  const buf = new Uint8Array(head + payload.length + (compact ? 1 : 4))
+  const buf = alloc(head + payload.length + (compact ? 1 : 4))
   buf[0] = DATA_BITS | slot
   if (compact) buf[1] = seq & 0xff
   else {

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmbeddedBroker, MqttNode, MqttTransport, startEmbeddedBroker } from '../../adapters/mqtt/index.js'
 import { conformanceSuite } from '../../src/testing/conformance.js'
+import { seededBytes } from '../../src/testing/prng.js'
 
 let broker: EmbeddedBroker
 beforeAll(async () => {
@@ -94,6 +95,41 @@ describe('MQTT over aedes', () => {
     const require = createRequire(import.meta.url)
     expect(require('mqtt-packet').writeToStream.cacheNumbers).toBe(false)
     expect(Object.keys(require('mqtt-packet/numbers.js').cache)).toHaveLength(0)
+    await Promise.all([aliceT.close(), bobT.close()])
+    await reading
+    await Promise.all([alice.close(), bob.close()])
+  })
+  it("keeps each QoS 1 publish in mqtt.js's store without a copy of its payload, and reuses frames after their PUBACK", async () => {
+    const { alice, bob, a, b } = await pair()
+    // what mqtt.js stores until the PUBACK: the same payload, in a packet of its own
+    const stored: { packet: { payload?: unknown }; payload: unknown }[] = []
+    const store = alice.client.outgoingStore as unknown as { put(p: { payload?: unknown }, cb: () => void): unknown }
+    const put = store.put.bind(store)
+    store.put = (p, cb) => {
+      stored.push({ packet: p, payload: p.payload })
+      return put(p, cb)
+    }
+    const published: unknown[] = []
+    alice.client.on('packetsend', (p: { cmd: string; payload?: unknown }) => {
+      if (p.cmd === 'publish') published.push(p.payload)
+    })
+    const bobT = new MqttTransport(b)
+    const aliceT = new MqttTransport(a)
+    const got: Uint8Array[] = []
+    const reading = (async () => {
+      for await (const r of bobT.receive()) got.push(r.data.slice())
+    })()
+    // three messages of many full frames each, different bytes: a frame reused too early would mix them
+    const messages = [1, 2, 3].map((seed) => seededBytes(600_000, seed))
+    for (const m of messages) expect((await aliceT.send(b.rk, m, { compress: false })).confirmed).toBe(true)
+    while (got.length < 3) await new Promise((r) => setTimeout(r, 5))
+    for (const [i, g] of got.entries()) expect(Buffer.compare(g, messages[i] as Uint8Array)).toBe(0)
+    expect(stored.length).toBeGreaterThan(20)
+    for (const s of stored) expect(published).toContain(s.payload)
+    // full frames went back to the pool and were lent again
+    expect(alice.frames.size).toBeGreaterThan(0)
+    const buffers = new Set(stored.map((s) => (s.payload as Uint8Array).buffer))
+    expect(buffers.size).toBeLessThan(stored.length / 2)
     await Promise.all([aliceT.close(), bobT.close()])
     await reading
     await Promise.all([alice.close(), bob.close()])

@@ -9,6 +9,7 @@ import {
   RejectedError,
   TransferTimeoutError,
 } from '../../transport.js'
+import { BufferPool } from '../buffer-pool.js'
 import { toHex32 } from '../bytes.js'
 import { createDigest, digestLength } from '../digest.js'
 import {
@@ -54,6 +55,8 @@ type Finished = { digest: Uint8Array } | { reject: number } | 'verifying'
  */
 export class ReliableReceiver {
   private readonly partial = new Map<number, IncomingTransfer>()
+  /** Reassembly buffers, back from the handler of what they carried (Received.release). */
+  private readonly buffers = new BufferPool(4, 64 * 1024)
   private readonly slotMap: (number | undefined)[] = new Array(MAX_SLOTS).fill(undefined)
   private readonly finished = new Map<number, Finished>()
   /** The transfer that last finished in each slot: its late DATA frames are no news to the sender. */
@@ -118,7 +121,7 @@ export class ReliableReceiver {
     if (this.held + this.queuedBytes() + f.total > this.options.maxBytesHeld) {
       return this.refuse(f.tid, REJECT_BUSY, new ReceiverBusyError('undelivered messages hold the byte budget'))
     }
-    const t = new IncomingTransfer(f, compact, this.options, now)
+    const t = new IncomingTransfer(f, compact, this.options, now, this.buffers)
     this.partial.set(f.tid, t)
     this.held += t.total
     this.mapSlot(f.slot, t)
@@ -177,7 +180,12 @@ export class ReliableReceiver {
       const opened = await openStream(buf, t.flags, this.options.maxMessageBytes, t.contentDigest())
       if (this.closed) return
       try {
-        await this.deliver({ data: opened.data, mediaType: opened.mediaType, transferId: toHex32(t.tid) })
+        await this.deliver({
+          data: opened.data,
+          mediaType: opened.mediaType,
+          transferId: toHex32(t.tid),
+          release: () => this.buffers.giveBack(buf),
+        })
       } catch (err) {
         this.remember(t.tid, { reject: REJECT_HANDLER })
         this.refuse(t.tid, REJECT_HANDLER, new RejectedError(`the message handler failed: ${(err as Error)?.message ?? err}`))
@@ -323,6 +331,7 @@ class IncomingTransfer {
     readonly compact: boolean,
     options: ResolvedOptions,
     now: number,
+    private readonly buffers: BufferPool,
   ) {
     this.tid = f.tid
     this.slot = f.slot
@@ -347,7 +356,8 @@ class IncomingTransfer {
   /** Stores a segment; false if it was a duplicate. Memory is taken on the first real segment. */
   accept(seq: number, payload: Uint8Array): boolean {
     if (this.have[seq]) return false
-    this.buf ??= new Uint8Array(this.total)
+    // every byte of it is written by a segment before the whole is read: a reused one will do
+    this.buf ??= this.buffers.take(this.total)
     this.buf.set(payload, seq * this.segmentSize)
     this.have[seq] = 1
     this.count++

@@ -217,6 +217,8 @@ class OutgoingTransfer {
   private retransmissions = 0
   private outcome: { ok: true } | { ok: false; error: CarrierError } | undefined
   private readonly waker = new Waker()
+  /** DATA frames go into the link's recycled buffers when it has them (Link.frameBuffer). */
+  private readonly frameBuffer: ((bytes: number) => Uint8Array) | undefined
   rejectedForIntegrity = false
 
   constructor(
@@ -242,6 +244,7 @@ class OutgoingTransfer {
     // and the probe after a time-out recovers.
     this.windowEnd = Math.min(this.nSegs, this.window)
     this.rto = this.baseRto = options.initialRtoMs
+    this.frameBuffer = link.frameBuffer?.bind(link)
   }
 
   fail(error: CarrierError): void {
@@ -377,7 +380,7 @@ class OutgoingTransfer {
     this.sentOrder[s] = ++this.order
     const from = s * this.segmentSize
     const payload = this.prepared.slice(from, Math.min(from + this.segmentSize, this.prepared.length))
-    return encodeData(this.slot, this.tid, s, this.compact, payload, this.intact)
+    return encodeData(this.slot, this.tid, s, this.compact, payload, this.intact, this.frameBuffer)
   }
 
   private markAcked(s: number): void {
