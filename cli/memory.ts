@@ -1,39 +1,41 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 
-/** Bytes between two young-generation collections where the garbage dies young (see collectEvery). */
-const YOUNG_EVERY = 2 * 1024 * 1024
+export interface CollectSchedule {
+  /** File bytes moved between two full collections. */
+  fullEvery: number
+  /** File bytes moved between two young-generation collections (none when unset). */
+  youngEvery?: number
+}
 
 /**
- * A full garbage collection every `everyBytes` of file data moved. A transfer's buffers (sealed
+ * Garbage collections on a budget of file bytes moved. A transfer's buffers (sealed and opened
  * segments, frames, socket reads) are garbage V8 does not count against its heap: left alone it
  * collects them only once they reach tens of MB, which is the process's peak RSS. Collecting on a
- * byte budget keeps the CLI's peak near its live memory (10–20 ms per collection).
+ * byte budget keeps the CLI's peak near its live memory.
  *
- * Bytes passed with `young` make garbage that dies at once (send-file's hashing pass: each sealed
- * segment hashed and dropped): a young-generation collection every 2 MiB frees it for ~1 ms where
- * a full one takes 10–20 ms. 256 MB through mosquitto, the sender's forced collections took
- * 0.80–1.04 s in all (4 runs) instead of 1.05–1.18 s, peak RSS the same 98–103 MB.
- *
- * Not kept for `listen`: a young-generation collection every 2 MiB and a full one every 16 MiB
- * halved its forced collections (0.34–0.49 s instead of 0.74–0.92 s per 256 MB), but its peak in
- * the 1 GiB test went from 104–114 to 106–113 MB even with ~6 MB less idle RSS under it (`ws`
- * loaded lazily): that margin under the test's 120 MB is worth more than ~0.2 s.
+ * Garbage that dies young (each sealed segment, copied into its chunk and dropped) a young-generation
+ * collection frees for ~1 ms; a full one takes 10–20 ms and marks the whole heap. What outlives two
+ * young collections only a full one frees: `send-file` no longer makes such garbage per byte (its
+ * frames and mqtt.js's stored copies of them were: adapters/mqtt/frame-pool.ts, outgoing-store.ts),
+ * so it collects the young generation every 2 MiB and the whole heap every 64 MiB. `listen` still
+ * reassembles each chunk in a fresh buffer that lives until the chunk is whole: a full collection
+ * every 8 MiB. A young collection every 2 MiB and a full one every 16 MiB halved the listener's
+ * forced collections but raised its peak in the 1 GiB test (104–114 → 106–113 MB at the time).
  */
-export function collectEvery(everyBytes: number): (bytesSoFar: number, young?: boolean) => void {
+export function collectEvery(s: CollectSchedule): (bytesSoFar: number) => void {
   setFlagsFromString('--expose-gc')
   const gc = runInNewContext('gc') as (o?: { type: 'minor' | 'major' }) => void
-  let next = everyBytes
-  let nextYoung = YOUNG_EVERY
-  return (bytes, young = false) => {
-    if (young) {
-      if (bytes < nextYoung) return
-      nextYoung = bytes + YOUNG_EVERY
+  let nextFull = s.fullEvery
+  let nextYoung = s.youngEvery ?? Number.POSITIVE_INFINITY
+  return (bytes) => {
+    if (bytes >= nextFull) {
+      nextFull = bytes + s.fullEvery
+      if (s.youngEvery) nextYoung = bytes + s.youngEvery
+      gc()
+    } else if (bytes >= nextYoung) {
+      nextYoung = bytes + (s.youngEvery as number)
       gc({ type: 'minor' })
-      return
     }
-    if (bytes < next) return
-    next = bytes + everyBytes
-    gc()
   }
 }

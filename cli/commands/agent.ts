@@ -207,7 +207,7 @@ export function register(program: Command, ctx: CliContext): void {
         // a recipient behind a mediator: the file waits there, encrypted, until it comes online
         if (await sendFileViaMediator(agent, file, o, ctx)) return
         const bar = ctx.out.transfer('send', size, { command: 'send-file', file: name })
-        const collect = collectEvery(GC_EVERY)
+        const collect = collectEvery(SEND_GC)
         const r = await sendFile(agent, file, {
           to: o.to,
           filename: name,
@@ -219,8 +219,7 @@ export function register(program: Command, ctx: CliContext): void {
           sign: o.sign,
           onProgress: (p) => {
             bar.update(p.ackedBytes, p.totalBytes)
-            // nothing sent yet: the hashing pass, whose sealed segments die at once
-            collect(p.readBytes, p.sentBytes === 0)
+            collect(p.readBytes)
           },
         })
         bar.update(size)
@@ -298,7 +297,7 @@ export function register(program: Command, ctx: CliContext): void {
       return
     }
     const bars = new Map<string, ReturnType<typeof ctx.out.transfer>>()
-    const collect = collectEvery(GC_EVERY)
+    const collect = collectEvery(LISTEN_GC)
     let receivedBytes = 0
     const partBytesSeen = new Map<string, number>()
     let n = 0
@@ -400,8 +399,10 @@ async function* messagesUntil(agent: Agent, signal: AbortSignal): AsyncGenerator
 /** `carrier send` shows its progress from this many bytes on the wire (a few seconds over BLE). */
 const SEND_PROGRESS_FROM = 64 * 1024
 
-/** File bytes between two forced garbage collections (cli/memory.ts). */
-const GC_EVERY = 8 * 1024 * 1024
+/** Forced garbage collections by file bytes moved (cli/memory.ts). */
+const MiB = 1024 * 1024
+const SEND_GC = { youngEvery: 2 * MiB, fullEvery: 64 * MiB }
+const LISTEN_GC = { youngEvery: 2 * MiB, fullEvery: 64 * MiB }
 
 /** Largest file `send-file --anon` sends whole (the envelope is ~1.8× the file, all in memory). */
 const ANON_MAX = 16 * 1024 * 1024
