@@ -44,13 +44,13 @@ export interface SendFileOptions extends Omit<AgentSendOptions, 'returnRoute' | 
   /** Plaintext bytes per sealed segment (docs/FILES.md format 1). Default 64 KiB, or `partBytes` when smaller. */
   segmentBytes?: number
   /**
-   * Chunks sent and not yet confirmed on the receiver's disk by its status. Default 16 (8 MiB of
-   * 512 KiB chunks): a status takes a round trip and the receiver answers one at a time, so the
+   * Chunks sent and not yet confirmed on the receiver's disk by its status. Default 8 (4 MiB of
+   * 512 KiB chunks): a status takes a round trip (the receiver sends one per 4 chunks), so the
    * window must cover what the link carries meanwhile. Also what a receiver slower than the link
    * may hold in memory, undelivered.
    */
   window?: number
-  /** Chunks on the wire at once (each holds its bytes until delivered). Default 8. */
+  /** Chunks on the wire at once (each holds its bytes until delivered). Default 4. */
   wireWindow?: number
   /** Time-out of each chunk's wire send. Default 20 s. */
   partTimeoutMs?: number
