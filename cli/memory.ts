@@ -16,12 +16,11 @@ export interface CollectSchedule {
  *
  * Garbage that dies young (each sealed segment, copied into its chunk and dropped) a young-generation
  * collection frees for ~1 ms; a full one takes 10–20 ms and marks the whole heap. What outlives two
- * young collections only a full one frees: `send-file` no longer makes such garbage per byte (its
- * frames and mqtt.js's stored copies of them were: adapters/mqtt/frame-pool.ts, outgoing-store.ts),
- * so it collects the young generation every 2 MiB and the whole heap every 64 MiB. `listen` still
- * reassembles each chunk in a fresh buffer that lives until the chunk is whole: a full collection
- * every 8 MiB. A young collection every 2 MiB and a full one every 16 MiB halved the listener's
- * forced collections but raised its peak in the 1 GiB test (104–114 → 106–113 MB at the time).
+ * young collections only a full one frees. Neither `send-file` nor `listen` makes such garbage per
+ * byte any more (MQTT frames, mqtt.js's stored copies of them and the receiver's reassembly buffers
+ * were: src/wire/buffer-pool.ts, adapters/mqtt/outgoing-store.ts), so both collect the young
+ * generation every 2 MiB and the whole heap every 64 MiB (docs/FILES.md "Measured"). Before, a full
+ * collection every 8 MiB.
  */
 export function collectEvery(s: CollectSchedule): (bytesSoFar: number) => void {
   setFlagsFromString('--expose-gc')

@@ -207,7 +207,7 @@ export function register(program: Command, ctx: CliContext): void {
         // a recipient behind a mediator: the file waits there, encrypted, until it comes online
         if (await sendFileViaMediator(agent, file, o, ctx)) return
         const bar = ctx.out.transfer('send', size, { command: 'send-file', file: name })
-        const collect = collectEvery(SEND_GC)
+        const collect = collectEvery(FILE_GC)
         const r = await sendFile(agent, file, {
           to: o.to,
           filename: name,
@@ -297,7 +297,7 @@ export function register(program: Command, ctx: CliContext): void {
       return
     }
     const bars = new Map<string, ReturnType<typeof ctx.out.transfer>>()
-    const collect = collectEvery(LISTEN_GC)
+    const collect = collectEvery(FILE_GC)
     let receivedBytes = 0
     const partBytesSeen = new Map<string, number>()
     let n = 0
@@ -401,8 +401,7 @@ const SEND_PROGRESS_FROM = 64 * 1024
 
 /** Forced garbage collections by file bytes moved (cli/memory.ts). */
 const MiB = 1024 * 1024
-const SEND_GC = { youngEvery: 2 * MiB, fullEvery: 64 * MiB }
-const LISTEN_GC = { youngEvery: 2 * MiB, fullEvery: 64 * MiB }
+const FILE_GC = { youngEvery: 2 * MiB, fullEvery: 64 * MiB }
 
 /** Largest file `send-file --anon` sends whole (the envelope is ~1.8× the file, all in memory). */
 const ANON_MAX = 16 * 1024 * 1024
